@@ -1,0 +1,289 @@
+//! The server's configuration: one documented struct with defaults, read from a TOML file, then
+//! `RINGBOOK_*` environment variables (nested keys joined by `__`, e.g.
+//! `RINGBOOK_IDENTITY__SMS_CODE=false`), then command-line flags. See `ringbook.example.toml`.
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP/WebSocket listener binds.
+    pub listen: SocketAddr,
+    /// Folder for the SQLite database and the SMS outbox.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; default: `sqlite://<data_dir>/ringbook.db`.
+    pub database_url: Option<String>,
+    /// This node's name in the connection table (PB-6); default: the host name.
+    pub node: Option<String>,
+    /// Region used to read numbers written without a country code (ISO 3166, e.g. CN).
+    pub default_region: String,
+    /// Largest JSON request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Peers whose `X-Forwarded-For` is believed for the client address (e.g. a load balancer).
+    pub trusted_proxies: Vec<IpNet>,
+    pub identity: IdentityConfig,
+    pub sms: SmsConfig,
+    pub admin: AdminConfig,
+}
+
+/// The four ways to prove a number (PB-3) and the login rules (PB-5).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdentityConfig {
+    /// (a) SMS verification code.
+    pub sms_code: bool,
+    /// (b) number declared by the client: only for trusted deployments.
+    pub declared_number: bool,
+    /// (c) mobile-originated SMS carrying a token to `sms.service_number`.
+    pub mo_sms: bool,
+    /// (d) header enrichment by the operator's gateway.
+    pub header_enrichment: bool,
+    /// Header carrying the number for (d).
+    pub msisdn_header: String,
+    /// Gateways allowed to set that header (d); requests from elsewhere are refused.
+    pub header_trusted_proxies: Vec<IpNet>,
+    pub code_ttl_secs: u64,
+    pub code_resend_secs: u64,
+    pub code_max_attempts: i64,
+    /// Codes sent per number per hour.
+    pub codes_per_number_per_hour: u32,
+    /// Codes requested per client address per hour.
+    pub codes_per_addr_per_hour: u32,
+    pub mo_token_ttl_secs: u64,
+    /// Wrong rescue passwords before the account's rescue is locked.
+    pub rescue_max_failures: i64,
+    pub rescue_lock_secs: u64,
+    /// Login attempts per client address per minute.
+    pub logins_per_addr_per_minute: u32,
+}
+
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq, Debug)]
+#[serde(rename_all = "snake_case")]
+pub enum SmsProvider {
+    /// Appends one JSON object per SMS to `<data_dir>/sms-outbox.jsonl` (development).
+    Outbox,
+    /// Kannel's HTTP `sendsms` interface.
+    Kannel,
+    /// A generic HTTP/JSON provider: POST `{"to","from","text"}` to `url`.
+    Http,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmsConfig {
+    pub provider: SmsProvider,
+    /// The operator service number users text for MO login (PB-3 c) and replies.
+    pub service_number: String,
+    /// Kannel `sendsms` URL (e.g. http://127.0.0.1:13013/cgi-bin/sendsms) or the HTTP provider URL.
+    pub url: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// Sent as `Authorization: Bearer` to the HTTP provider.
+    pub api_key: Option<String>,
+    pub timeout_secs: u64,
+    pub retries: u32,
+    /// Who may post mobile-originated SMS to `/v1/sms/mo` (Kannel's sms-service); loopback by default.
+    pub mo_allowed: Vec<IpNet>,
+    /// Optional shared secret the MO callback must carry as `?key=`.
+    pub mo_key: Option<String>,
+}
+
+#[derive(Clone, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Bearer token for `/v1/admin/*`; when unset, only loopback callers may use them.
+    pub token: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            node: None,
+            default_region: "CN".into(),
+            max_body_bytes: 64 * 1024,
+            trusted_proxies: Vec::new(),
+            identity: IdentityConfig::default(),
+            sms: SmsConfig::default(),
+            admin: AdminConfig::default(),
+        }
+    }
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        IdentityConfig {
+            sms_code: true,
+            declared_number: false,
+            mo_sms: true,
+            header_enrichment: false,
+            msisdn_header: "X-MSISDN".into(),
+            header_trusted_proxies: Vec::new(),
+            code_ttl_secs: 300,
+            code_resend_secs: 60,
+            code_max_attempts: 5,
+            codes_per_number_per_hour: 5,
+            codes_per_addr_per_hour: 30,
+            mo_token_ttl_secs: 600,
+            rescue_max_failures: 5,
+            rescue_lock_secs: 900,
+            logins_per_addr_per_minute: 60,
+        }
+    }
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        SmsConfig {
+            provider: SmsProvider::Outbox,
+            service_number: "10690000".into(),
+            url: None,
+            username: None,
+            password: None,
+            api_key: None,
+            timeout_secs: 5,
+            retries: 2,
+            mo_allowed: vec![loopback_v4(), loopback_v6()],
+            mo_key: None,
+        }
+    }
+}
+
+fn loopback_v4() -> IpNet {
+    IpNet::new(IpAddr::from([127, 0, 0, 0]), 8).unwrap_or_default()
+}
+
+fn loopback_v6() -> IpNet {
+    IpNet::new(IpAddr::from(std::net::Ipv6Addr::LOCALHOST), 128).unwrap_or_default()
+}
+
+/// Every top-level key of [`Config`], for the environment filter.
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "database_url",
+    "node",
+    "default_region",
+    "max_body_bytes",
+    "trusted_proxies",
+    "identity",
+    "sms",
+    "admin",
+];
+
+impl Config {
+    /// File (if given), then environment, then `overrides` (the command-line flags).
+    pub fn load(file: Option<&Path>, overrides: &ConfigOverrides) -> Result<Self, Box<figment::Error>> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            fig = fig.merge(Toml::file_exact(file));
+        }
+        // Only keys of this struct: other RINGBOOK_* variables (the client's RINGBOOK_SERVER,
+        // test settings) must not trip `deny_unknown_fields`.
+        fig = fig.merge(Env::prefixed("RINGBOOK_").split("__").filter(|key| {
+            let top = key.as_str().split("__").next().unwrap_or_default();
+            TOP_LEVEL_KEYS.contains(&top.to_ascii_lowercase().as_str())
+        }));
+        fig = fig.merge(Serialized::defaults(overrides));
+        fig.extract().map_err(Box::new)
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}", self.data_dir.join("ringbook.db").display())
+        })
+    }
+
+    pub fn node_name(&self) -> String {
+        self.node.clone().unwrap_or_else(|| {
+            std::env::var("HOSTNAME")
+                .ok()
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "node-1".into())
+        })
+    }
+}
+
+/// Command-line flags of `ringbook serve`; only the ones given override the rest.
+#[derive(Clone, Default, Serialize)]
+pub struct ConfigOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+fn redacted(v: &Option<String>) -> &'static str {
+    if v.is_some() {
+        "Some(***)"
+    } else {
+        "None"
+    }
+}
+
+// Secrets never reach logs: Debug is written by hand for the structs that hold them.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(ringbook_store::redact_url),
+            )
+            .field("node", &self.node)
+            .field("default_region", &self.default_region)
+            .field("identity.sms_code", &self.identity.sms_code)
+            .field("identity.declared_number", &self.identity.declared_number)
+            .field("identity.mo_sms", &self.identity.mo_sms)
+            .field("identity.header_enrichment", &self.identity.header_enrichment)
+            .field("sms", &self.sms)
+            .field("admin.token", &redacted(&self.admin.token))
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for SmsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmsConfig")
+            .field("provider", &self.provider)
+            .field("service_number", &self.service_number)
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .field("password", &redacted(&self.password))
+            .field("api_key", &redacted(&self.api_key))
+            .field("mo_key", &redacted(&self.mo_key))
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_load_and_debug_redacts() {
+        let mut cfg = Config::load(None, &ConfigOverrides::default()).unwrap();
+        assert_eq!(cfg.default_region, "CN");
+        cfg.sms.password = Some("hunter2".into());
+        cfg.database_url = Some("postgres://rb:pw@db/rb".into());
+        let shown = format!("{cfg:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains(":pw@"), "{shown}");
+    }
+
+    #[test]
+    fn example_config_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ringbook.example.toml");
+        Config::load(Some(&path), &ConfigOverrides::default()).unwrap();
+    }
+}

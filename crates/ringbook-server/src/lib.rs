@@ -1,0 +1,149 @@
+//! The Ringbook server as a library: [`App::build`] wires the state, [`router`] the HTTP and
+//! WebSocket API, and [`run`] serves a listener until a shutdown future resolves — tests call it
+//! on port 0.
+//!
+//! One module per product part, each owning its routes and logic (its queries live in the
+//! matching module of `ringbook-store`):
+//! - [`identity`]: proving a number, login, sessions, blocking (PB-1 … PB-5).
+//! - [`hub`] + [`ws`] + [`realtime`]: live connections (PB-6) and frame dispatch.
+//! - [`sms`] / [`sms_inbound`]: the SMS gateway out, and mobile-originated SMS in.
+//! - [`ops`]: health, readiness, metrics, OpenAPI.
+//!
+//! Cross-cutting: [`config`], [`error`] (one `ApiError` for HTTP and WebSocket), [`extract`]
+//! (JSON bodies, client address, sessions), [`ratelimit`], [`metrics`].
+
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod hub;
+pub mod identity;
+pub mod metrics;
+pub mod ops;
+pub mod ratelimit;
+pub mod realtime;
+pub mod sms;
+pub mod sms_inbound;
+pub mod state;
+pub mod ws;
+
+use crate::config::Config;
+use crate::state::{App, AppState, Limits};
+use anyhow::Context;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use axum::Router;
+use ringbook_proto::ws::CloseReason;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+impl App {
+    /// Opens the store (running migrations) and builds every service from the config.
+    pub async fn build(config: Config) -> anyhow::Result<AppState> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+        let store = ringbook_store::Store::open(&config.database_url())
+            .await
+            .context("cannot open the database")?;
+        let sms = sms::SmsGateway::from_config(&config.sms, &config.data_dir).context("SMS gateway")?;
+        let node = config.node_name();
+        // Connections recorded by an earlier run of this node are gone.
+        let stale = store.clear_node_connections(&node).await?;
+        if stale > 0 {
+            tracing::info!(stale, "cleared connection records of an earlier run");
+        }
+        Ok(Arc::new(App {
+            limits: Limits::from_config(&config),
+            config,
+            store,
+            sms,
+            hub: hub::Hub::default(),
+            metrics: metrics::Metrics::default(),
+            node,
+        }))
+    }
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(identity::routes())
+        .merge(sms_inbound::routes())
+        .route("/v1/ws", get(ws::upgrade))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes));
+    Router::new()
+        .merge(api)
+        .merge(ops::routes())
+        .fallback(ops::no_route)
+        .method_not_allowed_fallback(ops::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), ops::track))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            use axum::response::IntoResponse;
+            error::ApiError::Internal(anyhow::anyhow!("a request handler panicked")).into_response()
+        }))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then tells connected clients and drains in-flight requests.
+pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let app = router(state.clone());
+    let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    let hub_state = state.clone();
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down");
+            // WebSockets never end by themselves: close them so the drain can finish.
+            hub_state.hub.close_all(CloseReason::Shutdown);
+        })
+        .await
+        .context("server error")?;
+    housekeeping.abort();
+    state.store.close().await;
+    Ok(())
+}
+
+/// Periodic clean-up: expired codes and tokens, idle rate-limiter keys.
+async fn housekeeping(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.store.purge_expired_proofs(state::now_ms()).await {
+            tracing::warn!(error = %e, "purging expired codes failed");
+        }
+        state.limits.codes_per_addr.retain_recent();
+        state.limits.codes_per_number.retain_recent();
+        state.limits.logins_per_addr.retain_recent();
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

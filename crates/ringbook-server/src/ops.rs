@@ -1,0 +1,78 @@
+//! Operations endpoints: health, readiness, Prometheus metrics, the OpenAPI document, and the
+//! JSON answers for unknown routes and methods.
+
+use crate::error::ApiError;
+use crate::metrics::HttpLabels;
+use crate::state::AppState;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+/// The OpenAPI 3.1 document of the HTTP API, kept beside the code (`openapi.json`); a test checks
+/// every path in it answers.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route(
+            "/openapi.json",
+            get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }),
+        )
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "database not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+pub async fn no_route() -> ApiError {
+    ApiError::not_found("no_route", "there is no such endpoint; see /openapi.json")
+}
+
+pub async fn method_not_allowed() -> Response {
+    let body = ringbook_proto::ErrorBody {
+        code: "method_not_allowed".into(),
+        message: "this endpoint does not take that method; see /openapi.json".into(),
+        retry_after_secs: None,
+    };
+    (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
+}
+
+/// Counts requests by matched route and status, and turns axum's plain-text 413s into our JSON.
+pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let resp = next.run(req).await;
+    let status = resp.status();
+    state.metrics.http_requests.get_or_create(&HttpLabels { route, status: status.as_u16() }).inc();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if status == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
+        return ApiError::TooLarge { message: "the body is larger than this server accepts".into() }.into_response();
+    }
+    resp
+}

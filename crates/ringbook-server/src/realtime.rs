@@ -1,0 +1,15 @@
+//! Dispatch of WebSocket client frames to the product modules, and the connect/disconnect hooks
+//! (presence uses them). Kept apart from `ws` so the transport knows nothing of the products.
+
+use crate::ws::ConnContext;
+use ringbook_proto::ws::{ClientFrame, ServerFrame};
+
+pub async fn on_connect(_ctx: &ConnContext) {}
+
+pub async fn on_disconnect(_ctx: &ConnContext) {}
+
+pub async fn dispatch(ctx: &ConnContext, frame: ClientFrame) {
+    match frame {
+        ClientFrame::Ping { nonce } => ctx.reply(ServerFrame::Pong { nonce }),
+    }
+}

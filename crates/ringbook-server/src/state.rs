@@ -1,0 +1,48 @@
+//! The state handed to every handler: no globals, so two servers can run in one test process.
+
+use crate::config::Config;
+use crate::hub::Hub;
+use crate::metrics::Metrics;
+use crate::ratelimit::KeyedLimiter;
+use crate::sms::SmsGateway;
+use ringbook_store::Store;
+use std::sync::Arc;
+
+pub type AppState = Arc<App>;
+
+pub struct App {
+    pub config: Config,
+    pub store: Store,
+    pub sms: SmsGateway,
+    pub hub: Hub,
+    pub metrics: Metrics,
+    pub limits: Limits,
+    /// This node's name (PB-6).
+    pub node: String,
+}
+
+/// In-memory rate limiters; durable counters (wrong codes, rescue failures) live in the store.
+pub struct Limits {
+    pub codes_per_number: KeyedLimiter,
+    pub codes_per_addr: KeyedLimiter,
+    pub logins_per_addr: KeyedLimiter,
+}
+
+impl Limits {
+    pub fn from_config(cfg: &Config) -> Self {
+        let id = &cfg.identity;
+        Limits {
+            codes_per_number: KeyedLimiter::per_hour(id.codes_per_number_per_hour),
+            codes_per_addr: KeyedLimiter::per_hour(id.codes_per_addr_per_hour),
+            logins_per_addr: KeyedLimiter::per_minute(id.logins_per_addr_per_minute),
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch: every stored time uses this.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
