@@ -4,6 +4,8 @@ use ringbook_proto::api::*;
 use ringbook_proto::{DeviceIdentity, ErrorBody};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+
+pub use reqwest::Method;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]

@@ -9,5 +9,7 @@ pub mod api;
 pub mod store;
 pub mod ws;
 
+pub use reqwest::Method;
+
 pub use api::{Client, ClientError};
 pub use store::ClientStore;

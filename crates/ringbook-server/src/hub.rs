@@ -55,8 +55,22 @@ impl ConnHandle {
         }
     }
 
+    /// Resolves once the connection has been told to close.
+    pub async fn closed(&self) {
+        let mut rx = self.close.subscribe();
+        // Errors only when the sender is gone, which means closed as well.
+        let _ = rx.wait_for(Option::is_some).await;
+    }
+
+    /// Asks the connection to close; the first reason given is the one the client is told.
     pub fn close(&self, reason: CloseReason) {
-        self.close.send_replace(Some(reason));
+        self.close.send_if_modified(|current| {
+            if current.is_some() {
+                return false;
+            }
+            *current = Some(reason);
+            true
+        });
     }
 }
 

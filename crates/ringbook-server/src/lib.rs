@@ -111,7 +111,8 @@ async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tick.tick().await;
-        if let Err(e) = state.store.purge_expired_proofs(state::now_ms()).await {
+        // Keep expired ones an hour so a late try hears "expired", not "no code".
+        if let Err(e) = state.store.purge_expired_proofs(state::now_ms() - 3_600_000).await {
             tracing::warn!(error = %e, "purging expired codes failed");
         }
         state.limits.codes_per_addr.retain_recent();

@@ -66,7 +66,14 @@ async fn run_connection(state: AppState, session: Session, addr: ClientAddr, soc
     let ctx = ConnContext { state: state.clone(), session: session.clone(), handle: handle.clone() };
     crate::realtime::on_connect(&ctx).await;
 
-    while let Some(msg) = stream.next().await {
+    loop {
+        // A closed connection (replaced, revoked, shut down) stops reading at once rather than
+        // waiting for the peer to answer the close.
+        let msg = tokio::select! {
+            msg = stream.next() => msg,
+            () = handle.closed() => break,
+        };
+        let Some(msg) = msg else { break };
         let text = match msg {
             Ok(Message::Text(t)) => t,
             Ok(Message::Close(_)) | Err(_) => break,
@@ -88,7 +95,10 @@ async fn run_connection(state: AppState, session: Session, addr: ClientAddr, soc
     handle.close(CloseReason::Shutdown);
     state.hub.unregister(session.user_id, &conn_id);
     crate::realtime::on_disconnect(&ctx).await;
-    writer.abort();
+    // Let the writer deliver the closing frame, but never wait on a peer that stopped reading.
+    if tokio::time::timeout(std::time::Duration::from_secs(2), writer).await.is_err() {
+        tracing::debug!("writer did not finish in time");
+    }
     if let Err(e) = state.store.remove_connection(&conn_id).await {
         tracing::warn!(error = %e, "could not remove the connection record");
     }

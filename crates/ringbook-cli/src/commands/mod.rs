@@ -1,0 +1,5 @@
+//! One module per command family.
+
+pub mod admin;
+pub mod auth;
+pub mod serve;

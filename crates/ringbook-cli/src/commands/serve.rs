@@ -1,0 +1,47 @@
+//! `ringbook serve`.
+
+use anyhow::Context;
+use ringbook_server::config::{Config, ConfigOverrides};
+use ringbook_server::state::App;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Folder for the embedded database and the SMS outbox (default ./data).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// sqlite://PATH or postgres://USER:PASS@HOST/DB (default: SQLite in the data folder).
+    #[arg(long, env = "RINGBOOK_DATABASE_URL")]
+    database_url: Option<String>,
+    /// TOML config file (see ringbook.example.toml).
+    #[arg(long, env = "RINGBOOK_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log format: text or json.
+    #[arg(long, default_value = "text")]
+    log_format: String,
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RINGBOOK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if args.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+    let overrides = ConfigOverrides { listen: args.listen, data_dir: args.data_dir, database_url: args.database_url };
+    let config = Config::load(args.config.as_deref(), &overrides).context("invalid configuration")?;
+    tracing::info!(?config, "starting");
+    let listen = config.listen;
+    let state = App::build(config).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    tracing::info!(addr = %listener.local_addr()?, "listening");
+    ringbook_server::run(listener, state, ringbook_server::shutdown_signal()).await
+}

@@ -1,0 +1,80 @@
+//! What every client command needs: the server URL, the home folder, the client store and an
+//! API client carrying the session token.
+
+use anyhow::Context;
+use ringbook_client::{Client, ClientStore};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+pub struct Global {
+    pub server: Option<String>,
+    pub home: Option<PathBuf>,
+}
+
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
+
+pub struct Ctx {
+    pub server: String,
+    pub store: ClientStore,
+    pub client: Client,
+}
+
+impl Global {
+    pub fn home(&self) -> PathBuf {
+        if let Some(h) = &self.home {
+            return h.clone();
+        }
+        let base = std::env::var_os("XDG_DATA_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+            .unwrap_or_else(|| PathBuf::from("."));
+        base.join("ringbook")
+    }
+
+    /// Opens the store; the server is `--server`, else the one of the last login, else the default.
+    pub async fn ctx(&self) -> anyhow::Result<Ctx> {
+        let home = self.home();
+        let store = ClientStore::open(&home)
+            .await
+            .with_context(|| format!("cannot open the client store in {}", home.display()))?;
+        let server = match &self.server {
+            Some(s) => s.clone(),
+            None => store.get("server").await?.unwrap_or_else(|| DEFAULT_SERVER.to_string()),
+        };
+        let mut client = Client::new(&server)?;
+        if let Some(token) = store.get("token").await? {
+            client = client.with_token(token);
+        }
+        Ok(Ctx { server, store, client })
+    }
+}
+
+impl Ctx {
+    /// The API client, or a clear error when this home has never logged in.
+    pub fn authed(&self) -> anyhow::Result<&Client> {
+        if self.client.token().is_none() {
+            anyhow::bail!("not logged in; run `ringbook login --phone NUMBER` first");
+        }
+        Ok(&self.client)
+    }
+}
+
+pub fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Asks a question on the terminal and reads one line.
+pub fn prompt(question: &str) -> anyhow::Result<String> {
+    use std::io::Write;
+    eprint!("{question}");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim().to_string())
+}
+
+pub fn init_client_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RINGBOOK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
