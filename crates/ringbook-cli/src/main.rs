@@ -44,6 +44,20 @@ enum Command {
     /// Operator commands.
     #[command(subcommand)]
     Admin(commands::admin::AdminCmd),
+    #[command(flatten)]
+    Contacts(commands::contacts::Cmd),
+    #[command(flatten)]
+    Presence(commands::presence::Cmd),
+    #[command(flatten)]
+    Messaging(commands::messaging::Cmd),
+    #[command(flatten)]
+    Profiles(commands::profiles::Cmd),
+    #[command(flatten)]
+    OpenPlatform(commands::openplatform::Cmd),
+    #[command(flatten)]
+    Official(commands::official::Cmd),
+    #[command(flatten)]
+    Services(commands::services::Cmd),
 }
 
 fn main() -> ExitCode {
@@ -90,6 +104,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::RescuePassword(cmd) => commands::auth::rescue(&global, cmd).await,
                 Command::SecureMode { state } => commands::auth::secure_mode(&global, state).await,
                 Command::Admin(cmd) => commands::admin::run(&global, cmd).await,
+                Command::Contacts(cmd) => commands::contacts::run(&global, cmd).await,
+                Command::Presence(cmd) => commands::presence::run(&global, cmd).await,
+                Command::Messaging(cmd) => commands::messaging::run(&global, cmd).await,
+                Command::Profiles(cmd) => commands::profiles::run(&global, cmd).await,
+                Command::OpenPlatform(cmd) => commands::openplatform::run(&global, cmd).await,
+                Command::Official(cmd) => commands::official::run(&global, cmd).await,
+                Command::Services(cmd) => commands::services::run(&global, cmd).await,
                 Command::Serve(_) => unreachable!("handled above"),
             }
         }

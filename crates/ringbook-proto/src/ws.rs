@@ -30,6 +30,25 @@ pub enum CloseReason {
     Shutdown,
 }
 
+/// A chat message as clients see it (PB-17's chat-history row).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ChatMessage {
+    /// Server-wide message ID.
+    pub id: i64,
+    /// The recipient's sequence number: sync resumes after the last one seen.
+    pub seq: i64,
+    pub from: String,
+    pub to: String,
+    /// The sender's own ID for the message, used to drop duplicates.
+    pub client_msg_id: String,
+    /// `text`, `sms`, `mms` or `notice`.
+    pub kind: String,
+    pub body: String,
+    /// When the sender sent it (sender's clock) and when the server stored it.
+    pub sent_at: i64,
+    pub stored_at: i64,
+}
+
 /// What the server sends.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -43,6 +62,8 @@ pub enum ServerFrame {
     Pong {
         nonce: u64,
     },
+    /// A message for this user, live or from sync.
+    Message(ChatMessage),
     Error(ErrorBody),
     Closing {
         reason: CloseReason,

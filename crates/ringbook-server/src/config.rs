@@ -30,6 +30,13 @@ pub struct Config {
     pub identity: IdentityConfig,
     pub sms: SmsConfig,
     pub admin: AdminConfig,
+    pub contacts: crate::contacts::ContactsConfig,
+    pub presence: crate::presence::PresenceConfig,
+    pub messaging: crate::messaging::MessagingConfig,
+    pub profiles: crate::profiles::ProfilesConfig,
+    pub openplatform: crate::openplatform::OpenPlatformConfig,
+    pub official: crate::official::OfficialConfig,
+    pub services: crate::services::ServicesConfig,
 }
 
 /// The four ways to prove a number (PB-3) and the login rules (PB-5).
@@ -114,6 +121,13 @@ impl Default for Config {
             identity: IdentityConfig::default(),
             sms: SmsConfig::default(),
             admin: AdminConfig::default(),
+            contacts: Default::default(),
+            presence: Default::default(),
+            messaging: Default::default(),
+            profiles: Default::default(),
+            openplatform: Default::default(),
+            official: Default::default(),
+            services: Default::default(),
         }
     }
 }
@@ -177,6 +191,13 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "identity",
     "sms",
     "admin",
+    "contacts",
+    "presence",
+    "messaging",
+    "profiles",
+    "openplatform",
+    "official",
+    "services",
 ];
 
 impl Config {
@@ -249,6 +270,13 @@ impl fmt::Debug for Config {
             .field("identity.header_enrichment", &self.identity.header_enrichment)
             .field("sms", &self.sms)
             .field("admin.token", &redacted(&self.admin.token))
+            .field("contacts", &self.contacts)
+            .field("presence", &self.presence)
+            .field("messaging", &self.messaging)
+            .field("profiles", &self.profiles)
+            .field("openplatform", &self.openplatform)
+            .field("official", &self.official)
+            .field("services", &self.services)
             .finish_non_exhaustive()
     }
 }

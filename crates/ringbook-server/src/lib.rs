@@ -5,6 +5,13 @@
 //! One module per product part, each owning its routes and logic (its queries live in the
 //! matching module of `ringbook-store`):
 //! - [`identity`]: proving a number, login, sessions, blocking (PB-1 … PB-5).
+//! - [`contacts`]: phone book upload and sync (PB-8 … PB-11).
+//! - [`presence`]: IM, self-set and activity status, pushed live (PB-12 … PB-14).
+//! - [`messaging`]: durable messaging by number, receipts, history (PB-16, PB-17, X-3).
+//! - [`profiles`]: profiles, avatars, the MM7 endpoint and bindings (MM-1 … MM-6).
+//! - [`openplatform`]: websites that recognise a consenting visitor (WV-1 … WV-6, X-1).
+//! - [`official`]: official accounts, developer-mode pushes, the console (OA-1 … OA-5).
+//! - [`services`]: mutual matching and sharing/ordering carrier services (SS-1 … SS-6).
 //! - [`hub`] + [`ws`] + [`realtime`]: live connections (PB-6) and frame dispatch.
 //! - [`sms`] / [`sms_inbound`]: the SMS gateway out, and mobile-originated SMS in.
 //! - [`ops`]: health, readiness, metrics, OpenAPI.
@@ -13,14 +20,21 @@
 //! (JSON bodies, client address, sessions), [`ratelimit`], [`metrics`].
 
 pub mod config;
+pub mod contacts;
 pub mod error;
 pub mod extract;
 pub mod hub;
 pub mod identity;
+pub mod messaging;
 pub mod metrics;
+pub mod official;
+pub mod openplatform;
 pub mod ops;
+pub mod presence;
+pub mod profiles;
 pub mod ratelimit;
 pub mod realtime;
+pub mod services;
 pub mod sms;
 pub mod sms_inbound;
 pub mod state;
@@ -70,6 +84,13 @@ impl App {
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(identity::routes())
+        .merge(contacts::routes())
+        .merge(presence::routes())
+        .merge(messaging::routes())
+        .merge(profiles::routes())
+        .merge(openplatform::routes())
+        .merge(official::routes())
+        .merge(services::routes())
         .merge(sms_inbound::routes())
         .route("/v1/ws", get(ws::upgrade))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes));

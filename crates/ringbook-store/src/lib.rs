@@ -7,8 +7,17 @@
 //!
 //! Modules, one per product part, each holding that part's queries:
 //! - [`identity`]: users (PB-4), device sessions, verification codes, MO-SMS tokens, connections (PB-6).
+//! - [`contacts`]: the server's contact table (PB-11).
+//! - [`messaging`]: messages numbered per recipient (PB-16, PB-17, X-3).
+//! - [`profiles`], [`openplatform`], [`official`], [`services`]: the other product parts.
 
+pub mod contacts;
 pub mod identity;
+pub mod messaging;
+pub mod official;
+pub mod openplatform;
+pub mod profiles;
+pub mod services;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor};

@@ -2,4 +2,11 @@
 
 pub mod admin;
 pub mod auth;
+pub mod contacts;
+pub mod messaging;
+pub mod official;
+pub mod openplatform;
+pub mod presence;
+pub mod profiles;
 pub mod serve;
+pub mod services;

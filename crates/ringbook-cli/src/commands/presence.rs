@@ -1,0 +1,10 @@
+//! Commands of the presence part (to be built).
+
+use crate::ctx::Global;
+
+#[derive(clap::Subcommand)]
+pub enum Cmd {}
+
+pub async fn run(_global: &Global, cmd: Cmd) -> anyhow::Result<()> {
+    match cmd {}
+}

@@ -1,0 +1,13 @@
+//! The presence part (to be built).
+
+use crate::state::AppState;
+use axum::Router;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PresenceConfig {}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}
