@@ -47,7 +47,7 @@
 //!     Err(e) => eprintln!("{}: {e}", e.code()), // send `e` back to the phone
 //! }
 //! ```
-#![cfg_attr(test, allow(clippy::unwrap_used))]
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 mod error;
 mod sniff;

@@ -2,12 +2,17 @@
 //! binary on loopback with its embedded SQLite. Prints figures; asserts nothing about speed.
 //!
 //! Run: `cargo bench -p ringbook-cli --bench identity` (optionally `-- CONCURRENCY TOTAL`).
+#![allow(clippy::unwrap_used)]
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Server {
@@ -30,7 +35,12 @@ async fn start(http: &reqwest::Client) -> (Server, Duration) {
     let port = free_port();
     let t0 = Instant::now();
     let child = Command::new(env!("CARGO_BIN_EXE_ringbook"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
         .arg(dir.path())
         .env("RINGBOOK_IDENTITY__DECLARED_NUMBER", "true")
         .env("RINGBOOK_IDENTITY__LOGINS_PER_ADDR_PER_MINUTE", "100000000")
@@ -47,10 +57,20 @@ async fn start(http: &reqwest::Client) -> (Server, Duration) {
                 break;
             }
         }
-        assert!(t0.elapsed() < Duration::from_secs(30), "server did not start");
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    (Server { child, url, _dir: dir }, t0.elapsed())
+    (
+        Server {
+            child,
+            url,
+            _dir: dir,
+        },
+        t0.elapsed(),
+    )
 }
 
 fn login_body(n: u64, device: &str) -> serde_json::Value {
@@ -61,7 +81,13 @@ fn login_body(n: u64, device: &str) -> serde_json::Value {
     })
 }
 
-async fn run_logins(http: &reqwest::Client, url: &str, concurrency: u64, total: u64, offset: u64) -> (Duration, Vec<Duration>) {
+async fn run_logins(
+    http: &reqwest::Client,
+    url: &str,
+    concurrency: u64,
+    total: u64,
+    offset: u64,
+) -> (Duration, Vec<Duration>) {
     let t0 = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..concurrency {
@@ -72,8 +98,20 @@ async fn run_logins(http: &reqwest::Client, url: &str, concurrency: u64, total: 
             let mut i = w;
             while i < total {
                 let t = Instant::now();
-                let resp = http.post(&url).json(&login_body(offset + i, &format!("bench-device-{}", offset + i))).send().await.unwrap();
-                assert!(resp.status().is_success(), "{}", resp.text().await.unwrap_or_default());
+                let resp = http
+                    .post(&url)
+                    .json(&login_body(
+                        offset + i,
+                        &format!("bench-device-{}", offset + i),
+                    ))
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(
+                    resp.status().is_success(),
+                    "{}",
+                    resp.text().await.unwrap_or_default()
+                );
                 lat.push(t.elapsed());
                 i += concurrency;
             }
@@ -93,10 +131,16 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<u64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let args: Vec<u64> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let concurrency = args.first().copied().unwrap_or(32);
     let total = args.get(1).copied().unwrap_or(5000);
-    let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency as usize).build().unwrap();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency as usize)
+        .build()
+        .unwrap();
 
     let mut starts = Vec::new();
     for _ in 0..5 {

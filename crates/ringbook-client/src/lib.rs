@@ -4,6 +4,8 @@
 //! - [`ws`]: the WebSocket connection ([`ws::Connection`]).
 //! - [`store`]: the client's own SQLite store in its home folder (PB-7): the own-user record, the
 //!   device identity generated once, the session token.
+// Library code must not panic on input; tests may unwrap.
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod api;
 pub mod store;

@@ -27,6 +27,8 @@
 //! Not done here: HTTP, authentication of the MMSC, E.164 number normalisation (other crates),
 //! image decoding/resizing (MM-5), SOAP 1.2, MM7 operations other than the ones above
 //! (Cancel/Replace requests are rejected with 4003), DIME or MTOM.
+// Library code must not panic on input; tests may unwrap.
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod attachment;
 pub mod build;

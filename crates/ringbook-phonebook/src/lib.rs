@@ -32,6 +32,8 @@
 //! the same field was changed differently on both sides **the phone book wins** (it is the
 //! user's primary address book); list fields merge as sets; `X-RINGBOOK-*` extensions merge key
 //! by key. See [`sync`] for the full table.
+// Library code must not panic on input; tests may unwrap.
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod contact;
 pub mod csv_import;

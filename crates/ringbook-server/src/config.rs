@@ -202,7 +202,10 @@ const TOP_LEVEL_KEYS: &[&str] = &[
 
 impl Config {
     /// File (if given), then environment, then `overrides` (the command-line flags).
-    pub fn load(file: Option<&Path>, overrides: &ConfigOverrides) -> Result<Self, Box<figment::Error>> {
+    pub fn load(
+        file: Option<&Path>,
+        overrides: &ConfigOverrides,
+    ) -> Result<Self, Box<figment::Error>> {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         if let Some(file) = file {
             fig = fig.merge(Toml::file_exact(file));
@@ -210,7 +213,10 @@ impl Config {
         // Only keys of this struct: other RINGBOOK_* variables (the client's RINGBOOK_SERVER,
         // test settings) must not trip `deny_unknown_fields`.
         fig = fig.merge(Env::prefixed("RINGBOOK_").split("__").filter(|key| {
-            let top = key.as_str().split("__").next().unwrap_or_default();
+            // `split` has already turned `__` into `.` when the filter runs.
+            let key = key.as_str();
+            let top = key.split('.').next().unwrap_or(key);
+            let top = top.split("__").next().unwrap_or(top);
             TOP_LEVEL_KEYS.contains(&top.to_ascii_lowercase().as_str())
         }));
         fig = fig.merge(Serialized::defaults(overrides));
@@ -218,9 +224,9 @@ impl Config {
     }
 
     pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}", self.data_dir.join("ringbook.db").display())
-        })
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("ringbook.db").display()))
     }
 
     pub fn node_name(&self) -> String {
@@ -267,7 +273,10 @@ impl fmt::Debug for Config {
             .field("identity.sms_code", &self.identity.sms_code)
             .field("identity.declared_number", &self.identity.declared_number)
             .field("identity.mo_sms", &self.identity.mo_sms)
-            .field("identity.header_enrichment", &self.identity.header_enrichment)
+            .field(
+                "identity.header_enrichment",
+                &self.identity.header_enrichment,
+            )
             .field("sms", &self.sms)
             .field("admin.token", &redacted(&self.admin.token))
             .field("contacts", &self.contacts)
@@ -306,7 +315,24 @@ mod tests {
         cfg.sms.password = Some("hunter2".into());
         cfg.database_url = Some("postgres://rb:pw@db/rb".into());
         let shown = format!("{cfg:?}");
-        assert!(!shown.contains("hunter2") && !shown.contains(":pw@"), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains(":pw@"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its own error type
+    fn nested_environment_overrides_apply() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("RINGBOOK_IDENTITY__DECLARED_NUMBER", "true");
+            jail.set_env("RINGBOOK_DEFAULT_REGION", "GB");
+            jail.set_env("RINGBOOK_SERVER", "http://ignored.example");
+            let cfg = Config::load(None, &ConfigOverrides::default()).map_err(|e| e.to_string())?;
+            assert!(cfg.identity.declared_number);
+            assert_eq!(cfg.default_region, "GB");
+            Ok(())
+        });
     }
 
     #[test]

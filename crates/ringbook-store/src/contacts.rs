@@ -20,7 +20,12 @@ pub struct ContactRow {
 
 impl Store {
     /// Inserts or updates contacts of one owner in one transaction.
-    pub async fn upsert_contacts(&self, owner_id: i64, rows: &[ContactRow], now: i64) -> Result<()> {
+    pub async fn upsert_contacts(
+        &self,
+        owner_id: i64,
+        rows: &[ContactRow],
+        now: i64,
+    ) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         for r in rows {
             sqlx::query(
@@ -94,11 +99,12 @@ impl Store {
 
     /// Whether `owner_id`'s book holds `phone`.
     pub async fn has_in_book(&self, owner_id: i64, phone: &str) -> Result<bool> {
-        let row = sqlx::query("SELECT 1 AS one FROM contacts WHERE owner_id = $1 AND contact_phone = $2")
-            .bind(owner_id)
-            .bind(phone)
-            .fetch_optional(self.pool())
-            .await?;
+        let row =
+            sqlx::query("SELECT 1 AS one FROM contacts WHERE owner_id = $1 AND contact_phone = $2")
+                .bind(owner_id)
+                .bind(phone)
+                .fetch_optional(self.pool())
+                .await?;
         Ok(row.is_some())
     }
 }

@@ -10,6 +10,8 @@
 //! - [`contacts`]: the server's contact table (PB-11).
 //! - [`messaging`]: messages numbered per recipient (PB-16, PB-17, X-3).
 //! - [`profiles`], [`openplatform`], [`official`], [`services`]: the other product parts.
+// Library code must not panic on input; tests may unwrap.
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod contacts;
 pub mod identity;
@@ -110,8 +112,16 @@ impl Store {
 
     async fn migrate(&self) -> Result<()> {
         match self.backend {
-            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?,
-            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&self.pool).await?,
+            Backend::Sqlite => {
+                sqlx::migrate!("./migrations/sqlite")
+                    .run(&self.pool)
+                    .await?
+            }
+            Backend::Postgres => {
+                sqlx::migrate!("./migrations/postgres")
+                    .run(&self.pool)
+                    .await?
+            }
         }
         Ok(())
     }
@@ -170,13 +180,11 @@ mod tests {
     #[test]
     fn both_backends_have_the_same_migrations() {
         let list = |dir: &str| {
-            let mut names: Vec<String> = std::fs::read_dir(format!(
-                "{}/migrations/{dir}",
-                env!("CARGO_MANIFEST_DIR")
-            ))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
+            let mut names: Vec<String> =
+                std::fs::read_dir(format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect();
             names.sort();
             names
         };

@@ -1,26 +1,39 @@
 //! The storage contract, written once and run on every backend: SQLite always, PostgreSQL when
 //! `RINGBOOK_TEST_POSTGRES_URL` is set (CI sets it; locally a notice says it was skipped).
 
+use ringbook_store::contacts::ContactRow;
 use ringbook_store::identity::{ConnectionRow, DeviceRow};
 use ringbook_store::messaging::{Appended, NewMessage};
-use ringbook_store::contacts::ContactRow;
 use ringbook_store::{Store, StoreError};
 
 async fn backends() -> Vec<(String, Store, Option<tempfile_dir::Dir>)> {
     let mut out = Vec::new();
     let dir = tempfile_dir::Dir::new();
     let url = format!("sqlite://{}/contract.db", dir.path.display());
-    out.push(("sqlite".to_string(), Store::open(&url).await.unwrap(), Some(dir)));
+    out.push((
+        "sqlite".to_string(),
+        Store::open(&url).await.unwrap(),
+        Some(dir),
+    ));
     match std::env::var("RINGBOOK_TEST_POSTGRES_URL") {
         Ok(admin) => {
             use sqlx::Connection;
             let name = format!("rbcontract_{}", rand::random::<u32>());
             let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
             let base = admin.rsplit_once('/').unwrap().0.to_string();
-            out.push(("postgres".to_string(), Store::open(&format!("{base}/{name}")).await.unwrap(), None));
+            out.push((
+                "postgres".to_string(),
+                Store::open(&format!("{base}/{name}")).await.unwrap(),
+                None,
+            ));
         }
-        Err(_) => eprintln!("notice: PostgreSQL contract tests skipped; set RINGBOOK_TEST_POSTGRES_URL to run them"),
+        Err(_) => eprintln!(
+            "notice: PostgreSQL contract tests skipped; set RINGBOOK_TEST_POSTGRES_URL to run them"
+        ),
     }
     out
 }
@@ -45,66 +58,173 @@ mod tempfile_dir {
 }
 
 fn device(id: &str) -> DeviceRow {
-    DeviceRow { device_id: id.into(), imei: Some("351234567890123".into()), iccid: None, imsi: None }
+    DeviceRow {
+        device_id: id.into(),
+        imei: Some("351234567890123".into()),
+        iccid: None,
+        imsi: None,
+    }
 }
 
 #[tokio::test]
 async fn users_sessions_and_rescue_counters() {
     for (name, store, _dir) in backends().await {
-        let u = store.create_user("+8613800000001", &device("dev-aaaaaaaa"), 1000).await.unwrap();
+        let u = store
+            .create_user("+8613800000001", &device("dev-aaaaaaaa"), 1000)
+            .await
+            .unwrap();
         assert_eq!(u.phone, "+8613800000001");
         assert!(!u.blocked && !u.secure_mode);
-        assert!(matches!(
-            store.create_user("+8613800000001", &device("dev-b"), 1001).await,
-            Err(StoreError::Conflict(_))
-        ), "{name}");
+        assert!(
+            matches!(
+                store
+                    .create_user("+8613800000001", &device("dev-b"), 1001)
+                    .await,
+                Err(StoreError::Conflict(_))
+            ),
+            "{name}"
+        );
         store.record_login(u.id, 2000).await.unwrap();
-        let again = store.user_by_phone("+8613800000001").await.unwrap().unwrap();
-        assert_eq!((again.login_count, again.last_login_at), (1, Some(2000)), "{name}");
+        let again = store
+            .user_by_phone("+8613800000001")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (again.login_count, again.last_login_at),
+            (1, Some(2000)),
+            "{name}"
+        );
         assert_eq!(again.imei.as_deref(), Some("351234567890123"));
 
-        let (f, locked) = store.record_rescue_failure(u.id, 5000, 2, 60_000).await.unwrap();
+        let (f, locked) = store
+            .record_rescue_failure(u.id, 5000, 2, 60_000)
+            .await
+            .unwrap();
         assert_eq!((f, locked), (1, 0), "{name}");
-        let (f, locked) = store.record_rescue_failure(u.id, 5000, 2, 60_000).await.unwrap();
+        let (f, locked) = store
+            .record_rescue_failure(u.id, 5000, 2, 60_000)
+            .await
+            .unwrap();
         assert_eq!((f, locked), (2, 65_000), "{name}");
 
-        store.create_session("s1", u.id, "hash1", "dev-aaaaaaaa", Some("phone"), 3000).await.unwrap();
-        store.create_session("s2", u.id, "hash2", "dev-aaaaaaaa", None, 3001).await.unwrap();
-        assert_eq!(store.session_by_token_hash("hash1").await.unwrap().unwrap().phone, "+8613800000001");
+        store
+            .create_session("s1", u.id, "hash1", "dev-aaaaaaaa", Some("phone"), 3000)
+            .await
+            .unwrap();
+        store
+            .create_session("s2", u.id, "hash2", "dev-aaaaaaaa", None, 3001)
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .session_by_token_hash("hash1")
+                .await
+                .unwrap()
+                .unwrap()
+                .phone,
+            "+8613800000001"
+        );
         assert_eq!(store.list_sessions(u.id).await.unwrap().len(), 2);
         store.revoke_session(u.id, "s1", 4000).await.unwrap();
-        assert!(store.session_by_token_hash("hash1").await.unwrap().is_none(), "{name}");
-        assert!(matches!(store.revoke_session(u.id, "s1", 4000).await, Err(StoreError::NotFound)));
-        assert_eq!(store.revoke_all_sessions(u.id, 4001).await.unwrap(), vec!["s2".to_string()]);
+        assert!(
+            store
+                .session_by_token_hash("hash1")
+                .await
+                .unwrap()
+                .is_none(),
+            "{name}"
+        );
+        assert!(matches!(
+            store.revoke_session(u.id, "s1", 4000).await,
+            Err(StoreError::NotFound)
+        ));
+        assert_eq!(
+            store.revoke_all_sessions(u.id, 4001).await.unwrap(),
+            vec!["s2".to_string()]
+        );
 
         let blocked = store.set_blocked("+8613800000001", true).await.unwrap();
         assert!(blocked.blocked);
-        assert!(matches!(store.set_blocked("+8613899999999", true).await, Err(StoreError::NotFound)));
+        assert!(matches!(
+            store.set_blocked("+8613899999999", true).await,
+            Err(StoreError::NotFound)
+        ));
     }
 }
 
 #[tokio::test]
 async fn codes_tokens_and_connections() {
     for (name, store, _dir) in backends().await {
-        store.put_code("+8613800000002", "h1", 10_000, 1_000).await.unwrap();
+        store
+            .put_code("+8613800000002", "h1", 10_000, 1_000)
+            .await
+            .unwrap();
         assert_eq!(store.bump_code_attempts("+8613800000002").await.unwrap(), 1);
         // A new code resets the attempts.
-        store.put_code("+8613800000002", "h2", 20_000, 2_000).await.unwrap();
+        store
+            .put_code("+8613800000002", "h2", 20_000, 2_000)
+            .await
+            .unwrap();
         let c = store.code_for("+8613800000002").await.unwrap().unwrap();
-        assert_eq!((c.code_hash.as_str(), c.attempts, c.sent_at), ("h2", 0, 2_000), "{name}");
+        assert_eq!(
+            (c.code_hash.as_str(), c.attempts, c.sent_at),
+            ("h2", 0, 2_000),
+            "{name}"
+        );
         store.delete_code("+8613800000002").await.unwrap();
         assert!(store.code_for("+8613800000002").await.unwrap().is_none());
 
-        store.create_mo_token("RBABCDEF", "dev-1", 1_000, 5_000).await.unwrap();
-        assert!(!store.bind_mo_token("RBABCDEF", "+8613800000003", 6_000).await.unwrap(), "expired");
-        assert!(store.bind_mo_token("RBABCDEF", "+8613800000003", 2_000).await.unwrap());
-        assert!(!store.bind_mo_token("RBABCDEF", "+8613800000004", 2_000).await.unwrap(), "bound once");
-        assert_eq!(store.mo_token("RBABCDEF").await.unwrap().unwrap().phone.as_deref(), Some("+8613800000003"));
+        store
+            .create_mo_token("RBABCDEF", "dev-1", 1_000, 5_000)
+            .await
+            .unwrap();
+        assert!(
+            !store
+                .bind_mo_token("RBABCDEF", "+8613800000003", 6_000)
+                .await
+                .unwrap(),
+            "expired"
+        );
+        assert!(store
+            .bind_mo_token("RBABCDEF", "+8613800000003", 2_000)
+            .await
+            .unwrap());
+        assert!(
+            !store
+                .bind_mo_token("RBABCDEF", "+8613800000004", 2_000)
+                .await
+                .unwrap(),
+            "bound once"
+        );
+        assert_eq!(
+            store
+                .mo_token("RBABCDEF")
+                .await
+                .unwrap()
+                .unwrap()
+                .phone
+                .as_deref(),
+            Some("+8613800000003")
+        );
         store.purge_expired_proofs(10_000).await.unwrap();
-        assert!(store.mo_token("RBABCDEF").await.unwrap().is_none(), "{name}");
+        assert!(
+            store.mo_token("RBABCDEF").await.unwrap().is_none(),
+            "{name}"
+        );
 
-        let u = store.create_user("+8613800000005", &device("dev-c"), 1).await.unwrap();
-        let row = ConnectionRow { id: "c1".into(), user_id: u.id, session_id: "s".into(), node: "n1".into(), client_addr: "127.0.0.1".into(), connected_at: 5 };
+        let u = store
+            .create_user("+8613800000005", &device("dev-c"), 1)
+            .await
+            .unwrap();
+        let row = ConnectionRow {
+            id: "c1".into(),
+            user_id: u.id,
+            session_id: "s".into(),
+            node: "n1".into(),
+            client_addr: "127.0.0.1".into(),
+            connected_at: 5,
+        };
         store.add_connection(&row).await.unwrap();
         assert_eq!(store.connections_of(u.id).await.unwrap(), vec![row]);
         assert_eq!(store.clear_node_connections("n1").await.unwrap(), 1);
@@ -115,8 +235,14 @@ async fn codes_tokens_and_connections() {
 #[tokio::test]
 async fn contacts_and_messages() {
     for (name, store, _dir) in backends().await {
-        let a = store.create_user("+8613800000011", &device("dev-a"), 1).await.unwrap();
-        let b = store.create_user("+8613800000012", &device("dev-b"), 1).await.unwrap();
+        let a = store
+            .create_user("+8613800000011", &device("dev-a"), 1)
+            .await
+            .unwrap();
+        let b = store
+            .create_user("+8613800000012", &device("dev-b"), 1)
+            .await
+            .unwrap();
         let row = |phone: &str| ContactRow {
             owner_id: a.id,
             contact_phone: phone.into(),
@@ -127,11 +253,20 @@ async fn contacts_and_messages() {
             created_at: 0,
             updated_at: 0,
         };
-        store.upsert_contacts(a.id, &[row(&b.phone), row("+8613800000013")], 10).await.unwrap();
+        store
+            .upsert_contacts(a.id, &[row(&b.phone), row("+8613800000013")], 10)
+            .await
+            .unwrap();
         assert_eq!(store.contacts_of(a.id).await.unwrap().len(), 2, "{name}");
         assert_eq!(store.owners_having(&b.phone).await.unwrap(), vec![a.id]);
         assert!(store.has_in_book(a.id, &b.phone).await.unwrap());
-        assert_eq!(store.delete_contacts(a.id, &["+8613800000013".into()]).await.unwrap(), 1);
+        assert_eq!(
+            store
+                .delete_contacts(a.id, &["+8613800000013".into()])
+                .await
+                .unwrap(),
+            1
+        );
 
         let msg = |client_id: &str| NewMessage {
             sender_id: a.id,
@@ -148,12 +283,21 @@ async fn contacts_and_messages() {
             other => panic!("{other:?}"),
         };
         assert_eq!(first.seq, 1);
-        assert!(matches!(store.append_message(&msg("m1"), 101).await.unwrap(), Appended::Duplicate(m) if m.id == first.id));
+        assert!(
+            matches!(store.append_message(&msg("m1"), 101).await.unwrap(), Appended::Duplicate(m) if m.id == first.id)
+        );
         for i in 2..=5 {
-            store.append_message(&msg(&format!("m{i}")), 100 + i).await.unwrap();
+            store
+                .append_message(&msg(&format!("m{i}")), 100 + i)
+                .await
+                .unwrap();
         }
         let after = store.messages_after(b.id, 2, 10).await.unwrap();
-        assert_eq!(after.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![3, 4, 5], "{name}");
+        assert_eq!(
+            after.iter().map(|m| m.seq).collect::<Vec<_>>(),
+            vec![3, 4, 5],
+            "{name}"
+        );
         assert_eq!(after[0].body, "hello m3");
     }
 }

@@ -4,7 +4,7 @@
 //! Backend: SQLite in a temporary folder by default; when `RINGBOOK_TEST_POSTGRES_URL` is set
 //! (e.g. `postgres://postgres@127.0.0.1/postgres`), every server gets a fresh PostgreSQL
 //! database created through that URL instead — CI runs the suite both ways.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use ringbook_client::Client;
 use ringbook_proto::api::{LoginRequest, LoginResponse, Proof};
@@ -26,9 +26,11 @@ pub struct TestServer {
 /// A config for tests: loopback, temp data folder, generous per-address limits (every test
 /// client comes from 127.0.0.1).
 pub fn test_config(dir: &std::path::Path) -> Config {
-    let mut cfg = Config::default();
-    cfg.listen = "127.0.0.1:0".parse().unwrap();
-    cfg.data_dir = dir.to_path_buf();
+    let mut cfg = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.to_path_buf(),
+        ..Config::default()
+    };
     cfg.identity.codes_per_addr_per_hour = 100_000;
     cfg.identity.logins_per_addr_per_minute = 100_000;
     cfg
@@ -38,10 +40,18 @@ async fn fresh_database_url(dir: &std::path::Path) -> Option<String> {
     let admin = std::env::var("RINGBOOK_TEST_POSTGRES_URL").ok()?;
     use sqlx::Connection;
     let name = format!("rbtest_{}", hex::encode(rand::random::<[u8; 6]>()));
-    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to RINGBOOK_TEST_POSTGRES_URL");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("connect to RINGBOOK_TEST_POSTGRES_URL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
     let _ = dir;
-    let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin);
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .unwrap_or(admin);
     Some(format!("{base}/{name}"))
 }
 
@@ -67,7 +77,14 @@ impl TestServer {
         let task = tokio::spawn(ringbook_server::run(listener, state.clone(), async move {
             let _ = rx.await;
         }));
-        TestServer { url: format!("http://{addr}"), addr, state, dir, shutdown: Some(tx), task: Some(task) }
+        TestServer {
+            url: format!("http://{addr}"),
+            addr,
+            state,
+            dir,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
     }
 
     /// Stops the server gracefully and waits for it.
