@@ -139,3 +139,186 @@ impl Store {
         rows.iter().map(message_from_row).collect()
     }
 }
+
+/// A number a user blocked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockedRow {
+    pub phone: String,
+    pub created_at: i64,
+}
+
+impl Store {
+    /// Stores many messages in ONE transaction (group commit): every result is durable once this
+    /// returns `Ok`. Repeats of (sender, client_msg_id) — stored earlier or earlier in this batch
+    /// — come back as `Duplicate`. On any error nothing of the batch is committed; the caller
+    /// may retry the messages one by one with [`Store::append_message`].
+    pub async fn append_batch(&self, batch: &[NewMessage], now: i64) -> Result<Vec<Appended>> {
+        let mut tx = self.pool().begin().await?;
+        let mut out: Vec<Appended> = Vec::with_capacity(batch.len());
+        let mut seen: std::collections::HashMap<(i64, &str), usize> = std::collections::HashMap::new();
+        for m in batch {
+            if let Some(&i) = seen.get(&(m.sender_id, m.client_msg_id.as_str())) {
+                let row = match &out[i] {
+                    Appended::New(r) | Appended::Duplicate(r) => r.clone(),
+                };
+                out.push(Appended::Duplicate(row));
+                continue;
+            }
+            let existing = sqlx::query(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = $1 AND client_msg_id = $2"
+            ))
+            .bind(m.sender_id)
+            .bind(&m.client_msg_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            seen.insert((m.sender_id, m.client_msg_id.as_str()), out.len());
+            if let Some(row) = existing {
+                out.push(Appended::Duplicate(message_from_row(&row)?));
+                continue;
+            }
+            let seq: i64 = sqlx::query(
+                "INSERT INTO user_seq (user_id, last_seq) VALUES ($1, 1) \
+                 ON CONFLICT (user_id) DO UPDATE SET last_seq = user_seq.last_seq + 1 RETURNING last_seq",
+            )
+            .bind(m.recipient_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("last_seq")?;
+            let id: i64 = sqlx::query(
+                "INSERT INTO messages (recipient_id, seq, sender_id, sender_phone, recipient_phone, client_msg_id, \
+                 kind, body, sent_at, stored_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            )
+            .bind(m.recipient_id)
+            .bind(seq)
+            .bind(m.sender_id)
+            .bind(&m.sender_phone)
+            .bind(&m.recipient_phone)
+            .bind(&m.client_msg_id)
+            .bind(&m.kind)
+            .bind(&m.body)
+            .bind(m.sent_at)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("id")?;
+            out.push(Appended::New(MessageRow {
+                id,
+                recipient_id: m.recipient_id,
+                seq,
+                sender_id: m.sender_id,
+                sender_phone: m.sender_phone.clone(),
+                recipient_phone: m.recipient_phone.clone(),
+                client_msg_id: m.client_msg_id.clone(),
+                kind: m.kind.clone(),
+                body: m.body.clone(),
+                sent_at: m.sent_at,
+                stored_at: now,
+                delivered_at: None,
+                read_at: None,
+            }));
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Marks the recipient's messages delivered (`read` also sets read time); returns the rows
+    /// that changed, so receipts go out once.
+    pub async fn mark_received(&self, recipient_id: i64, ids: &[i64], read: bool, now: i64) -> Result<Vec<MessageRow>> {
+        let sql = if read {
+            format!(
+                "UPDATE messages SET read_at = $1, delivered_at = COALESCE(delivered_at, $1) \
+                 WHERE recipient_id = $2 AND id = $3 AND read_at IS NULL RETURNING {MESSAGE_COLUMNS}"
+            )
+        } else {
+            format!(
+                "UPDATE messages SET delivered_at = $1 \
+                 WHERE recipient_id = $2 AND id = $3 AND delivered_at IS NULL RETURNING {MESSAGE_COLUMNS}"
+            )
+        };
+        let mut tx = self.pool().begin().await?;
+        let mut changed = Vec::new();
+        for id in ids {
+            if let Some(row) = sqlx::query(&sql)
+                .bind(now)
+                .bind(recipient_id)
+                .bind(*id)
+                .fetch_optional(&mut *tx)
+                .await?
+            {
+                changed.push(message_from_row(&row)?);
+            }
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// One conversation of `user_id` with `peer_phone`, newest first, ids below `before`.
+    pub async fn conversation(&self, user_id: i64, peer_phone: &str, before: Option<i64>, limit: i64) -> Result<Vec<MessageRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id < $3 AND \
+             ((sender_id = $1 AND recipient_phone = $2) OR (recipient_id = $1 AND sender_phone = $2)) \
+             ORDER BY id DESC LIMIT $4"
+        ))
+        .bind(user_id)
+        .bind(peer_phone)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(message_from_row).collect()
+    }
+
+    /// The recipient's last sequence number (0 before the first message).
+    pub async fn last_seq(&self, user_id: i64) -> Result<i64> {
+        let row = sqlx::query("SELECT last_seq FROM user_seq WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|r| r.try_get("last_seq")).transpose()?.unwrap_or(0))
+    }
+
+    /// Adds `phone` to `user_id`'s block list; false when it was there already.
+    pub async fn block_number(&self, user_id: i64, phone: &str, now: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO blocked_numbers (user_id, blocked_phone, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id, blocked_phone) DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(phone)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Removes `phone` from the block list; false when it was not there.
+    pub async fn unblock_number(&self, user_id: i64, phone: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM blocked_numbers WHERE user_id = $1 AND blocked_phone = $2")
+            .bind(user_id)
+            .bind(phone)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn is_blocked_by(&self, user_id: i64, phone: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT 1 AS one FROM blocked_numbers WHERE user_id = $1 AND blocked_phone = $2")
+            .bind(user_id)
+            .bind(phone)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.is_some())
+    }
+
+    pub async fn blocked_numbers(&self, user_id: i64) -> Result<Vec<BlockedRow>> {
+        let rows = sqlx::query(
+            "SELECT blocked_phone, created_at FROM blocked_numbers WHERE user_id = $1 ORDER BY created_at, blocked_phone",
+        )
+        .bind(user_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok(BlockedRow { phone: r.try_get("blocked_phone")?, created_at: r.try_get("created_at")? }))
+            .collect()
+    }
+}
