@@ -210,7 +210,8 @@ impl Config {
         // Only keys of this struct: other RINGBOOK_* variables (the client's RINGBOOK_SERVER,
         // test settings) must not trip `deny_unknown_fields`.
         fig = fig.merge(Env::prefixed("RINGBOOK_").split("__").filter(|key| {
-            let top = key.as_str().split("__").next().unwrap_or_default();
+            // figment has already turned `__` into `.` here (`messaging.sends_per_second`).
+            let top = key.as_str().split("__").next().unwrap_or_default().split('.').next().unwrap_or_default();
             TOP_LEVEL_KEYS.contains(&top.to_ascii_lowercase().as_str())
         }));
         fig = fig.merge(Serialized::defaults(overrides));

@@ -58,7 +58,8 @@ pub async fn send(
                     },
                     Err(e) => failed(&client_msg_id, &e),
                 };
-                handle.push(Arc::new(frame));
+                // Waits for room: a sender with many sends in flight is not cut off for its acks.
+                handle.push_wait(Arc::new(frame)).await;
             });
         }
     }
