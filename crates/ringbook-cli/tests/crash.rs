@@ -30,14 +30,23 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Starts `ringbook serve` on a free port with `data` as its data folder; waits for /healthz.
 async fn serve(data: &Path) -> Server {
     let port = free_port();
     let child = Command::new(BIN)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
         .arg(data)
         .env("RINGBOOK_LOG", "warn")
         .env("RINGBOOK_IDENTITY__CODES_PER_ADDR_PER_HOUR", "100000")
@@ -56,10 +65,17 @@ async fn serve(data: &Path) -> Server {
                 break;
             }
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "server did not come up");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "server did not come up"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    Server { child, url, data: data.to_path_buf() }
+    Server {
+        child,
+        url,
+        data: data.to_path_buf(),
+    }
 }
 
 fn last_code(data: &Path, e164: &str) -> String {
@@ -70,7 +86,13 @@ fn last_code(data: &Path, e164: &str) -> String {
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
         .find(|m| m["to"] == e164 && m["kind"] == "verification_code")
         .unwrap();
-    sms["text"].as_str().unwrap().split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).unwrap().to_string()
+    sms["text"]
+        .as_str()
+        .unwrap()
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap()
+        .to_string()
 }
 
 /// Runs the CLI with a home folder; returns (success, stdout, stderr).
@@ -81,16 +103,29 @@ fn cli(srv: &Server, home: &Path, args: &[&str], stdin: Option<&str>) -> (bool, 
         .arg("--home")
         .arg(home)
         .args(args)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
     }
     let out = child.wait_with_output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn cli_ok(srv: &Server, home: &Path, args: &[&str]) -> String {
@@ -109,12 +144,20 @@ fn cli_login(srv: &Server, home: &Path, phone: &str) {
 async fn sdk_login(srv: &Server, phone: &str) -> Client {
     let c = Client::new(&srv.url).unwrap();
     c.request_code(phone).await.unwrap();
-    let device = DeviceIdentity { device_id: format!("crash-{}", phone.trim_start_matches('+')), imei: None, iccid: None, imsi: None, label: None };
+    let device = DeviceIdentity {
+        device_id: format!("crash-{}", phone.trim_start_matches('+')),
+        imei: None,
+        iccid: None,
+        imsi: None,
+        label: None,
+    };
     let resp = c
         .login(&LoginRequest {
             phone: Some(phone.into()),
             device,
-            proof: Proof::SmsCode { code: last_code(&srv.data, phone) },
+            proof: Proof::SmsCode {
+                code: last_code(&srv.data, phone),
+            },
             rescue_password: None,
             move_account: false,
         })
@@ -152,12 +195,20 @@ async fn cli_send_inbox_history_chat_and_block() {
     // Chat with piped stdin: Bob answers, the lines are acknowledged, Alice gets them.
     let (ok, out, err) = cli(&srv, &hb, &["chat", a], Some("hi alice\nhow are you\n"));
     assert!(ok, "{err}");
-    assert!(out.contains("me: hi alice [sent]") && out.contains("me: how are you [sent]"), "{out}");
+    assert!(
+        out.contains("me: hi alice [sent]") && out.contains("me: how are you [sent]"),
+        "{out}"
+    );
     let inbox = cli_ok(&srv, &ha, &["inbox"]);
-    assert!(inbox.contains("+8613800000002: hi alice") && inbox.contains("2 new messages"), "{inbox}");
+    assert!(
+        inbox.contains("+8613800000002: hi alice") && inbox.contains("2 new messages"),
+        "{inbox}"
+    );
     let local = cli_ok(&srv, &hb, &["history", a, "--local"]);
-    let order: Vec<usize> =
-        ["hello bob", "second", "hi alice", "how are you"].iter().map(|t| local.find(t).unwrap()).collect();
+    let order: Vec<usize> = ["hello bob", "second", "hi alice", "how are you"]
+        .iter()
+        .map(|t| local.find(t).unwrap())
+        .collect();
     assert!(order.windows(2).all(|w| w[0] < w[1]), "{local}");
 
     // Blocking: Alice gets a clear error and a non-zero exit.
@@ -187,7 +238,10 @@ async fn sigkill_during_a_burst_loses_no_acked_message_and_duplicates_none() {
 
     // Burst on one connection: send as fast as possible, record every ack that arrives.
     let mut ws = alice.connect().await.unwrap();
-    assert!(matches!(ws.next().await.unwrap(), Some(ServerFrame::Hello { .. })));
+    assert!(matches!(
+        ws.next().await.unwrap(),
+        Some(ServerFrame::Hello { .. })
+    ));
     let acked: Arc<Mutex<HashMap<String, i64>>> = Arc::default();
     const N: usize = 20_000;
     let acks = acked.clone();
@@ -215,7 +269,9 @@ async fn sigkill_during_a_burst_loses_no_acked_message_and_duplicates_none() {
             loop {
                 let wait = Duration::from_millis(if sent < N { 0 } else { 2000 });
                 match tokio::time::timeout(wait, ws.next()).await {
-                    Ok(Ok(Some(ServerFrame::Ack { client_msg_id, id, .. }))) => {
+                    Ok(Ok(Some(ServerFrame::Ack {
+                        client_msg_id, id, ..
+                    }))) => {
                         acks.lock().unwrap().insert(client_msg_id, id);
                     }
                     Ok(Ok(Some(other))) => panic!("unexpected frame during the burst: {other:?}"),
@@ -228,20 +284,29 @@ async fn sigkill_during_a_burst_loses_no_acked_message_and_duplicates_none() {
     // Kill once a good part was acknowledged, while sends are still in flight.
     let start = Instant::now();
     while acked.lock().unwrap().len() < 1500 {
-        assert!(start.elapsed() < Duration::from_secs(60) && !burst.is_finished(), "no acks came");
+        assert!(
+            start.elapsed() < Duration::from_secs(60) && !burst.is_finished(),
+            "no acks came"
+        );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     srv.child.kill().unwrap(); // SIGKILL on Unix
     srv.child.wait().unwrap();
     let sent = burst.await.unwrap();
     let acked: HashMap<String, i64> = acked.lock().unwrap().clone();
-    assert!(acked.len() < sent || sent < N, "the kill came after the burst: acked {} of {sent}", acked.len());
+    assert!(
+        acked.len() < sent || sent < N,
+        "the kill came after the burst: acked {} of {sent}",
+        acked.len()
+    );
     eprintln!("sent {sent}, acked {} before SIGKILL", acked.len());
 
     // Restart on the same data folder (sessions are durable, so the tokens still work).
     drop(srv);
     let srv = serve(&data).await;
-    let alice = Client::new(&srv.url).unwrap().with_token(alice.token().unwrap().to_string());
+    let alice = Client::new(&srv.url)
+        .unwrap()
+        .with_token(alice.token().unwrap().to_string());
     let inbox = cli_ok(&srv, &hb, &["inbox"]);
     let numbers: Vec<usize> = inbox
         .lines()
@@ -249,7 +314,11 @@ async fn sigkill_during_a_burst_loses_no_acked_message_and_duplicates_none() {
         .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
         .collect();
     let delivered: HashSet<usize> = numbers.iter().copied().collect();
-    assert_eq!(delivered.len(), numbers.len(), "a message was delivered twice");
+    assert_eq!(
+        delivered.len(),
+        numbers.len(),
+        "a message was delivered twice"
+    );
     for cid in acked.keys() {
         let n: usize = cid[1..].parse().unwrap();
         assert!(delivered.contains(&n), "acked message {cid} was lost");
@@ -262,7 +331,11 @@ async fn sigkill_during_a_burst_loses_no_acked_message_and_duplicates_none() {
     ws.next().await.unwrap();
     for n in 0..numbers.len() + 10 {
         let cid = format!("b{n:06}");
-        match ws.send_and_wait(&cid, b, &format!("burst {n}"), |_| {}).await.unwrap() {
+        match ws
+            .send_and_wait(&cid, b, &format!("burst {n}"), |_| {})
+            .await
+            .unwrap()
+        {
             ringbook_client::messaging::SendOutcome::Acked { id, duplicate, .. } => {
                 assert_eq!(duplicate, n < numbers.len(), "{cid}");
                 if let Some(&first) = acked.get(&cid) {

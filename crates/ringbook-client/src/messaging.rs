@@ -19,7 +19,12 @@ pub fn new_client_msg_id() -> String {
 
 impl Client {
     /// One page of the server's chat history with `peer`, newest first.
-    pub async fn history(&self, peer: &str, before: Option<i64>, limit: Option<i64>) -> Result<HistoryPage, ClientError> {
+    pub async fn history(
+        &self,
+        peer: &str,
+        before: Option<i64>,
+        limit: Option<i64>,
+    ) -> Result<HistoryPage, ClientError> {
         let mut path = format!("/v1/messages/history?with={}", enc(peer));
         if let Some(b) = before {
             path.push_str(&format!("&before={b}"));
@@ -32,26 +37,45 @@ impl Client {
 
     /// Sends over HTTP (same rules and dedupe as the WebSocket `send` frame).
     pub async fn send_message(&self, req: &SendRequest) -> Result<SendAck, ClientError> {
-        self.call(reqwest::Method::POST, "/v1/messages", Some(req)).await
+        self.call(reqwest::Method::POST, "/v1/messages", Some(req))
+            .await
     }
 
     pub async fn block(&self, phone: &str) -> Result<BlockedNumber, ClientError> {
-        self.call(reqwest::Method::POST, "/v1/blocks", Some(&BlockRequest { phone: phone.into() })).await
+        self.call(
+            reqwest::Method::POST,
+            "/v1/blocks",
+            Some(&BlockRequest {
+                phone: phone.into(),
+            }),
+        )
+        .await
     }
 
     pub async fn unblock(&self, phone: &str) -> Result<(), ClientError> {
-        self.call_empty::<()>(reqwest::Method::DELETE, &format!("/v1/blocks/{}", enc(phone)), None).await
+        self.call_empty::<()>(
+            reqwest::Method::DELETE,
+            &format!("/v1/blocks/{}", enc(phone)),
+            None,
+        )
+        .await
     }
 
     pub async fn blocked(&self) -> Result<Vec<BlockedNumber>, ClientError> {
-        self.call::<(), _>(reqwest::Method::GET, "/v1/blocks", None).await
+        self.call::<(), _>(reqwest::Method::GET, "/v1/blocks", None)
+            .await
     }
 }
 
 /// The outcome of a send over the WebSocket.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SendOutcome {
-    Acked { id: i64, seq: i64, stored_at: i64, duplicate: bool },
+    Acked {
+        id: i64,
+        seq: i64,
+        stored_at: i64,
+        duplicate: bool,
+    },
     Failed(ringbook_proto::ErrorBody),
 }
 
@@ -75,13 +99,29 @@ impl Connection {
         .await?;
         loop {
             match self.next().await? {
-                None => return Err(ClientError::WebSocket("the server closed the connection".into())),
-                Some(ServerFrame::Ack { client_msg_id: c, id, seq, stored_at, duplicate }) if c == client_msg_id => {
-                    return Ok(SendOutcome::Acked { id, seq, stored_at, duplicate })
+                None => {
+                    return Err(ClientError::WebSocket(
+                        "the server closed the connection".into(),
+                    ))
                 }
-                Some(ServerFrame::SendFailed { client_msg_id: c, error }) if c == client_msg_id => {
-                    return Ok(SendOutcome::Failed(error))
+                Some(ServerFrame::Ack {
+                    client_msg_id: c,
+                    id,
+                    seq,
+                    stored_at,
+                    duplicate,
+                }) if c == client_msg_id => {
+                    return Ok(SendOutcome::Acked {
+                        id,
+                        seq,
+                        stored_at,
+                        duplicate,
+                    })
                 }
+                Some(ServerFrame::SendFailed {
+                    client_msg_id: c,
+                    error,
+                }) if c == client_msg_id => return Ok(SendOutcome::Failed(error)),
                 Some(f) => other(f),
             }
         }
@@ -98,9 +138,15 @@ impl Connection {
         let mut got = Vec::new();
         loop {
             match self.next().await? {
-                None => return Err(ClientError::WebSocket("the server closed the connection during sync".into())),
+                None => {
+                    return Err(ClientError::WebSocket(
+                        "the server closed the connection during sync".into(),
+                    ))
+                }
                 Some(ServerFrame::Message(m)) if m.seq > after_seq => got.push(m),
-                Some(ServerFrame::SyncComplete { last_seq, .. }) => return Ok((got, last_seq.max(after_seq))),
+                Some(ServerFrame::SyncComplete { last_seq, .. }) => {
+                    return Ok((got, last_seq.max(after_seq)))
+                }
                 Some(f) => other(f),
             }
         }
@@ -125,7 +171,8 @@ pub struct ChatRow {
     pub read_at: Option<i64>,
 }
 
-const CHAT_COLUMNS: &str = "id, server_id, client_msg_id, sender, receiver, content, sent_at, received_at, type, \
+const CHAT_COLUMNS: &str =
+    "id, server_id, client_msg_id, sender, receiver, content, sent_at, received_at, type, \
      offline, seq, delivered_at, read_at";
 
 fn chat_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<ChatRow, ClientError> {
@@ -149,7 +196,14 @@ fn chat_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<ChatRow, ClientError> {
 impl ClientStore {
     /// Records a message this client is sending, before it is sent (so a crash can resend it
     /// with the same client ID).
-    pub async fn record_outgoing(&self, client_msg_id: &str, from: &str, to: &str, body: &str, kind: &str) -> Result<(), ClientError> {
+    pub async fn record_outgoing(
+        &self,
+        client_msg_id: &str,
+        from: &str,
+        to: &str,
+        body: &str,
+        kind: &str,
+    ) -> Result<(), ClientError> {
         sqlx::query(
             "INSERT INTO chat (client_msg_id, sender, receiver, content, sent_at, type) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (sender, client_msg_id) DO NOTHING",
@@ -166,20 +220,32 @@ impl ClientStore {
     }
 
     /// Marks an outgoing message stored by the server.
-    pub async fn record_acked(&self, from: &str, client_msg_id: &str, server_id: i64, seq: i64) -> Result<(), ClientError> {
-        sqlx::query("UPDATE chat SET server_id = $1, seq = $2 WHERE sender = $3 AND client_msg_id = $4")
-            .bind(server_id)
-            .bind(seq)
-            .bind(from)
-            .bind(client_msg_id)
-            .execute(self.pool())
-            .await?;
+    pub async fn record_acked(
+        &self,
+        from: &str,
+        client_msg_id: &str,
+        server_id: i64,
+        seq: i64,
+    ) -> Result<(), ClientError> {
+        sqlx::query(
+            "UPDATE chat SET server_id = $1, seq = $2 WHERE sender = $3 AND client_msg_id = $4",
+        )
+        .bind(server_id)
+        .bind(seq)
+        .bind(from)
+        .bind(client_msg_id)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 
     /// Stores a message from the server (received, or sent from another device / fetched
     /// history); true when it was new here.
-    pub async fn record_message(&self, m: &ChatMessage, offline: bool) -> Result<bool, ClientError> {
+    pub async fn record_message(
+        &self,
+        m: &ChatMessage,
+        offline: bool,
+    ) -> Result<bool, ClientError> {
         let done = sqlx::query(
             "INSERT INTO chat (server_id, client_msg_id, sender, receiver, content, sent_at, received_at, type, offline, seq) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
@@ -207,13 +273,22 @@ impl ClientStore {
     }
 
     /// Applies a receipt for a message this client sent.
-    pub async fn record_receipt(&self, server_id: i64, status: &str, at: i64) -> Result<(), ClientError> {
+    pub async fn record_receipt(
+        &self,
+        server_id: i64,
+        status: &str,
+        at: i64,
+    ) -> Result<(), ClientError> {
         let sql = if status == "read" {
             "UPDATE chat SET read_at = $1, delivered_at = COALESCE(delivered_at, $1) WHERE server_id = $2"
         } else {
             "UPDATE chat SET delivered_at = COALESCE(delivered_at, $1) WHERE server_id = $2"
         };
-        sqlx::query(sql).bind(at).bind(server_id).execute(self.pool()).await?;
+        sqlx::query(sql)
+            .bind(at)
+            .bind(server_id)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 
@@ -227,14 +302,21 @@ impl ClientStore {
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        let mut v = rows.iter().map(chat_from_row).collect::<Result<Vec<_>, _>>()?;
+        let mut v = rows
+            .iter()
+            .map(chat_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         v.reverse();
         Ok(v)
     }
 
     /// The sequence number the next sync starts after.
     pub async fn last_seq(&self) -> Result<i64, ClientError> {
-        Ok(self.get("last_seq").await?.and_then(|s| s.parse().ok()).unwrap_or(0))
+        Ok(self
+            .get("last_seq")
+            .await?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0))
     }
 
     pub async fn set_last_seq(&self, seq: i64) -> Result<(), ClientError> {

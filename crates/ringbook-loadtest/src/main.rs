@@ -70,9 +70,16 @@ impl Drop for Server {
 }
 
 async fn start_server(bin: &Path, data: &Path) -> anyhow::Result<Server> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let child = Command::new(bin)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
         .arg(data)
         .env("RINGBOOK_LOG", "warn")
         .env("RINGBOOK_IDENTITY__CODES_PER_ADDR_PER_HOUR", "10000000")
@@ -83,7 +90,11 @@ async fn start_server(bin: &Path, data: &Path) -> anyhow::Result<Server> {
         .spawn()
         .with_context(|| format!("cannot start {}", bin.display()))?;
     let url = format!("http://127.0.0.1:{port}");
-    let server = Server { child, url, data: data.to_path_buf() };
+    let server = Server {
+        child,
+        url,
+        data: data.to_path_buf(),
+    };
     let http = reqwest::Client::new();
     let start = Instant::now();
     loop {
@@ -109,7 +120,10 @@ fn code_for(data: &Path, e164: &str) -> anyhow::Result<String> {
     for line in text.lines().rev() {
         let v: serde_json::Value = serde_json::from_str(line)?;
         if v["to"] == e164 && v["kind"] == "verification_code" {
-            if let Some(code) = v["text"].as_str().and_then(|t| t.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6)) {
+            if let Some(code) = v["text"].as_str().and_then(|t| {
+                t.split(|c: char| !c.is_ascii_digit())
+                    .find(|w| w.len() == 6)
+            }) {
                 return Ok(code.to_string());
             }
         }
@@ -159,7 +173,10 @@ async fn login_all(srv: &Server, n: usize, concurrency: usize) -> anyhow::Result
         // The outbox is re-read per login; truncating it keeps set-up linear.
         std::fs::write(srv.data.join("sms-outbox.jsonl"), "")?;
     }
-    eprintln!("logged in {n} users in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "logged in {n} users in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(out)
 }
 
@@ -173,8 +190,15 @@ async fn connect(c: &Client) -> anyhow::Result<Connection> {
 
 fn rss_kb(pid: u32) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).context("no VmRSS")?;
-    Ok(line.split_whitespace().nth(1).context("bad VmRSS")?.parse()?)
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .context("no VmRSS")?;
+    Ok(line
+        .split_whitespace()
+        .nth(1)
+        .context("bad VmRSS")?
+        .parse()?)
 }
 
 fn pct(sorted: &[u64], p: f64) -> f64 {
@@ -218,13 +242,21 @@ async fn main() -> anyhow::Result<()> {
             );
             drop(conns);
         }
-        Mode::Throughput { clients, window, seconds, warmup_seconds, body } => {
+        Mode::Throughput {
+            clients,
+            window,
+            seconds,
+            warmup_seconds,
+            body,
+        } => {
             let users = login_all(&srv, clients, args.login_concurrency).await?;
             let mut conns = Vec::with_capacity(clients);
             for c in &users {
                 conns.push(connect(c).await?);
             }
-            eprintln!("{clients} clients connected; warm-up {warmup_seconds} s, measuring {seconds} s");
+            eprintln!(
+                "{clients} clients connected; warm-up {warmup_seconds} s, measuring {seconds} s"
+            );
             let origin = Instant::now();
             let measure_from = origin + Duration::from_secs(warmup_seconds);
             let stop_at = measure_from + Duration::from_secs(seconds);
@@ -269,7 +301,11 @@ async fn main() -> anyhow::Result<()> {
                         let measuring = Instant::now() >= measure_from;
                         match frame {
                             Some(ServerFrame::Ack { client_msg_id, .. }) => {
-                                let id: u64 = client_msg_id.rsplit('-').next().and_then(|s| s.parse().ok()).unwrap_or(0);
+                                let id: u64 = client_msg_id
+                                    .rsplit('-')
+                                    .next()
+                                    .and_then(|s| s.parse().ok())
+                                    .unwrap_or(0);
                                 if let Some(t0) = inflight.remove(&id) {
                                     if measuring {
                                         st.acked += 1;
@@ -279,12 +315,17 @@ async fn main() -> anyhow::Result<()> {
                             }
                             Some(ServerFrame::Message(m)) => {
                                 if measuring {
-                                    let sent: u64 = m.body.get(..20).and_then(|s| s.parse().ok()).unwrap_or(0);
+                                    let sent: u64 =
+                                        m.body.get(..20).and_then(|s| s.parse().ok()).unwrap_or(0);
                                     st.delivered += 1;
-                                    st.deliver_us.push((origin.elapsed().as_micros() as u64).saturating_sub(sent));
+                                    st.deliver_us.push(
+                                        (origin.elapsed().as_micros() as u64).saturating_sub(sent),
+                                    );
                                 }
                             }
-                            Some(ServerFrame::SendFailed { error, .. }) => bail!("send failed: {}", error.code),
+                            Some(ServerFrame::SendFailed { error, .. }) => {
+                                bail!("send failed: {}", error.code)
+                            }
                             Some(_) => {}
                             None => bail!("connection closed"),
                         }

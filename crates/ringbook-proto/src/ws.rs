@@ -13,7 +13,9 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
-    Ping { nonce: u64 },
+    Ping {
+        nonce: u64,
+    },
     /// Send a message to a phone number. `client_msg_id` is the sender's own ID for it: a resend
     /// with the same ID is acknowledged again and never stored or delivered twice.
     Send {
@@ -29,10 +31,16 @@ pub enum ClientFrame {
     },
     /// Ask for every message after `after_seq`: they come as `message` frames in order, in pages,
     /// then one `sync_complete`.
-    Sync { after_seq: i64 },
+    Sync {
+        after_seq: i64,
+    },
     /// Receipts for messages this user received (server message IDs).
-    Delivered { ids: Vec<i64> },
-    Read { ids: Vec<i64> },
+    Delivered {
+        ids: Vec<i64>,
+    },
+    Read {
+        ids: Vec<i64>,
+    },
 }
 
 /// Why the server closes a connection.

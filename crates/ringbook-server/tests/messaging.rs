@@ -26,12 +26,24 @@ async fn connect(c: &Client) -> Connection {
 }
 
 fn send(id: &str, to: &str, body: &str) -> ClientFrame {
-    ClientFrame::Send { client_msg_id: id.into(), to: to.into(), body: body.into(), kind: None, sent_at: Some(1) }
+    ClientFrame::Send {
+        client_msg_id: id.into(),
+        to: to.into(),
+        body: body.into(),
+        kind: None,
+        sent_at: Some(1),
+    }
 }
 
 async fn ack(ws: &mut Connection) -> (String, i64, i64, bool) {
     match next(ws).await {
-        ServerFrame::Ack { client_msg_id, id, seq, duplicate, .. } => (client_msg_id, id, seq, duplicate),
+        ServerFrame::Ack {
+            client_msg_id,
+            id,
+            seq,
+            duplicate,
+            ..
+        } => (client_msg_id, id, seq, duplicate),
         other => panic!("expected an ack, got {other:?}"),
     }
 }
@@ -45,13 +57,18 @@ async fn message(ws: &mut Connection) -> ChatMessage {
 
 async fn failed(ws: &mut Connection) -> (String, String) {
     match next(ws).await {
-        ServerFrame::SendFailed { client_msg_id, error } => (client_msg_id, error.code),
+        ServerFrame::SendFailed {
+            client_msg_id,
+            error,
+        } => (client_msg_id, error.code),
         other => panic!("expected send_failed, got {other:?}"),
     }
 }
 
 async fn sync(ws: &mut Connection, after: i64) -> (Vec<ChatMessage>, i64) {
-    ws.sync(after, |f| panic!("unexpected frame during sync: {f:?}")).await.unwrap()
+    ws.sync(after, |f| panic!("unexpected frame during sync: {f:?}"))
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -71,8 +88,14 @@ async fn online_recipient_gets_it_at_once_on_every_device_and_sender_gets_ack() 
     assert_eq!((cid.as_str(), seq, dup), ("m1", 1, false));
     for ws in [&mut b, &mut b2] {
         let m = message(ws).await;
-        assert_eq!((m.id, m.seq, m.from.as_str(), m.to.as_str()), (id, 1, phone(1).as_str(), phone(2).as_str()));
-        assert_eq!((m.body.as_str(), m.kind.as_str(), m.client_msg_id.as_str()), ("hello bob", "text", "m1"));
+        assert_eq!(
+            (m.id, m.seq, m.from.as_str(), m.to.as_str()),
+            (id, 1, phone(1).as_str(), phone(2).as_str())
+        );
+        assert_eq!(
+            (m.body.as_str(), m.kind.as_str(), m.client_msg_id.as_str()),
+            ("hello bob", "text", "m1")
+        );
     }
     // Stored: the server history has it.
     let page = bob.history(&phone(1), None, None).await.unwrap();
@@ -87,7 +110,9 @@ async fn offline_recipient_syncs_at_reconnect_in_order_and_paged() {
     let (bob, ..) = srv.login(&phone(2)).await;
     let mut a = connect(&alice).await;
     for i in 0..30 {
-        a.send(&send(&format!("c{i}"), &phone(2), &format!("n{i}"))).await.unwrap();
+        a.send(&send(&format!("c{i}"), &phone(2), &format!("n{i}")))
+            .await
+            .unwrap();
     }
     let mut seqs = std::collections::HashMap::new();
     for _ in 0..30 {
@@ -102,8 +127,14 @@ async fn offline_recipient_syncs_at_reconnect_in_order_and_paged() {
     let mut b = connect(&bob).await;
     let (got, last) = sync(&mut b, 0).await;
     assert_eq!(last, 30);
-    assert_eq!(got.iter().map(|m| m.body.clone()).collect::<Vec<_>>(), (0..30).map(|i| format!("n{i}")).collect::<Vec<_>>());
-    assert_eq!(got.iter().map(|m| m.seq).collect::<Vec<_>>(), (1..=30).collect::<Vec<_>>());
+    assert_eq!(
+        got.iter().map(|m| m.body.clone()).collect::<Vec<_>>(),
+        (0..30).map(|i| format!("n{i}")).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        got.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        (1..=30).collect::<Vec<_>>()
+    );
     // Resuming from the middle gives the rest only; from the end, nothing.
     let (rest, last) = sync(&mut b, 25).await;
     assert_eq!((rest.len(), rest[0].seq, last), (5, 26, 30));
@@ -124,7 +155,9 @@ async fn a_resend_is_acked_again_but_never_stored_or_delivered_twice() {
     assert!(!dup1);
     assert_eq!(message(&mut b).await.id, id1);
     // Same ID again, even with a different body, and on a new connection (a retry after a drop).
-    a.send(&send("same", &phone(2), "once (retry)")).await.unwrap();
+    a.send(&send("same", &phone(2), "once (retry)"))
+        .await
+        .unwrap();
     let (_, id2, seq2, dup2) = ack(&mut a).await;
     assert_eq!((id2, seq2, dup2), (id1, seq1, true));
     drop(a);
@@ -133,7 +166,13 @@ async fn a_resend_is_acked_again_but_never_stored_or_delivered_twice() {
     assert_eq!(ack(&mut a2).await.1, id1);
     // The HTTP form dedupes against the same ID too.
     let http = alice
-        .send_message(&SendRequest { client_msg_id: "same".into(), to: phone(2), body: "x".into(), kind: None, sent_at: None })
+        .send_message(&SendRequest {
+            client_msg_id: "same".into(),
+            to: phone(2),
+            body: "x".into(),
+            kind: None,
+            sent_at: None,
+        })
         .await
         .unwrap();
     assert!(http.duplicate);
@@ -173,7 +212,9 @@ async fn order_is_kept_per_conversation_with_several_senders() {
     }
     for i in 0..40 {
         for (n, ws) in senders.iter_mut() {
-            ws.send(&send(&format!("{n}-{i}"), &phone(2), &format!("{i}"))).await.unwrap();
+            ws.send(&send(&format!("{n}-{i}"), &phone(2), &format!("{i}")))
+                .await
+                .unwrap();
         }
     }
     let mut seen: std::collections::HashMap<String, Vec<i64>> = Default::default();
@@ -181,7 +222,9 @@ async fn order_is_kept_per_conversation_with_several_senders() {
     for _ in 0..120 {
         let m = message(&mut b).await;
         seqs.push(m.seq);
-        seen.entry(m.from.clone()).or_default().push(m.body.parse().unwrap());
+        seen.entry(m.from.clone())
+            .or_default()
+            .push(m.body.parse().unwrap());
     }
     // Live pushes come in the recipient's sequence order, and each sender's messages in the order sent.
     assert_eq!(seqs, (1..=120).collect::<Vec<_>>());
@@ -197,19 +240,33 @@ async fn delivered_and_read_receipts_reach_the_sender_once() {
     let (bob, ..) = srv.login(&phone(2)).await;
     let mut a = connect(&alice).await;
     let mut b = connect(&bob).await;
-    a.send(&send("r1", &phone(2), "did you get it?")).await.unwrap();
+    a.send(&send("r1", &phone(2), "did you get it?"))
+        .await
+        .unwrap();
     let (_, id, ..) = ack(&mut a).await;
     message(&mut b).await;
 
-    b.send(&ClientFrame::Delivered { ids: vec![id] }).await.unwrap();
+    b.send(&ClientFrame::Delivered { ids: vec![id] })
+        .await
+        .unwrap();
     match next(&mut a).await {
         ServerFrame::Receipt(r) => {
-            assert_eq!((r.id, r.client_msg_id.as_str(), r.status.as_str(), r.by.as_str()), (id, "r1", "delivered", phone(2).as_str()))
+            assert_eq!(
+                (
+                    r.id,
+                    r.client_msg_id.as_str(),
+                    r.status.as_str(),
+                    r.by.as_str()
+                ),
+                (id, "r1", "delivered", phone(2).as_str())
+            )
         }
         other => panic!("{other:?}"),
     }
     // Again: no second receipt. Then read.
-    b.send(&ClientFrame::Delivered { ids: vec![id] }).await.unwrap();
+    b.send(&ClientFrame::Delivered { ids: vec![id] })
+        .await
+        .unwrap();
     b.send(&ClientFrame::Read { ids: vec![id] }).await.unwrap();
     match next(&mut a).await {
         ServerFrame::Receipt(r) => assert_eq!((r.id, r.status.as_str()), (id, "read")),
@@ -223,7 +280,11 @@ async fn delivered_and_read_receipts_reach_the_sender_once() {
     a.send(&ClientFrame::Ping { nonce: 1 }).await.unwrap();
     assert_eq!(next(&mut a).await, ServerFrame::Pong { nonce: 1 });
     // Too many IDs in one frame: a clear error.
-    b.send(&ClientFrame::Read { ids: (0..1001).collect() }).await.unwrap();
+    b.send(&ClientFrame::Read {
+        ids: (0..1001).collect(),
+    })
+    .await
+    .unwrap();
     match next(&mut b).await {
         ServerFrame::Error(e) => assert_eq!(e.code, "too_many_ids"),
         other => panic!("{other:?}"),
@@ -236,17 +297,34 @@ async fn bad_sends_fail_with_clear_codes_and_store_nothing() {
     let (alice, ..) = srv.login(&phone(1)).await;
     let (bob, ..) = srv.login(&phone(2)).await;
     let mut a = connect(&alice).await;
-    a.send(&send("big", &phone(2), &"x".repeat(101))).await.unwrap();
-    assert_eq!(failed(&mut a).await, ("big".into(), "message_too_large".into()));
+    a.send(&send("big", &phone(2), &"x".repeat(101)))
+        .await
+        .unwrap();
+    assert_eq!(
+        failed(&mut a).await,
+        ("big".into(), "message_too_large".into())
+    );
     a.send(&send("nobody", &phone(99), "hi")).await.unwrap();
     assert_eq!(failed(&mut a).await, ("nobody".into(), "not_a_user".into()));
     a.send(&send("badnum", "12", "hi")).await.unwrap();
-    assert_eq!(failed(&mut a).await, ("badnum".into(), "invalid_phone".into()));
+    assert_eq!(
+        failed(&mut a).await,
+        ("badnum".into(), "invalid_phone".into())
+    );
     a.send(&send("empty", &phone(2), "")).await.unwrap();
-    assert_eq!(failed(&mut a).await, ("empty".into(), "empty_message".into()));
-    a.send(&ClientFrame::Send { client_msg_id: "k".into(), to: phone(2), body: "x".into(), kind: Some("fax".into()), sent_at: None })
-        .await
-        .unwrap();
+    assert_eq!(
+        failed(&mut a).await,
+        ("empty".into(), "empty_message".into())
+    );
+    a.send(&ClientFrame::Send {
+        client_msg_id: "k".into(),
+        to: phone(2),
+        body: "x".into(),
+        kind: Some("fax".into()),
+        sent_at: None,
+    })
+    .await
+    .unwrap();
     assert_eq!(failed(&mut a).await, ("k".into(), "bad_kind".into()));
     a.send(&send("", &phone(2), "x")).await.unwrap();
     assert_eq!(failed(&mut a).await.1, "bad_client_msg_id");
@@ -256,7 +334,9 @@ async fn bad_sends_fail_with_clear_codes_and_store_nothing() {
     // Nothing stored; the exact-limit message goes through.
     let mut b = connect(&bob).await;
     assert!(sync(&mut b, 0).await.0.is_empty());
-    a.send(&send("fits", &phone(2), &"x".repeat(100))).await.unwrap();
+    a.send(&send("fits", &phone(2), &"x".repeat(100)))
+        .await
+        .unwrap();
     assert_eq!(ack(&mut a).await.2, 1);
 }
 
@@ -267,7 +347,9 @@ async fn sending_too_fast_is_refused_with_retry_after() {
     srv.login(&phone(2)).await;
     let mut a = connect(&alice).await;
     for i in 0..6 {
-        a.send(&send(&format!("f{i}"), &phone(2), "hi")).await.unwrap();
+        a.send(&send(&format!("f{i}"), &phone(2), "hi"))
+            .await
+            .unwrap();
     }
     let mut acked = 0;
     let mut limited = 0;
@@ -282,9 +364,18 @@ async fn sending_too_fast_is_refused_with_retry_after() {
             other => panic!("{other:?}"),
         }
     }
-    assert!(acked >= 3 && limited >= 1, "acked {acked}, limited {limited}");
+    assert!(
+        acked >= 3 && limited >= 1,
+        "acked {acked}, limited {limited}"
+    );
     let e = alice
-        .send_message(&SendRequest { client_msg_id: "h".into(), to: phone(2), body: "x".into(), kind: None, sent_at: None })
+        .send_message(&SendRequest {
+            client_msg_id: "h".into(),
+            to: phone(2),
+            body: "x".into(),
+            kind: None,
+            sent_at: None,
+        })
         .await;
     // Either still limited (429) or allowed if a second passed; never a server error.
     if let Err(e) = e {
@@ -301,12 +392,21 @@ async fn a_blocked_sender_gets_a_clear_error_until_unblocked() {
     assert_eq!(blocked.phone, phone(1));
     bob.block(&phone(1)).await.unwrap(); // idempotent
     assert_eq!(bob.blocked().await.unwrap().len(), 1);
-    assert_eq!(bob.block(&phone(2)).await.unwrap_err().code(), Some("cannot_block_self"));
-    assert_eq!(bob.block("nonsense").await.unwrap_err().code(), Some("invalid_phone"));
+    assert_eq!(
+        bob.block(&phone(2)).await.unwrap_err().code(),
+        Some("cannot_block_self")
+    );
+    assert_eq!(
+        bob.block("nonsense").await.unwrap_err().code(),
+        Some("invalid_phone")
+    );
 
     let mut a = connect(&alice).await;
     a.send(&send("x", &phone(2), "let me in")).await.unwrap();
-    assert_eq!(failed(&mut a).await, ("x".into(), "blocked_by_recipient".into()));
+    assert_eq!(
+        failed(&mut a).await,
+        ("x".into(), "blocked_by_recipient".into())
+    );
     let mut b = connect(&bob).await;
     assert!(sync(&mut b, 0).await.0.is_empty());
     // Bob can still write to Alice.
@@ -314,7 +414,10 @@ async fn a_blocked_sender_gets_a_clear_error_until_unblocked() {
     assert!(matches!(next(&mut b).await, ServerFrame::Ack { .. }));
 
     bob.unblock(&phone(1)).await.unwrap();
-    assert_eq!(bob.unblock(&phone(1)).await.unwrap_err().code(), Some("not_blocked"));
+    assert_eq!(
+        bob.unblock(&phone(1)).await.unwrap_err().code(),
+        Some("not_blocked")
+    );
     assert!(bob.blocked().await.unwrap().is_empty());
     a.send(&send("x", &phone(2), "now?")).await.unwrap();
     loop {
@@ -337,13 +440,29 @@ async fn history_pages_backwards_through_both_directions() {
     let (bob, ..) = srv.login(&phone(2)).await;
     let (carol, ..) = srv.login(&phone(3)).await;
     for i in 0..9 {
-        let (from, to) = if i % 2 == 0 { (&alice, phone(2)) } else { (&bob, phone(1)) };
-        from.send_message(&SendRequest { client_msg_id: format!("h{i}"), to, body: format!("{i}"), kind: None, sent_at: None })
-            .await
-            .unwrap();
+        let (from, to) = if i % 2 == 0 {
+            (&alice, phone(2))
+        } else {
+            (&bob, phone(1))
+        };
+        from.send_message(&SendRequest {
+            client_msg_id: format!("h{i}"),
+            to,
+            body: format!("{i}"),
+            kind: None,
+            sent_at: None,
+        })
+        .await
+        .unwrap();
     }
     carol
-        .send_message(&SendRequest { client_msg_id: "c".into(), to: phone(1), body: "other chat".into(), kind: None, sent_at: None })
+        .send_message(&SendRequest {
+            client_msg_id: "c".into(),
+            to: phone(1),
+            body: "other chat".into(),
+            kind: None,
+            sent_at: None,
+        })
         .await
         .unwrap();
     let mut bodies = Vec::new();
@@ -358,15 +477,54 @@ async fn history_pages_backwards_through_both_directions() {
             None => break,
         }
     }
-    assert_eq!(bodies, (0..9).rev().map(|i| i.to_string()).collect::<Vec<_>>());
+    assert_eq!(
+        bodies,
+        (0..9).rev().map(|i| i.to_string()).collect::<Vec<_>>()
+    );
     assert_eq!(pages, 3);
     // Bob sees the same conversation; Carol's chat with Alice is separate.
-    assert_eq!(bob.history(&phone(1), None, Some(100)).await.unwrap().messages.len(), 9);
-    assert_eq!(alice.history(&phone(3), None, None).await.unwrap().messages.len(), 1);
-    assert_eq!(alice.history(&phone(2), None, Some(0)).await.unwrap_err().code(), Some("bad_limit"));
-    assert_eq!(alice.history("garbage", None, None).await.unwrap_err().code(), Some("invalid_phone"));
+    assert_eq!(
+        bob.history(&phone(1), None, Some(100))
+            .await
+            .unwrap()
+            .messages
+            .len(),
+        9
+    );
+    assert_eq!(
+        alice
+            .history(&phone(3), None, None)
+            .await
+            .unwrap()
+            .messages
+            .len(),
+        1
+    );
+    assert_eq!(
+        alice
+            .history(&phone(2), None, Some(0))
+            .await
+            .unwrap_err()
+            .code(),
+        Some("bad_limit")
+    );
+    assert_eq!(
+        alice
+            .history("garbage", None, None)
+            .await
+            .unwrap_err()
+            .code(),
+        Some("invalid_phone")
+    );
     // Without a session: 401.
-    assert_eq!(srv.client().history(&phone(2), None, None).await.unwrap_err().code(), Some("missing_token"));
+    assert_eq!(
+        srv.client()
+            .history(&phone(2), None, None)
+            .await
+            .unwrap_err()
+            .code(),
+        Some("missing_token")
+    );
 }
 
 #[tokio::test]
@@ -377,7 +535,13 @@ async fn deliver_from_other_parts_still_works() {
     let mut b = connect(&bob).await;
     let from = ringbook_proto::PhoneNumber::parse(&phone(1), "CN").unwrap();
     let to = ringbook_proto::PhoneNumber::parse(&phone(2), "CN").unwrap();
-    let user = srv.state.store.user_by_phone(from.as_str()).await.unwrap().unwrap();
+    let user = srv
+        .state
+        .store
+        .user_by_phone(from.as_str())
+        .await
+        .unwrap()
+        .unwrap();
     let _ = a_login;
     let out = |cid: &'static str| ringbook_server::messaging::Outgoing {
         sender_id: user.id,
@@ -388,9 +552,13 @@ async fn deliver_from_other_parts_still_works() {
         body: "your order shipped",
         sent_at: 5,
     };
-    let d = ringbook_server::messaging::deliver(&srv.state, out("o1")).await.unwrap();
+    let d = ringbook_server::messaging::deliver(&srv.state, out("o1"))
+        .await
+        .unwrap();
     assert!(d.new);
-    let again = ringbook_server::messaging::deliver(&srv.state, out("o1")).await.unwrap();
+    let again = ringbook_server::messaging::deliver(&srv.state, out("o1"))
+        .await
+        .unwrap();
     assert!(!again.new);
     assert_eq!(again.message.id, d.message.id);
     let m = message(&mut b).await;

@@ -57,7 +57,11 @@ pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
     ctx.authed()?;
     match cmd {
         Cmd::Send { number, text, id } => send(&ctx, &number, &text.join(" "), id).await,
-        Cmd::History { number, limit, local } => history(&ctx, &number, limit, local).await,
+        Cmd::History {
+            number,
+            limit,
+            local,
+        } => history(&ctx, &number, limit, local).await,
         Cmd::Inbox => inbox(&ctx).await,
         Cmd::Chat { number, linger } => chat(&ctx, &number, linger).await,
         Cmd::Block { number } => {
@@ -85,11 +89,17 @@ pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
 
 fn normalize(raw: &str) -> anyhow::Result<String> {
     let region = std::env::var("RINGBOOK_REGION").unwrap_or_else(|_| "CN".into());
-    Ok(PhoneNumber::parse(raw, &region).with_context(|| format!("'{raw}' is not a valid mobile number"))?.to_string())
+    Ok(PhoneNumber::parse(raw, &region)
+        .with_context(|| format!("'{raw}' is not a valid mobile number"))?
+        .to_string())
 }
 
 async fn me(ctx: &Ctx) -> anyhow::Result<String> {
-    ctx.store.own_user().await?.number.context("this home has no number yet; run `ringbook login` first")
+    ctx.store
+        .own_user()
+        .await?
+        .number
+        .context("this home has no number yet; run `ringbook login` first")
 }
 
 fn when(ms: i64) -> String {
@@ -99,7 +109,11 @@ fn when(ms: i64) -> String {
 }
 
 async fn connect(ctx: &Ctx) -> anyhow::Result<Connection> {
-    let mut ws = ctx.client.connect().await.context("cannot open the WebSocket")?;
+    let mut ws = ctx
+        .client
+        .connect()
+        .await
+        .context("cannot open the WebSocket")?;
     match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
         Ok(Ok(Some(ServerFrame::Hello { .. }))) => Ok(ws),
         Ok(Ok(other)) => bail!("unexpected first frame from the server: {other:?}"),
@@ -112,7 +126,9 @@ async fn send(ctx: &Ctx, number: &str, text: &str, id: Option<String>) -> anyhow
     let me = me(ctx).await?;
     let to = normalize(number)?;
     let cid = id.unwrap_or_else(new_client_msg_id);
-    ctx.store.record_outgoing(&cid, &me, &to, text, "text").await?;
+    ctx.store
+        .record_outgoing(&cid, &me, &to, text, "text")
+        .await?;
     // A dropped connection is retried with the same ID: the server never stores it twice.
     let mut last_err = None;
     for attempt in 0..3 {
@@ -138,7 +154,9 @@ async fn send(ctx: &Ctx, number: &str, text: &str, id: Option<String>) -> anyhow
             ctx.store.record_message(m, false).await?;
         }
         match outcome {
-            Ok(SendOutcome::Acked { id, seq, duplicate, .. }) => {
+            Ok(SendOutcome::Acked {
+                id, seq, duplicate, ..
+            }) => {
                 ctx.store.record_acked(&me, &cid, id, seq).await?;
                 let _ = ws.close().await;
                 if duplicate {
@@ -169,7 +187,11 @@ fn print_row(me: &str, r: &ChatRow) {
     } else {
         ""
     };
-    let who = if r.sender == me { "me".to_string() } else { r.sender.clone() };
+    let who = if r.sender == me {
+        "me".to_string()
+    } else {
+        r.sender.clone()
+    };
     println!("{}  {who}: {}{state}", when(r.sent_at), r.content);
 }
 
@@ -183,11 +205,16 @@ async fn history(ctx: &Ctx, number: &str, limit: i64, local: bool) -> anyhow::Re
         let mut before = None;
         let mut fetched = 0;
         while fetched < limit {
-            let page = ctx.client.history(&peer, before, Some((limit - fetched).min(200))).await?;
+            let page = ctx
+                .client
+                .history(&peer, before, Some((limit - fetched).min(200)))
+                .await?;
             for m in &page.messages {
                 ctx.store.record_message(&m.message, false).await?;
                 if let Some(at) = m.delivered_at {
-                    ctx.store.record_receipt(m.message.id, "delivered", at).await?;
+                    ctx.store
+                        .record_receipt(m.message.id, "delivered", at)
+                        .await?;
                 }
                 if let Some(at) = m.read_at {
                     ctx.store.record_receipt(m.message.id, "read", at).await?;
@@ -212,7 +239,10 @@ async fn history(ctx: &Ctx, number: &str, limit: i64, local: bool) -> anyhow::Re
 
 /// Stores synced messages, marks them delivered on the server, advances the last sequence
 /// number; returns the new ones.
-async fn sync_into_store(store: &ClientStore, ws: &mut Connection) -> anyhow::Result<Vec<ChatMessage>> {
+async fn sync_into_store(
+    store: &ClientStore,
+    ws: &mut Connection,
+) -> anyhow::Result<Vec<ChatMessage>> {
     let after = store.last_seq().await?;
     let mut receipts = Vec::new();
     let (msgs, last) = ws
@@ -233,7 +263,10 @@ async fn sync_into_store(store: &ClientStore, ws: &mut Connection) -> anyhow::Re
     }
     let ids: Vec<i64> = new.iter().map(|m| m.id).collect();
     for chunk in ids.chunks(1000) {
-        ws.send(&ClientFrame::Delivered { ids: chunk.to_vec() }).await?;
+        ws.send(&ClientFrame::Delivered {
+            ids: chunk.to_vec(),
+        })
+        .await?;
     }
     store.set_last_seq(last).await?;
     Ok(new)
@@ -255,7 +288,10 @@ async fn flush(ws: &mut Connection) -> anyhow::Result<()> {
 }
 
 fn rand_nonce() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1)
 }
 
 async fn inbox(ctx: &Ctx) -> anyhow::Result<()> {
@@ -270,7 +306,11 @@ async fn inbox(ctx: &Ctx) -> anyhow::Result<()> {
     for m in &new {
         println!("{}  {}: {}", when(m.sent_at), m.from, m.body);
     }
-    println!("{} new message{}", new.len(), if new.len() == 1 { "" } else { "s" });
+    println!(
+        "{} new message{}",
+        new.len(),
+        if new.len() == 1 { "" } else { "s" }
+    );
     Ok(())
 }
 
@@ -281,12 +321,18 @@ async fn chat(ctx: &Ctx, number: &str, linger: u64) -> anyhow::Result<()> {
     let new = sync_into_store(&ctx.store, &mut ws).await?;
     let others = new.iter().filter(|m| m.from != peer).count();
     if others > 0 {
-        println!("({others} new message(s) from others; see `ringbook inbox` or `ringbook history`)");
+        println!(
+            "({others} new message(s) from others; see `ringbook inbox` or `ringbook history`)"
+        );
     }
     for r in ctx.store.chat_with(&peer, 20).await? {
         print_row(&me, &r);
     }
-    let unread: Vec<i64> = new.iter().filter(|m| m.from == peer).map(|m| m.id).collect();
+    let unread: Vec<i64> = new
+        .iter()
+        .filter(|m| m.from == peer)
+        .map(|m| m.id)
+        .collect();
     if !unread.is_empty() {
         ws.send(&ClientFrame::Read { ids: unread }).await?;
     }
@@ -302,7 +348,8 @@ async fn chat(ctx: &Ctx, number: &str, linger: u64) -> anyhow::Result<()> {
         if !stdin_open && pending.is_empty() && deadline.is_none() {
             deadline = Some(tokio::time::Instant::now() + Duration::from_secs(linger));
         }
-        let sleep_until = deadline.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(86_400));
+        let sleep_until =
+            deadline.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(86_400));
         tokio::select! {
             line = stdin.next_line(), if stdin_open => {
                 match line? {
@@ -365,7 +412,10 @@ async fn chat(ctx: &Ctx, number: &str, linger: u64) -> anyhow::Result<()> {
         }
     }
     if !pending.is_empty() {
-        bail!("{} message(s) were not acknowledged by the server", pending.len());
+        bail!(
+            "{} message(s) were not acknowledged by the server",
+            pending.len()
+        );
     }
     flush(&mut ws).await?;
     let _ = ws.close().await;

@@ -11,7 +11,10 @@ use std::sync::Arc;
 pub const MAX_RECEIPT_IDS: usize = 1000;
 
 fn failed(client_msg_id: &str, e: &ApiError) -> ServerFrame {
-    ServerFrame::SendFailed { client_msg_id: client_msg_id.to_string(), error: e.body() }
+    ServerFrame::SendFailed {
+        client_msg_id: client_msg_id.to_string(),
+        error: e.body(),
+    }
 }
 
 /// Queues the send in frame order, then acknowledges from a separate task once its batch
@@ -73,11 +76,18 @@ pub async fn sync(ctx: &ConnContext, after_seq: i64) {
     let mut last = after_seq.max(0);
     let mut count: u64 = 0;
     loop {
-        let rows = match state.store.messages_after(ctx.session.user_id, last, page).await {
+        let rows = match state
+            .store
+            .messages_after(ctx.session.user_id, last, page)
+            .await
+        {
             Ok(rows) => rows,
             Err(e) => {
                 tracing::error!(error = %e, "sync failed");
-                ctx.reply(error_frame("sync_failed", "the sync failed on the server; send sync again"));
+                ctx.reply(error_frame(
+                    "sync_failed",
+                    "the sync failed on the server; send sync again",
+                ));
                 return;
             }
         };
@@ -85,7 +95,11 @@ pub async fn sync(ctx: &ConnContext, after_seq: i64) {
         for row in rows {
             last = row.seq;
             count += 1;
-            if !ctx.handle.push_wait(Arc::new(ServerFrame::Message(super::to_wire(&row)))).await {
+            if !ctx
+                .handle
+                .push_wait(Arc::new(ServerFrame::Message(super::to_wire(&row))))
+                .await
+            {
                 return;
             }
         }
@@ -93,7 +107,12 @@ pub async fn sync(ctx: &ConnContext, after_seq: i64) {
             break;
         }
     }
-    ctx.handle.push_wait(Arc::new(ServerFrame::SyncComplete { last_seq: last, count })).await;
+    ctx.handle
+        .push_wait(Arc::new(ServerFrame::SyncComplete {
+            last_seq: last,
+            count,
+        }))
+        .await;
 }
 
 /// Stores delivery or read times and pushes a receipt to each message's sender (once).
@@ -107,11 +126,18 @@ pub async fn receipts(ctx: &ConnContext, ids: Vec<i64>, read: bool) {
     }
     let state = &ctx.state;
     let now = crate::state::now_ms();
-    let rows = match state.store.mark_received(ctx.session.user_id, &ids, read, now).await {
+    let rows = match state
+        .store
+        .mark_received(ctx.session.user_id, &ids, read, now)
+        .await
+    {
         Ok(rows) => rows,
         Err(e) => {
             tracing::error!(error = %e, "receipt failed");
-            ctx.reply(error_frame("receipt_failed", "the receipt was not stored; send it again"));
+            ctx.reply(error_frame(
+                "receipt_failed",
+                "the receipt was not stored; send it again",
+            ));
             return;
         }
     };

@@ -9,7 +9,9 @@ use crate::state::{now_ms, AppState};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use ringbook_proto::messaging::{BlockRequest, BlockedNumber, HistoryMessage, HistoryPage, SendAck, SendRequest};
+use ringbook_proto::messaging::{
+    BlockRequest, BlockedNumber, HistoryMessage, HistoryPage, SendAck, SendRequest,
+};
 use serde::Deserialize;
 
 pub async fn send(
@@ -62,20 +64,47 @@ pub async fn history(
     let max = state.config.messaging.history_max.max(1);
     let limit = q.limit.unwrap_or(50);
     if !(1..=max).contains(&limit) {
-        return Err(ApiError::bad_request("bad_limit", format!("limit must be between 1 and {max}")));
+        return Err(ApiError::bad_request(
+            "bad_limit",
+            format!("limit must be between 1 and {max}"),
+        ));
     }
-    let rows = state.store.conversation(session.user_id, peer.as_str(), q.before, limit).await?;
-    let next_before = if rows.len() as i64 == limit { rows.last().map(|r| r.id) } else { None };
+    let rows = state
+        .store
+        .conversation(session.user_id, peer.as_str(), q.before, limit)
+        .await?;
+    let next_before = if rows.len() as i64 == limit {
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
     let messages = rows
         .iter()
-        .map(|r| HistoryMessage { message: to_wire(r), delivered_at: r.delivered_at, read_at: r.read_at })
+        .map(|r| HistoryMessage {
+            message: to_wire(r),
+            delivered_at: r.delivered_at,
+            read_at: r.read_at,
+        })
         .collect();
-    Ok(Json(HistoryPage { messages, next_before }))
+    Ok(Json(HistoryPage {
+        messages,
+        next_before,
+    }))
 }
 
-pub async fn list_blocks(State(state): State<AppState>, session: Session) -> ApiResult<Json<Vec<BlockedNumber>>> {
+pub async fn list_blocks(
+    State(state): State<AppState>,
+    session: Session,
+) -> ApiResult<Json<Vec<BlockedNumber>>> {
     let rows = state.store.blocked_numbers(session.user_id).await?;
-    Ok(Json(rows.into_iter().map(|r| BlockedNumber { phone: r.phone, blocked_at: r.created_at }).collect()))
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| BlockedNumber {
+                phone: r.phone,
+                blocked_at: r.created_at,
+            })
+            .collect(),
+    ))
 }
 
 /// Idempotent: blocking a blocked number answers 200 again.
@@ -86,9 +115,15 @@ pub async fn block(
 ) -> ApiResult<Json<BlockedNumber>> {
     let phone = parse_phone(&state, &req.phone)?;
     if phone.as_str() == session.phone.as_str() {
-        return Err(ApiError::bad_request("cannot_block_self", "you cannot block your own number"));
+        return Err(ApiError::bad_request(
+            "cannot_block_self",
+            "you cannot block your own number",
+        ));
     }
-    state.store.block_number(session.user_id, phone.as_str(), now_ms()).await?;
+    state
+        .store
+        .block_number(session.user_id, phone.as_str(), now_ms())
+        .await?;
     let at = state
         .store
         .blocked_numbers(session.user_id)
@@ -97,7 +132,10 @@ pub async fn block(
         .find(|b| b.phone == phone.as_str())
         .map(|b| b.created_at)
         .unwrap_or_else(now_ms);
-    Ok(Json(BlockedNumber { phone: phone.to_string(), blocked_at: at }))
+    Ok(Json(BlockedNumber {
+        phone: phone.to_string(),
+        blocked_at: at,
+    }))
 }
 
 pub async fn unblock(
@@ -106,9 +144,16 @@ pub async fn unblock(
     Path(raw): Path<String>,
 ) -> ApiResult<StatusCode> {
     let phone = parse_phone(&state, &raw)?;
-    if state.store.unblock_number(session.user_id, phone.as_str()).await? {
+    if state
+        .store
+        .unblock_number(session.user_id, phone.as_str())
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::not_found("not_blocked", format!("{phone} is not on your block list")))
+        Err(ApiError::not_found(
+            "not_blocked",
+            format!("{phone} is not on your block list"),
+        ))
     }
 }

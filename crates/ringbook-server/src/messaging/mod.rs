@@ -71,7 +71,8 @@ impl Runtime {
     }
 
     fn limiter(&self, state: &AppState) -> &KeyedLimiter {
-        self.limiter.get_or_init(|| KeyedLimiter::per_second(state.config.messaging.sends_per_second))
+        self.limiter
+            .get_or_init(|| KeyedLimiter::per_second(state.config.messaging.sends_per_second))
     }
 }
 
@@ -126,10 +127,18 @@ pub struct Pending {
 impl Pending {
     pub async fn wait(self) -> ApiResult<Delivered> {
         match self.rx.await {
-            Ok(Ok(Appended::New(row))) => Ok(Delivered { message: to_wire(&row), new: true }),
-            Ok(Ok(Appended::Duplicate(row))) => Ok(Delivered { message: to_wire(&row), new: false }),
+            Ok(Ok(Appended::New(row))) => Ok(Delivered {
+                message: to_wire(&row),
+                new: true,
+            }),
+            Ok(Ok(Appended::Duplicate(row))) => Ok(Delivered {
+                message: to_wire(&row),
+                new: false,
+            }),
             Ok(Err(e)) => Err(e.into()),
-            Err(_) => Err(ApiError::Internal(anyhow::anyhow!("the message writer stopped"))),
+            Err(_) => Err(ApiError::Internal(anyhow::anyhow!(
+                "the message writer stopped"
+            ))),
         }
     }
 }
@@ -141,11 +150,18 @@ pub async fn submit(state: &AppState, out: Outgoing<'_>) -> ApiResult<Pending> {
     if out.body.len() > cfg.max_body_bytes {
         return Err(ApiError::bad_request(
             "message_too_large",
-            format!("messages are limited to {} bytes; this one has {}", cfg.max_body_bytes, out.body.len()),
+            format!(
+                "messages are limited to {} bytes; this one has {}",
+                cfg.max_body_bytes,
+                out.body.len()
+            ),
         ));
     }
     if out.body.is_empty() {
-        return Err(ApiError::bad_request("empty_message", "the message body is empty; write something"));
+        return Err(ApiError::bad_request(
+            "empty_message",
+            "the message body is empty; write something",
+        ));
     }
     if out.client_msg_id.is_empty() || out.client_msg_id.len() > MAX_CLIENT_MSG_ID {
         return Err(ApiError::bad_request(
@@ -163,8 +179,14 @@ pub async fn submit(state: &AppState, out: Outgoing<'_>) -> ApiResult<Pending> {
         .store
         .user_by_phone(out.to.as_str())
         .await?
-        .ok_or_else(|| ApiError::not_found("not_a_user", format!("{} is not on Ringbook", out.to)))?;
-    if state.store.is_blocked_by(recipient.id, out.sender_phone.as_str()).await? {
+        .ok_or_else(|| {
+            ApiError::not_found("not_a_user", format!("{} is not on Ringbook", out.to))
+        })?;
+    if state
+        .store
+        .is_blocked_by(recipient.id, out.sender_phone.as_str())
+        .await?
+    {
         return Err(ApiError::forbidden(
             "blocked_by_recipient",
             format!("{} does not accept messages from you", out.to),
@@ -184,7 +206,10 @@ pub async fn submit(state: &AppState, out: Outgoing<'_>) -> ApiResult<Pending> {
     state
         .messaging
         .writer(state)
-        .send(writer::Job { message: new, reply: tx })
+        .send(writer::Job {
+            message: new,
+            reply: tx,
+        })
         .await
         .map_err(|_| ApiError::Internal(anyhow::anyhow!("the message writer stopped")))?;
     Ok(Pending { rx })
@@ -192,16 +217,20 @@ pub async fn submit(state: &AppState, out: Outgoing<'_>) -> ApiResult<Pending> {
 
 /// The per-user send limit: `Err` with a 429 when the user sends too fast.
 pub fn check_rate(state: &AppState, sender_id: i64) -> ApiResult<()> {
-    state.messaging.limiter(state).check(&sender_id.to_string()).map_err(|wait| {
-        ApiError::rate_limited(
-            "sending_too_fast",
-            format!(
-                "at most {} messages per second; wait and send again",
-                state.config.messaging.sends_per_second
-            ),
-            wait.as_secs().max(1),
-        )
-    })
+    state
+        .messaging
+        .limiter(state)
+        .check(&sender_id.to_string())
+        .map_err(|wait| {
+            ApiError::rate_limited(
+                "sending_too_fast",
+                format!(
+                    "at most {} messages per second; wait and send again",
+                    state.config.messaging.sends_per_second
+                ),
+                wait.as_secs().max(1),
+            )
+        })
 }
 
 /// Stores the message (committed before this returns), then pushes it to the recipient's

@@ -21,7 +21,11 @@ pub struct Job {
 /// sender goes with it).
 pub fn start(state: &AppState) -> mpsc::Sender<Job> {
     let (tx, rx) = mpsc::channel(state.config.messaging.queue.max(1));
-    tokio::spawn(run(Arc::downgrade(state), rx, state.config.messaging.batch_max.max(1)));
+    tokio::spawn(run(
+        Arc::downgrade(state),
+        rx,
+        state.config.messaging.batch_max.max(1),
+    ));
     tx
 }
 
@@ -60,7 +64,9 @@ async fn commit(state: &AppState, jobs: &mut Vec<Job>) {
     for (job, outcome) in jobs.drain(..).zip(outcomes) {
         if let Ok(Appended::New(row)) = &outcome {
             state.metrics.messages_stored.inc();
-            state.hub.send_to_user(row.recipient_id, ServerFrame::Message(super::to_wire(row)));
+            state
+                .hub
+                .send_to_user(row.recipient_id, ServerFrame::Message(super::to_wire(row)));
         }
         // The sender may have gone; the message is stored either way.
         let _ = job.reply.send(outcome);
