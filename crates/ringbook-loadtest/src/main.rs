@@ -116,17 +116,20 @@ fn phone(i: usize) -> String {
 
 /// Reads the code SMS for `e164` from the server's outbox (the file grows; scan from the end).
 fn code_for(data: &Path, e164: &str) -> anyhow::Result<String> {
-    let text = std::fs::read_to_string(data.join("sms-outbox.jsonl"))?;
-    for line in text.lines().rev() {
-        let v: serde_json::Value = serde_json::from_str(line)?;
-        if v["to"] == e164 && v["kind"] == "verification_code" {
-            if let Some(code) = v["text"].as_str().and_then(|t| {
-                t.split(|c: char| !c.is_ascii_digit())
-                    .find(|w| w.len() == 6)
-            }) {
-                return Ok(code.to_string());
+    // The server may be mid-write: skip a partial last line and look again shortly.
+    for _ in 0..100 {
+        let text = std::fs::read_to_string(data.join("sms-outbox.jsonl"))?;
+        for line in text.lines().rev() {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+            if v["to"] == e164 && v["kind"] == "verification_code" {
+                if let Some(code) =
+                    v["text"].as_str().and_then(|t| t.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6))
+                {
+                    return Ok(code.to_string());
+                }
             }
         }
+        std::thread::sleep(Duration::from_millis(20));
     }
     bail!("no code for {e164}")
 }
