@@ -6,12 +6,14 @@
 //! - [`api`]: JSON bodies of the HTTP API, requests and responses.
 //! - [`error`]: the error body every failed request returns, with stable codes.
 //! - [`ws`]: WebSocket frames, as closed enums tagged by `type`.
+//! - [`messaging`]: chat history and block-list bodies.
 // Library code must not panic on input; tests may unwrap.
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod api;
 pub mod device;
 pub mod error;
+pub mod messaging;
 pub mod phone;
 pub mod ws;
 

@@ -13,7 +13,34 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
-    Ping { nonce: u64 },
+    Ping {
+        nonce: u64,
+    },
+    /// Send a message to a phone number. `client_msg_id` is the sender's own ID for it: a resend
+    /// with the same ID is acknowledged again and never stored or delivered twice.
+    Send {
+        client_msg_id: String,
+        to: String,
+        body: String,
+        /// `text` (default), `sms`, `mms` or `notice`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kind: Option<String>,
+        /// The sender's clock, Unix milliseconds (default: the server's).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sent_at: Option<i64>,
+    },
+    /// Ask for every message after `after_seq`: they come as `message` frames in order, in pages,
+    /// then one `sync_complete`.
+    Sync {
+        after_seq: i64,
+    },
+    /// Receipts for messages this user received (server message IDs).
+    Delivered {
+        ids: Vec<i64>,
+    },
+    Read {
+        ids: Vec<i64>,
+    },
 }
 
 /// Why the server closes a connection.
@@ -49,6 +76,18 @@ pub struct ChatMessage {
     pub stored_at: i64,
 }
 
+/// A delivery or read receipt, pushed to the sender of the message.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Receipt {
+    pub id: i64,
+    pub client_msg_id: String,
+    /// The recipient's number.
+    pub by: String,
+    /// `delivered` or `read`.
+    pub status: String,
+    pub at: i64,
+}
+
 /// What the server sends.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -64,6 +103,28 @@ pub enum ServerFrame {
     },
     /// A message for this user, live or from sync.
     Message(ChatMessage),
+    /// The message with this client ID is stored durably (sent only after commit).
+    Ack {
+        client_msg_id: String,
+        id: i64,
+        /// The recipient's sequence number of the message.
+        seq: i64,
+        stored_at: i64,
+        /// False when this acknowledges a resend of a message stored earlier.
+        duplicate: bool,
+    },
+    /// A send was refused; nothing was stored. `error.code` says why (see `docs/protocol.md`).
+    SendFailed {
+        client_msg_id: String,
+        error: ErrorBody,
+    },
+    /// Every message up to `last_seq` has been sent by a sync.
+    SyncComplete {
+        last_seq: i64,
+        count: u64,
+    },
+    /// A message this user sent was delivered to or read by its recipient.
+    Receipt(Receipt),
     Error(ErrorBody),
     Closing {
         reason: CloseReason,

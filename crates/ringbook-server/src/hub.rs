@@ -64,6 +64,12 @@ impl ConnHandle {
         }
     }
 
+    /// Queues a frame, waiting for room (used by sync, which sends many frames in a row);
+    /// false when the connection is gone.
+    pub async fn push_wait(&self, frame: Arc<ServerFrame>) -> bool {
+        self.frames.send(frame).await.is_ok()
+    }
+
     /// Resolves once the connection has been told to close.
     pub async fn closed(&self) {
         let mut rx = self.close.subscribe();

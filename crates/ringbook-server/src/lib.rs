@@ -83,6 +83,7 @@ impl App {
             hub: hub::Hub::default(),
             metrics: metrics::Metrics::default(),
             node,
+            messaging: messaging::Runtime::default(),
         }))
     }
 }

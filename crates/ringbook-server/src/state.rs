@@ -19,6 +19,8 @@ pub struct App {
     pub limits: Limits,
     /// This node's name (PB-6).
     pub node: String,
+    /// Messaging's writer queue and send limiter.
+    pub messaging: crate::messaging::Runtime,
 }
 
 /// In-memory rate limiters; durable counters (wrong codes, rescue failures) live in the store.

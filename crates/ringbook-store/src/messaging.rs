@@ -151,3 +151,316 @@ impl Store {
         rows.iter().map(message_from_row).collect()
     }
 }
+
+/// A number a user blocked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockedRow {
+    pub phone: String,
+    pub created_at: i64,
+}
+
+impl Store {
+    /// Stores many messages in ONE transaction (group commit): every result is durable once this
+    /// returns `Ok`. Repeats of (sender, client_msg_id) — stored earlier or earlier in this batch
+    /// — come back as `Duplicate`. On any error nothing of the batch is committed; the caller
+    /// may retry the messages one by one with [`Store::append_message`].
+    pub async fn append_batch(&self, batch: &[NewMessage], now: i64) -> Result<Vec<Appended>> {
+        use std::collections::HashMap;
+        // Rows per statement: 10 parameters per message stays far below both engines' limits.
+        const CHUNK: usize = 400;
+        // The first occurrence of each (sender, client ID) in the batch; later ones repeat it.
+        let mut first: HashMap<(i64, &str), usize> = HashMap::new();
+        let mut unique: Vec<usize> = Vec::new();
+        for (i, m) in batch.iter().enumerate() {
+            first
+                .entry((m.sender_id, m.client_msg_id.as_str()))
+                .or_insert_with(|| {
+                    unique.push(i);
+                    i
+                });
+        }
+        let mut tx = self.pool().begin().await?;
+        // Messages stored by an earlier try.
+        let mut stored: HashMap<(i64, String), MessageRow> = HashMap::new();
+        for chunk in unique.chunks(CHUNK) {
+            let cond = (0..chunk.len())
+                .map(|k| {
+                    format!(
+                        "(sender_id = ${} AND client_msg_id = ${})",
+                        2 * k + 1,
+                        2 * k + 2
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE {cond}");
+            let mut q = sqlx::query(&sql);
+            for &i in chunk {
+                q = q.bind(batch[i].sender_id).bind(&batch[i].client_msg_id);
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                let m = message_from_row(&row)?;
+                stored.insert((m.sender_id, m.client_msg_id.clone()), m);
+            }
+        }
+        let fresh: Vec<usize> = unique
+            .iter()
+            .copied()
+            .filter(|&i| {
+                !stored.contains_key(&(batch[i].sender_id, batch[i].client_msg_id.clone()))
+            })
+            .collect();
+        // Sequence numbers: read each recipient's counter once, number in batch order, write back.
+        let mut recipients: Vec<i64> = fresh.iter().map(|&i| batch[i].recipient_id).collect();
+        recipients.sort_unstable();
+        recipients.dedup();
+        let mut last: HashMap<i64, i64> = recipients.iter().map(|&r| (r, 0)).collect();
+        for chunk in recipients.chunks(CHUNK) {
+            let list = (1..=chunk.len())
+                .map(|k| format!("${k}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!("SELECT user_id, last_seq FROM user_seq WHERE user_id IN ({list})");
+            let mut q = sqlx::query(&sql);
+            for r in chunk {
+                q = q.bind(*r);
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                last.insert(row.try_get("user_id")?, row.try_get("last_seq")?);
+            }
+        }
+        let mut seqs: HashMap<usize, i64> = HashMap::new();
+        for &i in &fresh {
+            let s = last.entry(batch[i].recipient_id).or_insert(0);
+            *s += 1;
+            seqs.insert(i, *s);
+        }
+        for chunk in recipients.chunks(CHUNK) {
+            let values = (0..chunk.len())
+                .map(|k| format!("(${}, ${})", 2 * k + 1, 2 * k + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "INSERT INTO user_seq (user_id, last_seq) VALUES {values} \
+                 ON CONFLICT (user_id) DO UPDATE SET last_seq = excluded.last_seq"
+            );
+            let mut q = sqlx::query(&sql);
+            for r in chunk {
+                q = q.bind(*r).bind(last.get(r).copied().unwrap_or(0));
+            }
+            q.execute(&mut *tx).await?;
+        }
+        let mut ids: HashMap<(i64, String), i64> = HashMap::new();
+        for chunk in fresh.chunks(CHUNK) {
+            let values = (0..chunk.len())
+                .map(|k| {
+                    let b = 10 * k;
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5,
+                        b + 6,
+                        b + 7,
+                        b + 8,
+                        b + 9,
+                        b + 10
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "INSERT INTO messages (recipient_id, seq, sender_id, sender_phone, recipient_phone, client_msg_id, \
+                 kind, body, sent_at, stored_at) VALUES {values} RETURNING id, sender_id, client_msg_id"
+            );
+            let mut q = sqlx::query(&sql);
+            for &i in chunk {
+                let m = &batch[i];
+                q = q
+                    .bind(m.recipient_id)
+                    .bind(seqs.get(&i).copied().unwrap_or(0))
+                    .bind(m.sender_id)
+                    .bind(&m.sender_phone)
+                    .bind(&m.recipient_phone)
+                    .bind(&m.client_msg_id)
+                    .bind(&m.kind)
+                    .bind(&m.body)
+                    .bind(m.sent_at)
+                    .bind(now);
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                ids.insert(
+                    (row.try_get("sender_id")?, row.try_get("client_msg_id")?),
+                    row.try_get("id")?,
+                );
+            }
+        }
+        tx.commit().await?;
+        let mut out: Vec<Appended> = Vec::with_capacity(batch.len());
+        for (i, m) in batch.iter().enumerate() {
+            let key = (m.sender_id, m.client_msg_id.clone());
+            let owner = first
+                .get(&(m.sender_id, m.client_msg_id.as_str()))
+                .copied()
+                .unwrap_or(i);
+            if let Some(row) = stored.get(&key) {
+                out.push(Appended::Duplicate(row.clone()));
+                continue;
+            }
+            let id = ids.get(&key).copied().ok_or(crate::StoreError::NotFound)?;
+            let row = MessageRow {
+                id,
+                recipient_id: m.recipient_id,
+                seq: seqs.get(&owner).copied().unwrap_or(0),
+                sender_id: m.sender_id,
+                sender_phone: m.sender_phone.clone(),
+                recipient_phone: m.recipient_phone.clone(),
+                client_msg_id: m.client_msg_id.clone(),
+                kind: m.kind.clone(),
+                body: m.body.clone(),
+                sent_at: m.sent_at,
+                stored_at: now,
+                delivered_at: None,
+                read_at: None,
+            };
+            // The owner's row keeps the owner's content; a repeat later in the batch is a duplicate of it.
+            if owner == i {
+                out.push(Appended::New(row));
+            } else {
+                let o = &batch[owner];
+                out.push(Appended::Duplicate(MessageRow {
+                    kind: o.kind.clone(),
+                    body: o.body.clone(),
+                    sent_at: o.sent_at,
+                    recipient_id: o.recipient_id,
+                    recipient_phone: o.recipient_phone.clone(),
+                    ..row
+                }));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Marks the recipient's messages delivered (`read` also sets read time); returns the rows
+    /// that changed, so receipts go out once.
+    pub async fn mark_received(
+        &self,
+        recipient_id: i64,
+        ids: &[i64],
+        read: bool,
+        now: i64,
+    ) -> Result<Vec<MessageRow>> {
+        let sql = if read {
+            format!(
+                "UPDATE messages SET read_at = $1, delivered_at = COALESCE(delivered_at, $1) \
+                 WHERE recipient_id = $2 AND id = $3 AND read_at IS NULL RETURNING {MESSAGE_COLUMNS}"
+            )
+        } else {
+            format!(
+                "UPDATE messages SET delivered_at = $1 \
+                 WHERE recipient_id = $2 AND id = $3 AND delivered_at IS NULL RETURNING {MESSAGE_COLUMNS}"
+            )
+        };
+        let mut tx = self.pool().begin().await?;
+        let mut changed = Vec::new();
+        for id in ids {
+            if let Some(row) = sqlx::query(&sql)
+                .bind(now)
+                .bind(recipient_id)
+                .bind(*id)
+                .fetch_optional(&mut *tx)
+                .await?
+            {
+                changed.push(message_from_row(&row)?);
+            }
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// One conversation of `user_id` with `peer_phone`, newest first, ids below `before`.
+    pub async fn conversation(
+        &self,
+        user_id: i64,
+        peer_phone: &str,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<MessageRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id < $3 AND \
+             ((sender_id = $1 AND recipient_phone = $2) OR (recipient_id = $1 AND sender_phone = $2)) \
+             ORDER BY id DESC LIMIT $4"
+        ))
+        .bind(user_id)
+        .bind(peer_phone)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(message_from_row).collect()
+    }
+
+    /// The recipient's last sequence number (0 before the first message).
+    pub async fn last_seq(&self, user_id: i64) -> Result<i64> {
+        let row = sqlx::query("SELECT last_seq FROM user_seq WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|r| r.try_get("last_seq")).transpose()?.unwrap_or(0))
+    }
+
+    /// Adds `phone` to `user_id`'s block list; false when it was there already.
+    pub async fn block_number(&self, user_id: i64, phone: &str, now: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO blocked_numbers (user_id, blocked_phone, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id, blocked_phone) DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(phone)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Removes `phone` from the block list; false when it was not there.
+    pub async fn unblock_number(&self, user_id: i64, phone: &str) -> Result<bool> {
+        let done =
+            sqlx::query("DELETE FROM blocked_numbers WHERE user_id = $1 AND blocked_phone = $2")
+                .bind(user_id)
+                .bind(phone)
+                .execute(self.pool())
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn is_blocked_by(&self, user_id: i64, phone: &str) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT 1 AS one FROM blocked_numbers WHERE user_id = $1 AND blocked_phone = $2",
+        )
+        .bind(user_id)
+        .bind(phone)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.is_some())
+    }
+
+    pub async fn blocked_numbers(&self, user_id: i64) -> Result<Vec<BlockedRow>> {
+        let rows = sqlx::query(
+            "SELECT blocked_phone, created_at FROM blocked_numbers WHERE user_id = $1 ORDER BY created_at, blocked_phone",
+        )
+        .bind(user_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(BlockedRow {
+                    phone: r.try_get("blocked_phone")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+}

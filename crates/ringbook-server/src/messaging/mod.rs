@@ -1,34 +1,87 @@
 //! Messaging by phone number (PB-16, PB-17, X-3): store durably, then acknowledge and push to
 //! every connected device of the recipient; offline devices sync by sequence number.
 //!
+//! Data flow of a send: validate (size, kind, recipient, block list, rate) → queue to the single
+//! writer task ([`writer`]) → the writer commits a whole batch in one transaction (group commit),
+//! then pushes each new message to the recipient's connections in commit order and answers every
+//! waiting sender → the sender gets its `ack`. Nothing is acknowledged before its batch committed.
+//!
 //! Other parts send messages through [`deliver`] (e.g. a website opening a chat with an account
 //! manager, service-order outcomes).
+//!
+//! Files: [`writer`] (group commit), [`frames`] (WebSocket frames), [`http`] (history, blocks).
+
+pub mod frames;
+pub mod http;
+pub mod writer;
 
 use crate::error::{ApiError, ApiResult};
+use crate::ratelimit::KeyedLimiter;
 use crate::state::{now_ms, AppState};
+use axum::routing::{delete, get, post};
 use axum::Router;
-use ringbook_proto::ws::{ChatMessage, ServerFrame};
+use ringbook_proto::ws::ChatMessage;
 use ringbook_proto::PhoneNumber;
 use ringbook_store::messaging::{Appended, MessageRow, NewMessage};
 use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
+use tokio::sync::{mpsc, oneshot};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MessagingConfig {
     /// Largest message body, in bytes.
     pub max_body_bytes: usize,
+    /// Sends one user may make per second (a burst of this many is allowed).
+    pub sends_per_second: u32,
+    /// Most messages the writer commits in one transaction.
+    pub batch_max: usize,
+    /// Sends waiting for the writer before senders wait (back-pressure).
+    pub queue: usize,
+    /// Messages per page of a sync (pages follow each other until the sync is complete).
+    pub sync_page: i64,
+    /// Largest page of `GET /v1/messages/history`.
+    pub history_max: i64,
 }
 
 impl Default for MessagingConfig {
     fn default() -> Self {
         MessagingConfig {
             max_body_bytes: 16 * 1024,
+            sends_per_second: 50,
+            batch_max: 1024,
+            queue: 16_384,
+            sync_page: 200,
+            history_max: 200,
         }
+    }
+}
+
+/// The messaging part's run-time state: the writer queue (started at first use) and the
+/// per-user send limiter.
+#[derive(Default)]
+pub struct Runtime {
+    writer: OnceLock<mpsc::Sender<writer::Job>>,
+    limiter: OnceLock<KeyedLimiter>,
+}
+
+impl Runtime {
+    fn writer(&self, state: &AppState) -> &mpsc::Sender<writer::Job> {
+        self.writer.get_or_init(|| writer::start(state))
+    }
+
+    fn limiter(&self, state: &AppState) -> &KeyedLimiter {
+        self.limiter
+            .get_or_init(|| KeyedLimiter::per_second(state.config.messaging.sends_per_second))
     }
 }
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/v1/messages", post(http::send))
+        .route("/v1/messages/history", get(http::history))
+        .route("/v1/blocks", get(http::list_blocks).post(http::block))
+        .route("/v1/blocks/{phone}", delete(http::unblock))
 }
 
 /// A message one user sends another.
@@ -49,6 +102,9 @@ pub struct Delivered {
     pub new: bool,
 }
 
+pub const KINDS: [&str; 4] = ["text", "sms", "mms", "notice"];
+pub const MAX_CLIENT_MSG_ID: usize = 128;
+
 pub fn to_wire(m: &MessageRow) -> ChatMessage {
     ChatMessage {
         id: m.id,
@@ -63,16 +119,60 @@ pub fn to_wire(m: &MessageRow) -> ChatMessage {
     }
 }
 
-/// Stores the message (committed before this returns), then pushes it to the recipient's
-/// connected devices. A repeat of the same client message ID is not stored or pushed again.
-pub async fn deliver(state: &AppState, out: Outgoing<'_>) -> ApiResult<Delivered> {
-    if out.body.len() > state.config.messaging.max_body_bytes {
+/// A send queued to the writer; [`Pending::wait`] resolves once its batch committed.
+pub struct Pending {
+    rx: oneshot::Receiver<writer::Outcome>,
+}
+
+impl Pending {
+    pub async fn wait(self) -> ApiResult<Delivered> {
+        match self.rx.await {
+            Ok(Ok(Appended::New(row))) => Ok(Delivered {
+                message: to_wire(&row),
+                new: true,
+            }),
+            Ok(Ok(Appended::Duplicate(row))) => Ok(Delivered {
+                message: to_wire(&row),
+                new: false,
+            }),
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => Err(ApiError::Internal(anyhow::anyhow!(
+                "the message writer stopped"
+            ))),
+        }
+    }
+}
+
+/// Checks a send and queues it to the writer, in call order (so one connection's sends keep
+/// their order). Applies no rate limit (see [`check_rate`]).
+pub async fn submit(state: &AppState, out: Outgoing<'_>) -> ApiResult<Pending> {
+    let cfg = &state.config.messaging;
+    if out.body.len() > cfg.max_body_bytes {
         return Err(ApiError::bad_request(
             "message_too_large",
             format!(
-                "messages are limited to {} bytes",
-                state.config.messaging.max_body_bytes
+                "messages are limited to {} bytes; this one has {}",
+                cfg.max_body_bytes,
+                out.body.len()
             ),
+        ));
+    }
+    if out.body.is_empty() {
+        return Err(ApiError::bad_request(
+            "empty_message",
+            "the message body is empty; write something",
+        ));
+    }
+    if out.client_msg_id.is_empty() || out.client_msg_id.len() > MAX_CLIENT_MSG_ID {
+        return Err(ApiError::bad_request(
+            "bad_client_msg_id",
+            format!("client_msg_id must be 1 to {MAX_CLIENT_MSG_ID} bytes"),
+        ));
+    }
+    if !KINDS.contains(&out.kind) {
+        return Err(ApiError::bad_request(
+            "bad_kind",
+            format!("kind must be one of {}", KINDS.join(", ")),
         ));
     }
     let recipient = state
@@ -82,6 +182,16 @@ pub async fn deliver(state: &AppState, out: Outgoing<'_>) -> ApiResult<Delivered
         .ok_or_else(|| {
             ApiError::not_found("not_a_user", format!("{} is not on Ringbook", out.to))
         })?;
+    if state
+        .store
+        .is_blocked_by(recipient.id, out.sender_phone.as_str())
+        .await?
+    {
+        return Err(ApiError::forbidden(
+            "blocked_by_recipient",
+            format!("{} does not accept messages from you", out.to),
+        ));
+    }
     let new = NewMessage {
         sender_id: out.sender_id,
         sender_phone: out.sender_phone.to_string(),
@@ -92,18 +202,44 @@ pub async fn deliver(state: &AppState, out: Outgoing<'_>) -> ApiResult<Delivered
         body: out.body.to_string(),
         sent_at: out.sent_at,
     };
-    match state.store.append_message(&new, now_ms()).await? {
-        Appended::New(row) => {
-            state.metrics.messages_stored.inc();
-            let message = to_wire(&row);
-            state
-                .hub
-                .send_to_user(recipient.id, ServerFrame::Message(message.clone()));
-            Ok(Delivered { message, new: true })
-        }
-        Appended::Duplicate(row) => Ok(Delivered {
-            message: to_wire(&row),
-            new: false,
-        }),
-    }
+    let (tx, rx) = oneshot::channel();
+    state
+        .messaging
+        .writer(state)
+        .send(writer::Job {
+            message: new,
+            reply: tx,
+        })
+        .await
+        .map_err(|_| ApiError::Internal(anyhow::anyhow!("the message writer stopped")))?;
+    Ok(Pending { rx })
+}
+
+/// The per-user send limit: `Err` with a 429 when the user sends too fast.
+pub fn check_rate(state: &AppState, sender_id: i64) -> ApiResult<()> {
+    state
+        .messaging
+        .limiter(state)
+        .check(&sender_id.to_string())
+        .map_err(|wait| {
+            ApiError::rate_limited(
+                "sending_too_fast",
+                format!(
+                    "at most {} messages per second; wait and send again",
+                    state.config.messaging.sends_per_second
+                ),
+                wait.as_secs().max(1),
+            )
+        })
+}
+
+/// Stores the message (committed before this returns), then pushes it to the recipient's
+/// connected devices. A repeat of the same client message ID is not stored or pushed again.
+pub async fn deliver(state: &AppState, out: Outgoing<'_>) -> ApiResult<Delivered> {
+    submit(state, out).await?.wait().await
+}
+
+/// Used by tests and the load tool: the current time as message `sent_at` default.
+pub fn default_sent_at(sent_at: Option<i64>) -> i64 {
+    sent_at.unwrap_or_else(now_ms)
 }
