@@ -8,9 +8,11 @@
 //! - [`ws`]: WebSocket frames, as closed enums tagged by `type`.
 
 pub mod api;
+pub mod contacts;
 pub mod device;
 pub mod error;
 pub mod phone;
+pub mod presence;
 pub mod ws;
 
 pub use device::DeviceIdentity;

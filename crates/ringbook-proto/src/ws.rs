@@ -64,6 +64,8 @@ pub enum ServerFrame {
     },
     /// A message for this user, live or from sync.
     Message(ChatMessage),
+    /// A contact's presence changed (PB-13), or this user's own (from another device).
+    Presence(crate::presence::PresenceInfo),
     Error(ErrorBody),
     Closing {
         reason: CloseReason,
