@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod contacts;
+pub mod contacts_store;
 pub mod store;
 pub mod ws;
 
