@@ -21,10 +21,19 @@ impl Drop for Server {
 }
 
 fn start_server(dir: &Path) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let data = dir.join("server");
     let child = Command::new(BIN)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
         .arg(&data)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -72,7 +81,11 @@ fn ok(server: &Server, home: &Path, args: &[&str]) -> String {
 fn login(server: &Server, home: &Path, phone: &str) {
     ok(server, home, &["login", "--phone", phone]);
     let outbox = std::fs::read_to_string(server.data.join("sms-outbox.jsonl")).unwrap();
-    let last = outbox.lines().rev().find(|l| l.contains(&phone[1..])).unwrap();
+    let last = outbox
+        .lines()
+        .rev()
+        .find(|l| l.contains(&phone[1..]))
+        .unwrap();
     let v: serde_json::Value = serde_json::from_str(last).unwrap();
     let text = v["text"].as_str().or(v["body"].as_str()).unwrap_or(last);
     let code = text
@@ -101,33 +114,57 @@ fn contacts_import_sync_export_status_and_monitor() {
     // Import: two mobiles kept (the first stored number is the default), two skipped with reasons.
     let book = dir.path().join("book.vcf");
     std::fs::write(&book, BOOK).unwrap();
-    let out = ok(&srv, &a_home, &["contacts", "import", book.to_str().unwrap()]);
+    let out = ok(
+        &srv,
+        &a_home,
+        &["contacts", "import", book.to_str().unwrap()],
+    );
     assert!(out.contains("imported 2 contacts"), "{out}");
     assert!(out.contains("skipped 2"), "{out}");
     assert!(out.contains("\"Office\": no mobile number"), "{out}");
     assert!(out.contains("\"Nobody\": no phone number"), "{out}");
     assert!(out.contains("server: uploaded 2"), "{out}");
     let list = ok(&srv, &a_home, &["contacts", "list"]);
-    assert!(list.contains("+8613800000002  李雷  [ringbook user]"), "{list}");
+    assert!(
+        list.contains("+8613800000002  李雷  [ringbook user]"),
+        "{list}"
+    );
     assert!(list.contains("+8613800000003  Han Meimei"), "{list}");
     assert!(!list.contains("+8613800000009"), "{list}");
 
     // B adds A back on the server: A sees the mutual flag after a sync.
     let b_book = dir.path().join("b.vcf");
-    std::fs::write(&b_book, "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Alice\r\nTEL;TYPE=CELL:+8613800000001\r\nEND:VCARD\r\n").unwrap();
-    ok(&srv, &b_home, &["contacts", "import", b_book.to_str().unwrap()]);
+    std::fs::write(
+        &b_book,
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Alice\r\nTEL;TYPE=CELL:+8613800000001\r\nEND:VCARD\r\n",
+    )
+    .unwrap();
+    ok(
+        &srv,
+        &b_home,
+        &["contacts", "import", b_book.to_str().unwrap()],
+    );
     ok(&srv, &a_home, &["contacts", "sync"]);
     let list = ok(&srv, &a_home, &["contacts", "list"]);
     assert!(list.contains("[ringbook user, mutual]"), "{list}");
 
     // Two-way sync: first sync establishes the base; then an edit in the phone book reaches
     // the contacts, and a contact added on another device (via the server) reaches the phone book.
-    let out = ok(&srv, &a_home, &["contacts", "sync", "--phonebook", book.to_str().unwrap()]);
+    let out = ok(
+        &srv,
+        &a_home,
+        &["contacts", "sync", "--phonebook", book.to_str().unwrap()],
+    );
     assert!(out.contains("phone book -> contacts: 0 added"), "{out}");
-    let edited = std::fs::read_to_string(&book).unwrap().replace("FN:Han Meimei", "FN:Han Meimei (school)");
+    let edited = std::fs::read_to_string(&book)
+        .unwrap()
+        .replace("FN:Han Meimei", "FN:Han Meimei (school)");
     std::fs::write(&book, edited).unwrap();
     let out = ok(&srv, &a_home, &["contacts", "sync"]);
-    assert!(out.contains("phone book -> contacts: 0 added, 1 updated"), "{out}");
+    assert!(
+        out.contains("phone book -> contacts: 0 added, 1 updated"),
+        "{out}"
+    );
     let list = ok(&srv, &a_home, &["contacts", "list"]);
     assert!(list.contains("Han Meimei (school)"), "{list}");
 
@@ -135,13 +172,21 @@ fn contacts_import_sync_export_status_and_monitor() {
     let a2_home = dir.path().join("a2");
     std::fs::create_dir_all(&a2_home).unwrap();
     let extra = dir.path().join("extra.csv");
-    std::fs::write(&extra, "Name,Phone 1 - Type,Phone 1 - Value\nZhang San,Mobile,+86 138 0000 0004\n").unwrap();
+    std::fs::write(
+        &extra,
+        "Name,Phone 1 - Type,Phone 1 - Value\nZhang San,Mobile,+86 138 0000 0004\n",
+    )
+    .unwrap();
     // (same device identity: copy the client store so the login is the same device)
     for f in std::fs::read_dir(&a_home).unwrap() {
         let f = f.unwrap();
         std::fs::copy(f.path(), a2_home.join(f.file_name())).unwrap();
     }
-    ok(&srv, &a2_home, &["contacts", "import", extra.to_str().unwrap()]);
+    ok(
+        &srv,
+        &a2_home,
+        &["contacts", "import", extra.to_str().unwrap()],
+    );
     // …and A's phone-book sync writes it back to the phone book, keeping the skipped entries.
     let out = ok(&srv, &a_home, &["contacts", "sync"]);
     assert!(out.contains("received 1 changes"), "{out}");
@@ -149,21 +194,38 @@ fn contacts_import_sync_export_status_and_monitor() {
     assert!(out.contains("contacts -> phone book: 1 added"), "{out}");
     let text = std::fs::read_to_string(&book).unwrap();
     assert!(text.contains("Zhang San"), "{text}");
-    assert!(text.contains("FN:Office") && text.contains("FN:Nobody"), "skipped entries are kept: {text}");
+    assert!(
+        text.contains("FN:Office") && text.contains("FN:Nobody"),
+        "skipped entries are kept: {text}"
+    );
     // Deleting in the phone book deletes the contact.
-    let cards: Vec<&str> = text.split_inclusive("END:VCARD\r\n").filter(|c| !c.contains("Zhang San")).collect();
+    let cards: Vec<&str> = text
+        .split_inclusive("END:VCARD\r\n")
+        .filter(|c| !c.contains("Zhang San"))
+        .collect();
     std::fs::write(&book, cards.concat()).unwrap();
     let out = ok(&srv, &a_home, &["contacts", "sync"]);
     assert!(out.contains("1 deleted"), "{out}");
     assert!(!ok(&srv, &a_home, &["contacts", "list"]).contains("Zhang San"));
 
     // Status: B sets busy; A sees it; export carries it in X- properties.
-    let out = ok(&srv, &b_home, &["status", "set", "busy", "--text", "in a meeting"]);
+    let out = ok(
+        &srv,
+        &b_home,
+        &["status", "set", "busy", "--text", "in a meeting"],
+    );
     assert!(out.contains("busy \"in a meeting\""), "{out}");
     let show = ok(&srv, &a_home, &["status", "show"]);
-    assert!(show.contains("+8613800000002 (李雷): busy \"in a meeting\""), "{show}");
+    assert!(
+        show.contains("+8613800000002 (李雷): busy \"in a meeting\""),
+        "{show}"
+    );
     let export = dir.path().join("out.vcf");
-    ok(&srv, &a_home, &["contacts", "export", export.to_str().unwrap()]);
+    ok(
+        &srv,
+        &a_home,
+        &["contacts", "export", export.to_str().unwrap()],
+    );
     let text = std::fs::read_to_string(&export).unwrap();
     assert!(text.contains("X-RINGBOOK-STATUS:busy"), "{text}");
     assert!(text.contains("X-RINGBOOK-USER:1"), "{text}");
@@ -174,24 +236,61 @@ fn contacts_import_sync_export_status_and_monitor() {
     let proc_root = dir.path().join("proc");
     std::fs::create_dir_all(proc_root.join("4242")).unwrap();
     std::fs::write(proc_root.join("4242/comm"), "zoom\n").unwrap();
-    std::fs::write(proc_root.join("4242/stat"), "4242 (zoom) S 1 1 1 0 -1 0 0 0 0 0 150 50 0 0 20 0 1 0 100 0 0\n").unwrap();
+    std::fs::write(
+        proc_root.join("4242/stat"),
+        "4242 (zoom) S 1 1 1 0 -1 0 0 0 0 0 150 50 0 0 20 0 1 0 100 0 0\n",
+    )
+    .unwrap();
     std::fs::write(proc_root.join("4242/statm"), "1000 500 0 0 0 0 0\n").unwrap();
-    let out = ok(&srv, &b_home, &["monitor", "--once", "--proc-root", proc_root.to_str().unwrap()]);
+    let out = ok(
+        &srv,
+        &b_home,
+        &[
+            "monitor",
+            "--once",
+            "--proc-root",
+            proc_root.to_str().unwrap(),
+        ],
+    );
     assert!(out.contains("process started: zoom"), "{out}");
     assert!(out.contains("activity status sent: In a meeting"), "{out}");
     let show = ok(&srv, &a_home, &["status", "show"]);
     assert!(show.contains("[In a meeting]"), "{show}");
     let events = dir.path().join("events.txt");
     std::fs::write(&events, "key pressed\nlock\n").unwrap();
-    let out = ok(&srv, &b_home, &["monitor", "--once", "--no-processes", "--events-from", events.to_str().unwrap()]);
+    let out = ok(
+        &srv,
+        &b_home,
+        &[
+            "monitor",
+            "--once",
+            "--no-processes",
+            "--events-from",
+            events.to_str().unwrap(),
+        ],
+    );
     assert!(out.contains("system event: lock -> \"Away\""), "{out}");
     assert!(out.contains("activity status sent: Away"), "{out}");
     // Keyword table editing.
-    ok(&srv, &b_home, &["monitor", "keywords", "add", "gimp", "Drawing"]);
+    ok(
+        &srv,
+        &b_home,
+        &["monitor", "keywords", "add", "gimp", "Drawing"],
+    );
     assert!(ok(&srv, &b_home, &["monitor", "keywords", "list"]).contains("gimp"));
     ok(&srv, &b_home, &["monitor", "keywords", "remove", "gimp"]);
-    assert!(!rb(&srv, &b_home, &["monitor", "keywords", "remove", "gimp"]).status.success());
-    assert!(!rb(&srv, &b_home, &["monitor", "keywords", "add", "x", "y", "--kind", "weird"]).status.success());
+    assert!(
+        !rb(&srv, &b_home, &["monitor", "keywords", "remove", "gimp"])
+            .status
+            .success()
+    );
+    assert!(!rb(
+        &srv,
+        &b_home,
+        &["monitor", "keywords", "add", "x", "y", "--kind", "weird"]
+    )
+    .status
+    .success());
 
     // Bad input: a missing file fails with one line and changes nothing.
     let bad = rb(&srv, &a_home, &["contacts", "import", "/nonexistent.vcf"]);

@@ -77,7 +77,11 @@ fn from_server(e: &ContactEntry) -> PhonebookContact {
     match serde_json::from_value::<PhonebookContact>(e.fields.clone()) {
         Ok(c) if c.mobile == e.phone => c,
         _ => PhonebookContact {
-            display_name: if e.name.is_empty() { e.phone.clone() } else { e.name.clone() },
+            display_name: if e.name.is_empty() {
+                e.phone.clone()
+            } else {
+                e.name.clone()
+            },
             mobile: e.phone.clone(),
             groups: e.group.iter().cloned().collect(),
             ..Default::default()
@@ -89,9 +93,16 @@ fn to_server(c: &PhonebookContact) -> ContactUpsert {
     let mut fields = serde_json::to_value(c).ok();
     if fields.as_ref().is_some_and(|f| f.to_string().len() > 3500) {
         // Too big for the server's per-contact limit: keep the essentials.
-        fields = Some(serde_json::json!({"display_name": c.display_name, "mobile": c.mobile, "groups": c.groups}));
+        fields = Some(
+            serde_json::json!({"display_name": c.display_name, "mobile": c.mobile, "groups": c.groups}),
+        );
     }
-    ContactUpsert { phone: c.mobile.clone(), name: c.display_name.clone(), group: c.groups.first().cloned(), fields }
+    ContactUpsert {
+        phone: c.mobile.clone(),
+        name: c.display_name.clone(),
+        group: c.groups.first().cloned(),
+        fields,
+    }
 }
 
 impl ClientStore {
@@ -126,7 +137,11 @@ impl ClientStore {
     }
 
     /// Adds or edits contacts (one transaction); changed rows must go to the server again.
-    pub async fn upsert_local(&self, contacts: &[PhonebookContact], from_phonebook: bool) -> Result<Applied, ClientError> {
+    pub async fn upsert_local(
+        &self,
+        contacts: &[PhonebookContact],
+        from_phonebook: bool,
+    ) -> Result<Applied, ClientError> {
         let mut out = Applied::default();
         let now = now_ms();
         let mut tx = self.pool().begin().await?;
@@ -137,7 +152,10 @@ impl ClientStore {
                 .fetch_optional(&mut *tx)
                 .await?;
             match existing {
-                Some(r) if r.try_get::<i64, _>("deleted")? == 0 && r.try_get::<String, _>("data")? == data => {
+                Some(r)
+                    if r.try_get::<i64, _>("deleted")? == 0
+                        && r.try_get::<String, _>("data")? == data =>
+                {
                     out.unchanged += 1;
                     continue;
                 }
@@ -182,7 +200,9 @@ impl ClientStore {
 
     /// The contact list as it was at the last phone-book sync.
     pub async fn phonebook_base(&self) -> Result<Vec<PhonebookContact>, ClientError> {
-        let rows = sqlx::query("SELECT number, data FROM phonebook_sync_base ORDER BY number").fetch_all(self.pool()).await?;
+        let rows = sqlx::query("SELECT number, data FROM phonebook_sync_base ORDER BY number")
+            .fetch_all(self.pool())
+            .await?;
         rows.iter()
             .map(|r| {
                 let number: String = r.try_get("number")?;
@@ -195,7 +215,9 @@ impl ClientStore {
     /// Records a finished phone-book sync: `list` is both sides now.
     pub async fn set_phonebook_base(&self, list: &[PhonebookContact]) -> Result<(), ClientError> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM phonebook_sync_base").execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM phonebook_sync_base")
+            .execute(&mut *tx)
+            .await?;
         for c in list {
             sqlx::query("INSERT INTO phonebook_sync_base (number, data) VALUES ($1, $2) ON CONFLICT (number) DO NOTHING")
                 .bind(&c.mobile)
@@ -203,7 +225,9 @@ impl ClientStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query("UPDATE contacts SET synced_phonebook = 1 WHERE deleted = 0").execute(&mut *tx).await?;
+        sqlx::query("UPDATE contacts SET synced_phonebook = 1 WHERE deleted = 0")
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -230,10 +254,15 @@ impl ClientStore {
     /// Incremental two-way sync with the server (PB-11): uploads what changed here since the
     /// last sync (in batches), applies what changed there, learns which contacts are users.
     pub async fn sync_with_server(&self, client: &Client) -> Result<ServerSync, ClientError> {
-        let mut cursor: i64 = self.get(CURSOR_KEY).await?.and_then(|v| v.parse().ok()).unwrap_or(0);
-        let rows = sqlx::query("SELECT number, name, data, deleted FROM contacts WHERE synced_server = 0")
-            .fetch_all(self.pool())
-            .await?;
+        let mut cursor: i64 = self
+            .get(CURSOR_KEY)
+            .await?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let rows =
+            sqlx::query("SELECT number, name, data, deleted FROM contacts WHERE synced_server = 0")
+                .fetch_all(self.pool())
+                .await?;
         let mut upserts = Vec::new();
         let mut deletes = Vec::new();
         for r in &rows {
@@ -246,13 +275,25 @@ impl ClientStore {
                 upserts.push(to_server(&decode(&data, &number, &name)));
             }
         }
-        let mut summary = ServerSync { uploaded: upserts.len(), deleted_on_server: deletes.len(), ..Default::default() };
+        let mut summary = ServerSync {
+            uploaded: upserts.len(),
+            deleted_on_server: deletes.len(),
+            ..Default::default()
+        };
         let mut batches: Vec<ContactSyncRequest> = Vec::new();
         for chunk in upserts.chunks(SYNC_BATCH) {
-            batches.push(ContactSyncRequest { since: 0, upserts: chunk.to_vec(), deletes: vec![] });
+            batches.push(ContactSyncRequest {
+                since: 0,
+                upserts: chunk.to_vec(),
+                deletes: vec![],
+            });
         }
         for chunk in deletes.chunks(SYNC_BATCH) {
-            batches.push(ContactSyncRequest { since: 0, upserts: vec![], deletes: chunk.to_vec() });
+            batches.push(ContactSyncRequest {
+                since: 0,
+                upserts: vec![],
+                deletes: chunk.to_vec(),
+            });
         }
         if batches.is_empty() {
             batches.push(ContactSyncRequest::default());
@@ -270,13 +311,22 @@ impl ClientStore {
                 .collect();
             let mut tx = self.pool().begin().await?;
             for n in &sent {
-                sqlx::query("UPDATE contacts SET synced_server = 1 WHERE number = $1").bind(n).execute(&mut *tx).await?;
-                sqlx::query("DELETE FROM contacts WHERE number = $1 AND deleted = 1").bind(n).execute(&mut *tx).await?;
+                sqlx::query("UPDATE contacts SET synced_server = 1 WHERE number = $1")
+                    .bind(n)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM contacts WHERE number = $1 AND deleted = 1")
+                    .bind(n)
+                    .execute(&mut *tx)
+                    .await?;
             }
             for e in &resp.changes {
                 summary.received += 1;
                 if e.deleted {
-                    sqlx::query("DELETE FROM contacts WHERE number = $1").bind(&e.phone).execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM contacts WHERE number = $1")
+                        .bind(&e.phone)
+                        .execute(&mut *tx)
+                        .await?;
                     continue;
                 }
                 let c = from_server(e);
@@ -302,7 +352,9 @@ impl ClientStore {
         }
         let user_set: HashSet<&str> = users.iter().map(|u| u.phone.as_str()).collect();
         let mut tx = self.pool().begin().await?;
-        sqlx::query("UPDATE contacts SET is_user = 0, flag = 1").execute(&mut *tx).await?;
+        sqlx::query("UPDATE contacts SET is_user = 0, flag = 1")
+            .execute(&mut *tx)
+            .await?;
         for u in &users {
             sqlx::query("UPDATE contacts SET is_user = 1, flag = $2 WHERE number = $1")
                 .bind(&u.phone)
@@ -334,7 +386,12 @@ impl ClientStore {
     }
 
     /// Adds a keyword (or changes the status of an existing one of the same kind).
-    pub async fn add_status_keyword(&self, keyword: &str, status: &str, kind: i64) -> Result<(), ClientError> {
+    pub async fn add_status_keyword(
+        &self,
+        keyword: &str,
+        status: &str,
+        kind: i64,
+    ) -> Result<(), ClientError> {
         sqlx::query(
             "INSERT INTO status_keywords (keyword, status, kind, added_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (keyword, kind) DO UPDATE SET status = excluded.status, added_at = excluded.added_at",
@@ -349,12 +406,17 @@ impl ClientStore {
     }
 
     /// Removes a keyword (of every kind when `kind` is `None`); returns how many went.
-    pub async fn remove_status_keyword(&self, keyword: &str, kind: Option<i64>) -> Result<u64, ClientError> {
+    pub async fn remove_status_keyword(
+        &self,
+        keyword: &str,
+        kind: Option<i64>,
+    ) -> Result<u64, ClientError> {
         let q = match kind {
             Some(k) => sqlx::query("DELETE FROM status_keywords WHERE keyword = $1 AND kind = $2")
                 .bind(keyword.to_lowercase())
                 .bind(k),
-            None => sqlx::query("DELETE FROM status_keywords WHERE keyword = $1").bind(keyword.to_lowercase()),
+            None => sqlx::query("DELETE FROM status_keywords WHERE keyword = $1")
+                .bind(keyword.to_lowercase()),
         };
         Ok(q.execute(self.pool()).await?.rows_affected())
     }

@@ -40,7 +40,9 @@ impl FromStr for ImStatus {
             "busy" => Ok(ImStatus::Busy),
             "away" => Ok(ImStatus::Away),
             "offline" => Ok(ImStatus::Offline),
-            other => Err(format!("unknown status {other:?}; use online, busy, away or offline")),
+            other => Err(format!(
+                "unknown status {other:?}; use online, busy, away or offline"
+            )),
         }
     }
 }
@@ -73,7 +75,9 @@ impl FromStr for Visibility {
             "everyone" => Ok(Visibility::Everyone),
             "contacts" => Ok(Visibility::Contacts),
             "nobody" => Ok(Visibility::Nobody),
-            other => Err(format!("unknown visibility {other:?}; use everyone, contacts or nobody")),
+            other => Err(format!(
+                "unknown visibility {other:?}; use everyone, contacts or nobody"
+            )),
         }
     }
 }
@@ -100,7 +104,9 @@ pub struct MyPresence {
 }
 
 /// Distinguishes an absent field (leave unchanged) from `null` (clear it).
-fn some_or_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+fn some_or_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Ok(Some(Option::<T>::deserialize(d)?))
 }
 
@@ -110,15 +116,35 @@ fn some_or_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<
 pub struct PresenceUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub im_status: Option<ImStatus>,
-    #[serde(default, deserialize_with = "some_or_null", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "some_or_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub self_status: Option<Option<String>>,
-    #[serde(default, deserialize_with = "some_or_null", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "some_or_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub activity_status: Option<Option<String>>,
-    #[serde(default, deserialize_with = "some_or_null", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "some_or_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub nickname: Option<Option<String>>,
-    #[serde(default, deserialize_with = "some_or_null", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "some_or_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub signature: Option<Option<String>>,
-    #[serde(default, deserialize_with = "some_or_null", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "some_or_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub personal_site: Option<Option<String>>,
 }
 

@@ -14,14 +14,28 @@ use std::time::Duration;
 async fn add(c: &Client, phones: &[String]) {
     let upserts = phones
         .iter()
-        .map(|p| ContactUpsert { phone: p.clone(), name: "x".into(), group: None, fields: None })
+        .map(|p| ContactUpsert {
+            phone: p.clone(),
+            name: "x".into(),
+            group: None,
+            fields: None,
+        })
         .collect();
-    c.sync_contacts(&ContactSyncRequest { since: 0, upserts, deletes: vec![] }).await.unwrap();
+    c.sync_contacts(&ContactSyncRequest {
+        since: 0,
+        upserts,
+        deletes: vec![],
+    })
+    .await
+    .unwrap();
 }
 
 async fn connect(c: &Client) -> Connection {
     let mut ws = c.connect().await.unwrap();
-    assert!(matches!(ws.next().await.unwrap(), Some(ServerFrame::Hello { .. })));
+    assert!(matches!(
+        ws.next().await.unwrap(),
+        Some(ServerFrame::Hello { .. })
+    ));
     ws
 }
 
@@ -47,7 +61,9 @@ async fn no_presence(ws: &mut Connection, phone: &str) {
         loop {
             match ws.next().await.unwrap() {
                 Some(ServerFrame::Pong { nonce: 77 }) => return,
-                Some(ServerFrame::Presence(p)) if p.phone == phone => panic!("unexpected presence {p:?}"),
+                Some(ServerFrame::Presence(p)) if p.phone == phone => {
+                    panic!("unexpected presence {p:?}")
+                }
                 Some(_) => continue,
                 None => panic!("connection closed"),
             }
@@ -77,14 +93,22 @@ async fn status_follows_connections_and_is_pushed_to_allowed_contacts_only() {
     let seen = b.contacts_presence().await.unwrap();
     assert_eq!(visible(&seen, &pa).unwrap().im_status, ImStatus::Offline);
     assert!(visible(&c.contacts_presence().await.unwrap(), &pa).is_none());
-    assert!(c.query_presence(std::slice::from_ref(&pa)).await.unwrap().presence.is_empty());
+    assert!(c
+        .query_presence(std::slice::from_ref(&pa))
+        .await
+        .unwrap()
+        .presence
+        .is_empty());
 
     let mut ws_b = connect(&b).await;
     let mut ws_c = connect(&c).await;
 
     // A connects: online, pushed to B, not to C.
     let ws_a = connect(&a).await;
-    assert_eq!(next_presence(&mut ws_b, &pa).await.im_status, ImStatus::Online);
+    assert_eq!(
+        next_presence(&mut ws_b, &pa).await.im_status,
+        ImStatus::Online
+    );
     no_presence(&mut ws_c, &pa).await;
 
     // A sets busy with a text and an activity: B sees it live and by query.
@@ -107,12 +131,19 @@ async fn status_follows_connections_and_is_pushed_to_allowed_contacts_only() {
     assert_eq!(pushed.personal_site.as_deref(), Some("https://al.example"));
     no_presence(&mut ws_c, &pa).await;
     let q = b.query_presence(&[pa.clone(), pc.clone()]).await.unwrap();
-    assert_eq!(q.presence.len(), 1, "C keeps the default privacy and B is not in C's book");
+    assert_eq!(
+        q.presence.len(),
+        1,
+        "C keeps the default privacy and B is not in C's book"
+    );
     assert_eq!(q.presence[0].nickname.as_deref(), Some("Al"));
 
     // Clearing one field leaves the others.
     let mine = a
-        .update_presence(&PresenceUpdate { activity_status: Some(None), ..Default::default() })
+        .update_presence(&PresenceUpdate {
+            activity_status: Some(None),
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(mine.info.activity_status, None);
@@ -121,10 +152,16 @@ async fn status_follows_connections_and_is_pushed_to_allowed_contacts_only() {
 
     // A's last connection closes: offline, pushed to B.
     ws_a.close().await.unwrap();
-    assert_eq!(next_presence(&mut ws_b, &pa).await.im_status, ImStatus::Offline);
+    assert_eq!(
+        next_presence(&mut ws_b, &pa).await.im_status,
+        ImStatus::Offline
+    );
     // The chosen status comes back at the next connection.
     let _ws_a = connect(&a).await;
-    assert_eq!(next_presence(&mut ws_b, &pa).await.im_status, ImStatus::Busy);
+    assert_eq!(
+        next_presence(&mut ws_b, &pa).await.im_status,
+        ImStatus::Busy
+    );
 }
 
 #[tokio::test]
@@ -145,13 +182,28 @@ async fn privacy_setting_decides_who_sees_presence() {
     assert_eq!(me.visibility, Visibility::Everyone);
     assert!(visible(&c.contacts_presence().await.unwrap(), &pa).is_some());
     // The change itself is pushed to the watchers that may now see A.
-    assert_eq!(next_presence(&mut ws_c, &pa).await.im_status, ImStatus::Offline);
-    assert_eq!(next_presence(&mut ws_b, &pa).await.im_status, ImStatus::Offline);
-    a.update_presence(&PresenceUpdate { self_status: Some(Some("lunch".into())), ..Default::default() })
-        .await
-        .unwrap();
-    assert_eq!(next_presence(&mut ws_c, &pa).await.self_status.as_deref(), Some("lunch"));
-    assert_eq!(next_presence(&mut ws_b, &pa).await.self_status.as_deref(), Some("lunch"));
+    assert_eq!(
+        next_presence(&mut ws_c, &pa).await.im_status,
+        ImStatus::Offline
+    );
+    assert_eq!(
+        next_presence(&mut ws_b, &pa).await.im_status,
+        ImStatus::Offline
+    );
+    a.update_presence(&PresenceUpdate {
+        self_status: Some(Some("lunch".into())),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        next_presence(&mut ws_c, &pa).await.self_status.as_deref(),
+        Some("lunch")
+    );
+    assert_eq!(
+        next_presence(&mut ws_b, &pa).await.self_status.as_deref(),
+        Some("lunch")
+    );
 
     // Nobody: no one else sees A; watchers get one last frame hiding it.
     a.set_presence_privacy(Visibility::Nobody).await.unwrap();
@@ -159,21 +211,48 @@ async fn privacy_setting_decides_who_sees_presence() {
     assert_eq!(hidden.im_status, ImStatus::Offline);
     assert_eq!(hidden.self_status, None);
     assert!(b.contacts_presence().await.unwrap().presence.is_empty());
-    assert!(b.query_presence(std::slice::from_ref(&pa)).await.unwrap().presence.is_empty());
-    a.update_presence(&PresenceUpdate { im_status: Some(ImStatus::Away), ..Default::default() }).await.unwrap();
+    assert!(b
+        .query_presence(std::slice::from_ref(&pa))
+        .await
+        .unwrap()
+        .presence
+        .is_empty());
+    a.update_presence(&PresenceUpdate {
+        im_status: Some(ImStatus::Away),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     no_presence(&mut ws_b, &pa).await;
     // A still sees its own.
-    assert_eq!(a.my_presence().await.unwrap().info.im_status, ImStatus::Away);
+    assert_eq!(
+        a.my_presence().await.unwrap().info.im_status,
+        ImStatus::Away
+    );
 
     // Back to contacts (the default): B again, C not.
     a.set_presence_privacy(Visibility::Contacts).await.unwrap();
-    assert_eq!(next_presence(&mut ws_b, &pa).await.im_status, ImStatus::Away);
+    assert_eq!(
+        next_presence(&mut ws_b, &pa).await.im_status,
+        ImStatus::Away
+    );
     assert!(visible(&b.contacts_presence().await.unwrap(), &pa).is_some());
     assert!(visible(&c.contacts_presence().await.unwrap(), &pa).is_none());
 
     // When A deletes B from its book, B loses sight of A.
-    a.sync_contacts(&ContactSyncRequest { since: 0, upserts: vec![], deletes: vec![pb.clone()] }).await.unwrap();
-    assert!(b.query_presence(std::slice::from_ref(&pa)).await.unwrap().presence.is_empty());
+    a.sync_contacts(&ContactSyncRequest {
+        since: 0,
+        upserts: vec![],
+        deletes: vec![pb.clone()],
+    })
+    .await
+    .unwrap();
+    assert!(b
+        .query_presence(std::slice::from_ref(&pa))
+        .await
+        .unwrap()
+        .presence
+        .is_empty());
 }
 
 #[tokio::test]
@@ -181,10 +260,22 @@ async fn bad_presence_input_is_refused() {
     let srv = TestServer::start().await;
     let (a, _, _) = srv.login(&phone(20)).await;
     let code = |e: ringbook_client::ClientError| e.code().unwrap_or("none").to_string();
-    let long = PresenceUpdate { self_status: Some(Some("x".repeat(500))), ..Default::default() };
-    assert_eq!(code(a.update_presence(&long).await.unwrap_err()), "text_too_long");
-    let site = PresenceUpdate { personal_site: Some(Some("javascript:alert(1)".into())), ..Default::default() };
-    assert_eq!(code(a.update_presence(&site).await.unwrap_err()), "invalid_site");
+    let long = PresenceUpdate {
+        self_status: Some(Some("x".repeat(500))),
+        ..Default::default()
+    };
+    assert_eq!(
+        code(a.update_presence(&long).await.unwrap_err()),
+        "text_too_long"
+    );
+    let site = PresenceUpdate {
+        personal_site: Some(Some("javascript:alert(1)".into())),
+        ..Default::default()
+    };
+    assert_eq!(
+        code(a.update_presence(&site).await.unwrap_err()),
+        "invalid_site"
+    );
     let err = a
         .call::<_, serde_json::Value>(
             ringbook_client::Method::PUT,
@@ -203,11 +294,17 @@ async fn bad_presence_input_is_refused() {
         .await
         .unwrap_err();
     assert_eq!(code(err), "invalid_body");
-    assert_eq!(code(a.query_presence(&["hello".into()]).await.unwrap_err()), "invalid_number");
+    assert_eq!(
+        code(a.query_presence(&["hello".into()]).await.unwrap_err()),
+        "invalid_number"
+    );
     // Nothing changed.
     let me = a.my_presence().await.unwrap();
     assert_eq!(me.info.self_status, None);
     assert_eq!(me.info.personal_site, None);
     assert_eq!(me.visibility, Visibility::Contacts);
-    assert_eq!(code(srv.client().my_presence().await.unwrap_err()), "missing_token");
+    assert_eq!(
+        code(srv.client().my_presence().await.unwrap_err()),
+        "missing_token"
+    );
 }

@@ -20,7 +20,12 @@ pub struct ContactRow {
 
 impl Store {
     /// Inserts or updates contacts of one owner in one transaction.
-    pub async fn upsert_contacts(&self, owner_id: i64, rows: &[ContactRow], now: i64) -> Result<()> {
+    pub async fn upsert_contacts(
+        &self,
+        owner_id: i64,
+        rows: &[ContactRow],
+        now: i64,
+    ) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         for r in rows {
             sqlx::query(
@@ -86,10 +91,11 @@ impl Store {
 
     /// The users who have `phone` in their address book ("who may see me" for in-book privacy).
     pub async fn owners_having(&self, phone: &str) -> Result<Vec<i64>> {
-        let rows = sqlx::query("SELECT owner_id FROM contacts WHERE contact_phone = $1 AND deleted = 0")
-            .bind(phone)
-            .fetch_all(self.pool())
-            .await?;
+        let rows =
+            sqlx::query("SELECT owner_id FROM contacts WHERE contact_phone = $1 AND deleted = 0")
+                .bind(phone)
+                .fetch_all(self.pool())
+                .await?;
         rows.iter().map(|r| Ok(r.try_get("owner_id")?)).collect()
     }
 
@@ -155,7 +161,10 @@ async fn bump_version(tx: &mut sqlx::Transaction<'_, sqlx::Any>, owner_id: i64) 
     Ok(row.try_get("version")?)
 }
 
-async fn user_id_by_phone(tx: &mut sqlx::Transaction<'_, sqlx::Any>, phone: &str) -> Result<Option<i64>> {
+async fn user_id_by_phone(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    phone: &str,
+) -> Result<Option<i64>> {
     let row = sqlx::query("SELECT id FROM users WHERE phone = $1")
         .bind(phone)
         .fetch_optional(&mut **tx)
@@ -163,7 +172,11 @@ async fn user_id_by_phone(tx: &mut sqlx::Transaction<'_, sqlx::Any>, phone: &str
     Ok(row.map(|r| r.try_get("id")).transpose()?)
 }
 
-async fn in_book(tx: &mut sqlx::Transaction<'_, sqlx::Any>, owner_id: i64, phone: &str) -> Result<bool> {
+async fn in_book(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    owner_id: i64,
+    phone: &str,
+) -> Result<bool> {
     let row = sqlx::query(
         "SELECT 1 AS one FROM contacts WHERE owner_id = $1 AND contact_phone = $2 AND deleted = 0",
     )
@@ -280,7 +293,10 @@ impl Store {
             if n == 0 {
                 continue;
             }
-            if let Some(other) = user_id_by_phone(&mut tx, phone).await?.filter(|o| *o != owner_id) {
+            if let Some(other) = user_id_by_phone(&mut tx, phone)
+                .await?
+                .filter(|o| *o != owner_id)
+            {
                 if set_flag(&mut tx, other, owner_phone, 1, now).await? {
                     outcome.touched_owners.push(other);
                 }
@@ -293,7 +309,11 @@ impl Store {
     }
 
     /// The owner's rows (live and tombstones) changed after `since`, oldest change first.
-    pub async fn contact_changes_since(&self, owner_id: i64, since: i64) -> Result<Vec<ContactChangeRow>> {
+    pub async fn contact_changes_since(
+        &self,
+        owner_id: i64,
+        since: i64,
+    ) -> Result<Vec<ContactChangeRow>> {
         let rows = sqlx::query(
             "SELECT contact_phone, name, group_name, flag, fields, deleted, version, updated_at \
              FROM contacts WHERE owner_id = $1 AND version > $2 ORDER BY version, contact_phone",

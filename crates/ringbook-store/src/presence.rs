@@ -57,7 +57,10 @@ impl Store {
     /// A user's presence (defaults when the user never set anything); `None` for unknown users.
     pub async fn presence_of(&self, user_id: i64) -> Result<Option<PresenceRow>> {
         let sql = format!("SELECT {COLUMNS} FROM users u LEFT JOIN presence p ON p.user_id = u.id WHERE u.id = $1");
-        let row = sqlx::query(&sql).bind(user_id).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(&sql)
+            .bind(user_id)
+            .fetch_optional(self.pool())
+            .await?;
         row.as_ref().map(read).transpose()
     }
 
@@ -87,12 +90,20 @@ impl Store {
             "SELECT {COLUMNS} FROM contacts c JOIN users u ON u.phone = c.contact_phone \
              LEFT JOIN presence p ON p.user_id = u.id WHERE c.owner_id = $1 AND c.deleted = 0 ORDER BY u.phone"
         );
-        let rows = sqlx::query(&sql).bind(owner_id).fetch_all(self.pool()).await?;
+        let rows = sqlx::query(&sql)
+            .bind(owner_id)
+            .fetch_all(self.pool())
+            .await?;
         rows.iter().map(read).collect()
     }
 
     /// Applies a partial update and returns the new row.
-    pub async fn update_presence(&self, user_id: i64, u: &PresenceUpdate, now: i64) -> Result<PresenceRow> {
+    pub async fn update_presence(
+        &self,
+        user_id: i64,
+        u: &PresenceUpdate,
+        now: i64,
+    ) -> Result<PresenceRow> {
         let mut tx = self.pool().begin().await?;
         sqlx::query(
             "INSERT INTO presence (user_id, updated_at) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING",
@@ -103,11 +114,15 @@ impl Store {
         .await?;
         macro_rules! set {
             ($col:literal, $val:expr) => {
-                sqlx::query(concat!("UPDATE presence SET ", $col, " = $2 WHERE user_id = $1"))
-                    .bind(user_id)
-                    .bind($val)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(concat!(
+                    "UPDATE presence SET ",
+                    $col,
+                    " = $2 WHERE user_id = $1"
+                ))
+                .bind(user_id)
+                .bind($val)
+                .execute(&mut *tx)
+                .await?;
             };
         }
         if let Some(v) = &u.im_status {
@@ -136,6 +151,8 @@ impl Store {
         }
         set!("updated_at", now);
         tx.commit().await?;
-        self.presence_of(user_id).await?.ok_or(crate::StoreError::NotFound)
+        self.presence_of(user_id)
+            .await?
+            .ok_or(crate::StoreError::NotFound)
     }
 }

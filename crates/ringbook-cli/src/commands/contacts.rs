@@ -4,8 +4,8 @@
 use crate::ctx::{Ctx, Global};
 use anyhow::Context;
 use ringbook_phonebook::{
-    export_vcard, import_file, sniff, sync_plan, Change, Format, ImportReport, PhonebookContact, VcardVersion,
-    EXT_NICKNAME, EXT_SIGNATURE, EXT_STATUS, EXT_USER,
+    export_vcard, import_file, sniff, sync_plan, Change, Format, ImportReport, PhonebookContact,
+    VcardVersion, EXT_NICKNAME, EXT_SIGNATURE, EXT_STATUS, EXT_USER,
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -66,19 +66,40 @@ pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
     let Cmd::Contacts(cmd) = cmd;
     let ctx = global.ctx().await?;
     match cmd {
-        ContactsCmd::Import { file, region, local } => import(&ctx, &file, &region, local).await,
+        ContactsCmd::Import {
+            file,
+            region,
+            local,
+        } => import(&ctx, &file, &region, local).await,
         ContactsCmd::List => list(&ctx).await,
-        ContactsCmd::Sync { phonebook, watch, interval, server_every, region, local } => {
+        ContactsCmd::Sync {
+            phonebook,
+            watch,
+            interval,
+            server_every,
+            region,
+            local,
+        } => {
             let phonebook = match phonebook {
                 Some(p) => {
                     let abs = std::path::absolute(&p).unwrap_or(p);
-                    ctx.store.set("phonebook_path", &abs.to_string_lossy()).await?;
+                    ctx.store
+                        .set("phonebook_path", &abs.to_string_lossy())
+                        .await?;
                     Some(abs)
                 }
                 None => ctx.store.get("phonebook_path").await?.map(PathBuf::from),
             };
             if watch {
-                watch_loop(&ctx, phonebook.as_deref(), &region, local, interval, server_every).await
+                watch_loop(
+                    &ctx,
+                    phonebook.as_deref(),
+                    &region,
+                    local,
+                    interval,
+                    server_every,
+                )
+                .await
             } else {
                 if let Some(p) = &phonebook {
                     phonebook_sync(&ctx, p, &region).await?;
@@ -89,7 +110,10 @@ pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
                 Ok(())
             }
         }
-        ContactsCmd::Export { file, vcard_version } => export(&ctx, &file, &vcard_version).await,
+        ContactsCmd::Export {
+            file,
+            vcard_version,
+        } => export(&ctx, &file, &vcard_version).await,
     }
 }
 
@@ -111,7 +135,8 @@ fn read_phonebook(path: &Path, region: &str, verbose: bool) -> anyhow::Result<Im
             bar.set_position(done as u64);
         }
     };
-    let report = import_file(path, region, &mut progress).with_context(|| format!("cannot import {}", path.display()))?;
+    let report = import_file(path, region, &mut progress)
+        .with_context(|| format!("cannot import {}", path.display()))?;
     bar.finish_and_clear();
     if verbose {
         for s in &report.skipped {
@@ -157,7 +182,11 @@ async fn list(ctx: &Ctx) -> anyhow::Result<()> {
     for c in &contacts {
         let mut tags = Vec::new();
         if c.is_user {
-            tags.push(if c.flag == 2 { "ringbook user, mutual" } else { "ringbook user" });
+            tags.push(if c.flag == 2 {
+                "ringbook user, mutual"
+            } else {
+                "ringbook user"
+            });
         }
         if !c.synced_server {
             tags.push("not on server yet");
@@ -182,9 +211,17 @@ async fn list(ctx: &Ctx) -> anyhow::Result<()> {
 }
 
 /// The local contacts with their IM data as X-RINGBOOK-* extensions.
-async fn with_im_data(ctx: &Ctx, list: Vec<PhonebookContact>) -> anyhow::Result<Vec<PhonebookContact>> {
-    let local: HashMap<String, ringbook_client::contacts_store::LocalContact> =
-        ctx.store.local_contacts().await?.into_iter().map(|c| (c.contact.mobile.clone(), c)).collect();
+async fn with_im_data(
+    ctx: &Ctx,
+    list: Vec<PhonebookContact>,
+) -> anyhow::Result<Vec<PhonebookContact>> {
+    let local: HashMap<String, ringbook_client::contacts_store::LocalContact> = ctx
+        .store
+        .local_contacts()
+        .await?
+        .into_iter()
+        .map(|c| (c.contact.mobile.clone(), c))
+        .collect();
     Ok(list
         .into_iter()
         .map(|mut c| {
@@ -192,7 +229,11 @@ async fn with_im_data(ctx: &Ctx, list: Vec<PhonebookContact>) -> anyhow::Result<
                 if l.is_user {
                     c.extensions.insert(EXT_USER.into(), "1".into());
                 }
-                for (k, v) in [(EXT_STATUS, &l.im_status), (EXT_NICKNAME, &l.nickname), (EXT_SIGNATURE, &l.signature)] {
+                for (k, v) in [
+                    (EXT_STATUS, &l.im_status),
+                    (EXT_NICKNAME, &l.nickname),
+                    (EXT_SIGNATURE, &l.signature),
+                ] {
                     if let Some(v) = v {
                         c.extensions.insert(k.into(), v.clone());
                     }
@@ -209,7 +250,13 @@ async fn export(ctx: &Ctx, file: &Path, version: &str) -> anyhow::Result<()> {
         "4.0" | "4" => VcardVersion::V4,
         other => anyhow::bail!("unsupported vCard version {other:?}; use 3.0 or 4.0"),
     };
-    let list: Vec<PhonebookContact> = ctx.store.local_contacts().await?.into_iter().map(|c| c.contact).collect();
+    let list: Vec<PhonebookContact> = ctx
+        .store
+        .local_contacts()
+        .await?
+        .into_iter()
+        .map(|c| c.contact)
+        .collect();
     let list = with_im_data(ctx, list).await?;
     write_atomically(file, export_vcard(&list, version).as_bytes())?;
     println!("exported {} contacts to {}", list.len(), file.display());
@@ -258,9 +305,16 @@ pub async fn phonebook_sync(ctx: &Ctx, path: &Path, region: &str) -> anyhow::Res
             .context("the phone book is neither vCard nor CSV")?;
         (read_phonebook(path, region, false)?, format)
     };
-    let phonebook: Vec<PhonebookContact> = report.contacts.iter().cloned().map(strip_im_data).collect();
+    let phonebook: Vec<PhonebookContact> =
+        report.contacts.iter().cloned().map(strip_im_data).collect();
     let base = ctx.store.phonebook_base().await?;
-    let im: Vec<PhonebookContact> = ctx.store.local_contacts().await?.into_iter().map(|c| c.contact).collect();
+    let im: Vec<PhonebookContact> = ctx
+        .store
+        .local_contacts()
+        .await?
+        .into_iter()
+        .map(|c| c.contact)
+        .collect();
     let plan = sync_plan(&base, &phonebook, &im);
     let (new_pb, new_im) = plan.apply(&phonebook, &im);
 
@@ -279,7 +333,8 @@ pub async fn phonebook_sync(ctx: &Ctx, path: &Path, region: &str) -> anyhow::Res
     if !plan.to_phonebook.is_empty() {
         let text = String::from_utf8_lossy(&data);
         let cards = raw_cards(&text);
-        let keep_skipped = format == Format::Vcard && cards.len() == report.contacts.len() + report.skipped.len();
+        let keep_skipped =
+            format == Format::Vcard && cards.len() == report.contacts.len() + report.skipped.len();
         let mut out = export_vcard(&with_im_data(ctx, new_pb.clone()).await?, VcardVersion::V3);
         if keep_skipped {
             // Entries Ringbook does not import (no mobile number) stay in the phone book as they were.
@@ -318,7 +373,12 @@ pub async fn phonebook_sync(ctx: &Ctx, path: &Path, region: &str) -> anyhow::Res
     println!("phone book -> contacts: {ia} added, {iu} updated, {id} deleted");
     println!("contacts -> phone book: {pa} added, {pu} updated, {pd} deleted");
     for c in &plan.conflicts {
-        println!("conflict on {}: {:?} ({}), resolved", c.key, c.kind, c.fields.join(", "));
+        println!(
+            "conflict on {}: {:?} ({}), resolved",
+            c.key,
+            c.kind,
+            c.fields.join(", ")
+        );
     }
     if let Some(p) = written_to {
         if p != path {
@@ -340,7 +400,11 @@ pub async fn server_sync(ctx: &Ctx, required: bool) -> anyhow::Result<()> {
         println!("not logged in: the contacts stay on this device until `ringbook contacts sync`");
         return Ok(());
     };
-    let s = ctx.store.sync_with_server(client).await.context("contact sync with the server failed")?;
+    let s = ctx
+        .store
+        .sync_with_server(client)
+        .await
+        .context("contact sync with the server failed")?;
     println!(
         "server: uploaded {}, deleted {}, received {} changes, {} Ringbook users in the book",
         s.uploaded, s.deleted_on_server, s.received, s.users
@@ -362,7 +426,12 @@ async fn watch_loop(
     let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     let mut last_seen = None;
     let mut last_server = None::<std::time::Instant>;
-    println!("watching{}; Ctrl-C to stop", phonebook.map(|p| format!(" {}", p.display())).unwrap_or_default());
+    println!(
+        "watching{}; Ctrl-C to stop",
+        phonebook
+            .map(|p| format!(" {}", p.display()))
+            .unwrap_or_default()
+    );
     loop {
         if let Some(p) = phonebook {
             let now = mtime(p);

@@ -103,7 +103,10 @@ struct Tracked {
 }
 
 fn read_proc(root: &Path, pid: &str) -> Option<(String, u64, u64)> {
-    let comm = std::fs::read_to_string(root.join(pid).join("comm")).ok()?.trim().to_string();
+    let comm = std::fs::read_to_string(root.join(pid).join("comm"))
+        .ok()?
+        .trim()
+        .to_string();
     let stat = std::fs::read_to_string(root.join(pid).join("stat")).unwrap_or_default();
     // Fields after the ")" closing the command name: state is field 3; utime 14, stime 15.
     let ticks = stat
@@ -116,7 +119,11 @@ fn read_proc(root: &Path, pid: &str) -> Option<(String, u64, u64)> {
         .unwrap_or(0);
     let rss_pages = std::fs::read_to_string(root.join(pid).join("statm"))
         .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<u64>().ok())
+        })
         .unwrap_or(0);
     Some((comm, ticks, rss_pages * 4))
 }
@@ -125,13 +132,18 @@ fn match_process<'a>(name: &str, keywords: &'a [StatusKeyword]) -> Option<&'a St
     let name = name.to_lowercase();
     keywords.iter().filter(|k| k.kind == 1).find(|k| {
         name == k.keyword
-            || name.strip_prefix(k.keyword.as_str()).is_some_and(|rest| rest.starts_with(['-', '.', '_', ' ']))
+            || name
+                .strip_prefix(k.keyword.as_str())
+                .is_some_and(|rest| rest.starts_with(['-', '.', '_', ' ']))
     })
 }
 
 fn match_event<'a>(line: &str, keywords: &'a [StatusKeyword]) -> Option<&'a StatusKeyword> {
     let word = line.split_whitespace().next()?.to_lowercase();
-    keywords.iter().filter(|k| k.kind == 2 || k.kind == 3).find(|k| k.keyword == word)
+    keywords
+        .iter()
+        .filter(|k| k.kind == 2 || k.kind == 3)
+        .find(|k| k.keyword == word)
 }
 
 struct Monitor {
@@ -144,7 +156,9 @@ struct Monitor {
 
 impl Monitor {
     fn scan(&mut self, root: &Path) {
-        let Ok(dir) = std::fs::read_dir(root) else { return };
+        let Ok(dir) = std::fs::read_dir(root) else {
+            return;
+        };
         let now = ringbook_client::store::now_ms();
         let pids: std::collections::HashSet<String> = dir
             .flatten()
@@ -163,16 +177,29 @@ impl Monitor {
             if !is_new {
                 continue;
             }
-            let Some((name, ticks, rss)) = read_proc(root, pid) else { continue };
+            let Some((name, ticks, rss)) = read_proc(root, pid) else {
+                continue;
+            };
             if let Some(k) = match_process(&name, &self.keywords) {
                 println!("process started: {name} (pid {pid}) -> {:?}", k.status);
                 self.tracked.insert(
                     pid.clone(),
-                    Tracked { name, status: k.status.clone(), started_ms: now, cpu_ticks: ticks, rss_kb: rss },
+                    Tracked {
+                        name,
+                        status: k.status.clone(),
+                        started_ms: now,
+                        cpu_ticks: ticks,
+                        rss_kb: rss,
+                    },
                 );
             }
         }
-        let gone: Vec<String> = self.tracked.keys().filter(|p| !pids.contains(*p)).cloned().collect();
+        let gone: Vec<String> = self
+            .tracked
+            .keys()
+            .filter(|p| !pids.contains(*p))
+            .cloned()
+            .collect();
         for pid in gone {
             if let Some(t) = self.tracked.remove(&pid) {
                 println!(
@@ -188,16 +215,30 @@ impl Monitor {
     }
 
     fn event(&mut self, line: &str) {
-        let Some(k) = match_event(line, &self.keywords) else { return };
-        println!("{} event: {} -> {:?}", kind_name(k.kind), line.trim(), k.status);
-        self.event_status = if k.status.eq_ignore_ascii_case(CLEAR) { None } else { Some(k.status.clone()) };
+        let Some(k) = match_event(line, &self.keywords) else {
+            return;
+        };
+        println!(
+            "{} event: {} -> {:?}",
+            kind_name(k.kind),
+            line.trim(),
+            k.status
+        );
+        self.event_status = if k.status.eq_ignore_ascii_case(CLEAR) {
+            None
+        } else {
+            Some(k.status.clone())
+        };
     }
 
     fn derived(&self) -> Option<String> {
         if let Some(s) = &self.event_status {
             return Some(s.clone());
         }
-        self.tracked.values().max_by_key(|t| t.started_ms).map(|t| t.status.clone())
+        self.tracked
+            .values()
+            .max_by_key(|t| t.started_ms)
+            .map(|t| t.status.clone())
     }
 }
 
@@ -214,7 +255,10 @@ async fn send_if_changed(
     if !dry_run {
         let client = ctx.authed()?;
         client
-            .update_presence(&PresenceUpdate { activity_status: Some(status.clone()), ..Default::default() })
+            .update_presence(&PresenceUpdate {
+                activity_status: Some(status.clone()),
+                ..Default::default()
+            })
             .await
             .context("could not send the activity status")?;
         ctx.store.set_activity_status(status.as_deref()).await?;
@@ -269,7 +313,11 @@ pub async fn run(global: &Global, args: MonitorArgs) -> anyhow::Result<()> {
                     println!("{:<8} {:<20} {}", kind_name(k.kind), k.keyword, k.status);
                 }
             }
-            KeywordsCmd::Add { keyword, status, kind } => {
+            KeywordsCmd::Add {
+                keyword,
+                status,
+                kind,
+            } => {
                 let kind = kind_of(&kind)?;
                 let keyword = keyword.trim();
                 if keyword.is_empty() || keyword.contains(char::is_whitespace) && kind != 1 {
@@ -278,8 +326,14 @@ pub async fn run(global: &Global, args: MonitorArgs) -> anyhow::Result<()> {
                 if status.trim().is_empty() {
                     anyhow::bail!("the status must not be empty");
                 }
-                ctx.store.add_status_keyword(keyword, status.trim(), kind).await?;
-                println!("added {} keyword {keyword:?} -> {:?}", kind_name(kind), status.trim());
+                ctx.store
+                    .add_status_keyword(keyword, status.trim(), kind)
+                    .await?;
+                println!(
+                    "added {} keyword {keyword:?} -> {:?}",
+                    kind_name(kind),
+                    status.trim()
+                );
             }
             KeywordsCmd::Remove { keyword, kind } => {
                 let kind = kind.as_deref().map(kind_of).transpose()?;

@@ -48,7 +48,6 @@ pub enum StatusCmd {
     },
 }
 
-
 fn clear_if_empty(v: Option<String>) -> Option<Option<String>> {
     v.map(|s| Some(s).filter(|s| !s.is_empty()))
 }
@@ -85,17 +84,37 @@ pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
     let ctx = global.ctx().await?;
     let client = ctx.authed()?;
     match cmd {
-        StatusCmd::Set { status, text, clear_text } => {
-            let self_status = if clear_text { Some(None) } else { clear_if_empty(text) };
-            let me = client.update_presence(&PresenceUpdate { im_status: Some(status), self_status, ..Default::default() }).await?;
-            ctx.store.set_status(me.info.im_status.as_str(), me.info.self_status.as_deref()).await?;
+        StatusCmd::Set {
+            status,
+            text,
+            clear_text,
+        } => {
+            let self_status = if clear_text {
+                Some(None)
+            } else {
+                clear_if_empty(text)
+            };
+            let me = client
+                .update_presence(&PresenceUpdate {
+                    im_status: Some(status),
+                    self_status,
+                    ..Default::default()
+                })
+                .await?;
+            ctx.store
+                .set_status(me.info.im_status.as_str(), me.info.self_status.as_deref())
+                .await?;
             println!("status: {}", describe(&me.info, &HashMap::new()));
         }
         StatusCmd::Privacy { visibility } => {
             let me = client.set_presence_privacy(visibility).await?;
             println!("presence visible to: {}", me.visibility.as_str());
         }
-        StatusCmd::Profile { nickname, signature, site } => {
+        StatusCmd::Profile {
+            nickname,
+            signature,
+            site,
+        } => {
             let me = client
                 .update_presence(&PresenceUpdate {
                     nickname: clear_if_empty(nickname),
@@ -115,7 +134,11 @@ pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
                 .map(|c| (c.contact.mobile, c.contact.display_name))
                 .collect();
             let me = client.my_presence().await?;
-            println!("you {} (visible to {})", describe(&me.info, &HashMap::new()), me.visibility.as_str());
+            println!(
+                "you {} (visible to {})",
+                describe(&me.info, &HashMap::new()),
+                me.visibility.as_str()
+            );
             let list = client.contacts_presence().await?;
             ctx.store.record_presence(&list.presence).await?;
             if list.presence.is_empty() {

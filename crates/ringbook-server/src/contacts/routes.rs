@@ -48,11 +48,17 @@ pub async fn sync(
     if total > cfg.max_sync_entries {
         return Err(ApiError::bad_request(
             "too_many_entries",
-            format!("send at most {} upserts and deletes per sync request, in several batches", cfg.max_sync_entries),
+            format!(
+                "send at most {} upserts and deletes per sync request, in several batches",
+                cfg.max_sync_entries
+            ),
         ));
     }
     if req.since < 0 {
-        return Err(ApiError::bad_request("invalid_cursor", "since must be 0 or a version this server returned"));
+        return Err(ApiError::bad_request(
+            "invalid_cursor",
+            "since must be 0 or a version this server returned",
+        ));
     }
     // Validate everything before changing anything. A number given twice: the last one wins.
     let mut writes: HashMap<String, ContactWrite> = HashMap::with_capacity(req.upserts.len());
@@ -69,14 +75,27 @@ pub async fn sync(
         if name.chars().count() > cfg.max_name_chars {
             return Err(ApiError::bad_request(
                 "name_too_long",
-                format!("contact names are limited to {} characters ({phone})", cfg.max_name_chars),
+                format!(
+                    "contact names are limited to {} characters ({phone})",
+                    cfg.max_name_chars
+                ),
             ));
         }
-        let group = u.group.as_ref().map(|g| g.trim().to_string()).filter(|g| !g.is_empty());
-        if group.as_ref().is_some_and(|g| g.chars().count() > cfg.max_name_chars) {
+        let group = u
+            .group
+            .as_ref()
+            .map(|g| g.trim().to_string())
+            .filter(|g| !g.is_empty());
+        if group
+            .as_ref()
+            .is_some_and(|g| g.chars().count() > cfg.max_name_chars)
+        {
             return Err(ApiError::bad_request(
                 "group_too_long",
-                format!("group names are limited to {} characters ({phone})", cfg.max_name_chars),
+                format!(
+                    "group names are limited to {} characters ({phone})",
+                    cfg.max_name_chars
+                ),
             ));
         }
         let fields = match &u.fields {
@@ -92,13 +111,24 @@ pub async fn sync(
         if fields.len() > cfg.max_fields_bytes {
             return Err(ApiError::bad_request(
                 "fields_too_large",
-                format!("the fields of one contact are limited to {} bytes ({phone})", cfg.max_fields_bytes),
+                format!(
+                    "the fields of one contact are limited to {} bytes ({phone})",
+                    cfg.max_fields_bytes
+                ),
             ));
         }
         if !writes.contains_key(&phone) {
             order.push(phone.clone());
         }
-        writes.insert(phone.clone(), ContactWrite { contact_phone: phone, name, group_name: group, fields });
+        writes.insert(
+            phone.clone(),
+            ContactWrite {
+                contact_phone: phone,
+                name,
+                group_name: group,
+                fields,
+            },
+        );
     }
     let mut deletes = Vec::with_capacity(req.deletes.len());
     let mut sent: HashSet<String> = writes.keys().cloned().collect();
@@ -113,13 +143,22 @@ pub async fn sync(
         sent.insert(phone.clone());
         deletes.push(phone);
     }
-    let upserts: Vec<ContactWrite> = order.into_iter().filter_map(|p| writes.remove(&p)).collect();
+    let upserts: Vec<ContactWrite> = order
+        .into_iter()
+        .filter_map(|p| writes.remove(&p))
+        .collect();
 
     let now = now_ms();
     // The owner is always the session's user: a client can only write its own book.
     let outcome = state
         .store
-        .sync_contacts(session.user_id, session.phone.as_str(), &upserts, &deletes, now)
+        .sync_contacts(
+            session.user_id,
+            session.phone.as_str(),
+            &upserts,
+            &deletes,
+            now,
+        )
         .await?;
     let book_users = state.store.book_users(session.user_id).await?;
     let user_phones: HashSet<String> = book_users.iter().map(|u| u.contact_phone.clone()).collect();
@@ -150,7 +189,13 @@ pub async fn sync(
     Ok(Json(ContactSyncResponse {
         version: outcome.version,
         changes,
-        users: book_users.into_iter().map(|u| ContactUser { phone: u.contact_phone, flag: u.flag }).collect(),
+        users: book_users
+            .into_iter()
+            .map(|u| ContactUser {
+                phone: u.contact_phone,
+                flag: u.flag,
+            })
+            .collect(),
         applied: total,
     }))
 }
@@ -158,8 +203,13 @@ pub async fn sync(
 /// `GET /v1/contacts`
 pub async fn list(State(state): State<AppState>, session: Session) -> ApiResult<Json<ContactList>> {
     let version = state.store.contact_book_version(session.user_id).await?;
-    let users: HashSet<String> =
-        state.store.book_users(session.user_id).await?.into_iter().map(|u| u.contact_phone).collect();
+    let users: HashSet<String> = state
+        .store
+        .book_users(session.user_id)
+        .await?
+        .into_iter()
+        .map(|u| u.contact_phone)
+        .collect();
     let contacts = state
         .store
         .contact_changes_since(session.user_id, -1)

@@ -35,7 +35,10 @@ pub struct PresenceConfig {
 
 impl Default for PresenceConfig {
     fn default() -> Self {
-        PresenceConfig { max_text_chars: 140, max_query_numbers: 1000 }
+        PresenceConfig {
+            max_text_chars: 140,
+            max_query_numbers: 1000,
+        }
     }
 }
 
@@ -120,14 +123,20 @@ pub async fn broadcast(state: &AppState, row: &PresenceRow, hide_from_denied: bo
             Visibility::Everyone => true,
             Visibility::Nobody => false,
             Visibility::Contacts => match state.store.user_by_id(w).await {
-                Ok(Some(u)) => state.store.has_in_book(row.user_id, &u.phone).await.unwrap_or(false),
+                Ok(Some(u)) => state
+                    .store
+                    .has_in_book(row.user_id, &u.phone)
+                    .await
+                    .unwrap_or(false),
                 _ => false,
             },
         };
         if allowed {
             state.hub.send_to_user(w, frame.clone());
         } else if hide_from_denied {
-            state.hub.send_to_user(w, ServerFrame::Presence(hidden(row)));
+            state
+                .hub
+                .send_to_user(w, ServerFrame::Presence(hidden(row)));
         }
     }
 }
@@ -140,8 +149,12 @@ pub async fn update(
 ) -> Result<PresenceRow, ringbook_store::StoreError> {
     let before = state.store.presence_of(user_id).await?;
     let after = state.store.update_presence(user_id, u, now_ms()).await?;
-    let visible_change = before.as_ref().is_none_or(|b| info(b) != info(&after) && !same_but_time(b, &after));
-    let privacy_change = before.as_ref().is_some_and(|b| b.visibility != after.visibility);
+    let visible_change = before
+        .as_ref()
+        .is_none_or(|b| info(b) != info(&after) && !same_but_time(b, &after));
+    let privacy_change = before
+        .as_ref()
+        .is_some_and(|b| b.visibility != after.visibility);
     if visible_change || privacy_change {
         broadcast(state, &after, privacy_change).await;
     }
@@ -165,7 +178,10 @@ pub async fn on_connect(ctx: &ConnContext) {
             return;
         }
     };
-    let u = PresenceUpdate { im_status: Some(chosen), ..Default::default() };
+    let u = PresenceUpdate {
+        im_status: Some(chosen),
+        ..Default::default()
+    };
     if let Err(e) = update(state, ctx.session.user_id, &u).await {
         tracing::warn!(error = %e, "could not set presence at connect");
     }
@@ -178,7 +194,10 @@ pub async fn on_disconnect(ctx: &ConnContext) {
     if state.hub.is_online(ctx.session.user_id) {
         return;
     }
-    let u = PresenceUpdate { im_status: Some(ImStatus::Offline.as_str().into()), ..Default::default() };
+    let u = PresenceUpdate {
+        im_status: Some(ImStatus::Offline.as_str().into()),
+        ..Default::default()
+    };
     if let Err(e) = update(state, ctx.session.user_id, &u).await {
         tracing::warn!(error = %e, "could not set presence at disconnect");
     }
@@ -201,7 +220,12 @@ pub async fn book_changed(state: &AppState, owner_id: i64, added: &[i64]) {
         if !state.hub.is_online(w) {
             continue;
         }
-        if state.store.has_in_book(w, &row.phone).await.unwrap_or(false) {
+        if state
+            .store
+            .has_in_book(w, &row.phone)
+            .await
+            .unwrap_or(false)
+        {
             state.hub.send_to_user(w, ServerFrame::Presence(info(&row)));
         }
     }

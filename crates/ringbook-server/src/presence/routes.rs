@@ -17,12 +17,20 @@ async fn mine(state: &AppState, session: &Session) -> ApiResult<MyPresence> {
         .store
         .presence_of(session.user_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("no_user", "this account no longer exists; log in again"))?;
-    Ok(MyPresence { info: info(&row), visibility: visibility_of(&row.visibility) })
+        .ok_or_else(|| {
+            ApiError::not_found("no_user", "this account no longer exists; log in again")
+        })?;
+    Ok(MyPresence {
+        info: info(&row),
+        visibility: visibility_of(&row.visibility),
+    })
 }
 
 /// `GET /v1/presence/me`
-pub async fn get_me(State(state): State<AppState>, session: Session) -> ApiResult<Json<MyPresence>> {
+pub async fn get_me(
+    State(state): State<AppState>,
+    session: Session,
+) -> ApiResult<Json<MyPresence>> {
     Ok(Json(mine(&state, &session).await?))
 }
 
@@ -32,7 +40,10 @@ fn text(
     max: usize,
 ) -> ApiResult<Option<Option<String>>> {
     let Some(v) = v else { return Ok(None) };
-    let v = v.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let v = v
+        .as_ref()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
     if let Some(s) = &v {
         if s.chars().count() > max {
             return Err(ApiError::bad_request(
@@ -82,7 +93,9 @@ pub async fn put_me(
 }
 
 fn url_ok(s: &str) -> bool {
-    let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://"));
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"));
     rest.is_some_and(|r| !r.is_empty() && !r.contains(char::is_whitespace))
 }
 
@@ -92,13 +105,19 @@ pub async fn put_privacy(
     session: Session,
     ApiJson(req): ApiJson<PrivacyRequest>,
 ) -> ApiResult<Json<MyPresence>> {
-    let u = StoreUpdate { visibility: Some(req.visibility.as_str().to_string()), ..Default::default() };
+    let u = StoreUpdate {
+        visibility: Some(req.visibility.as_str().to_string()),
+        ..Default::default()
+    };
     update(&state, session.user_id, &u).await?;
     Ok(Json(mine(&state, &session).await?))
 }
 
 /// `GET /v1/presence/contacts`: presence of the caller's book entries that let it see them.
-pub async fn contacts(State(state): State<AppState>, session: Session) -> ApiResult<Json<PresenceList>> {
+pub async fn contacts(
+    State(state): State<AppState>,
+    session: Session,
+) -> ApiResult<Json<PresenceList>> {
     let rows = state.store.presence_of_book(session.user_id).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
@@ -125,7 +144,10 @@ pub async fn query(
     let mut phones = Vec::with_capacity(req.phones.len());
     for raw in &req.phones {
         let p = PhoneNumber::parse(raw, &state.config.default_region).map_err(|e| {
-            ApiError::bad_request("invalid_number", format!("{raw:?} is not a valid mobile number ({e})"))
+            ApiError::bad_request(
+                "invalid_number",
+                format!("{raw:?} is not a valid mobile number ({e})"),
+            )
         })?;
         phones.push(p.as_str().to_string());
     }
