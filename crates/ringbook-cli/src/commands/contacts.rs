@@ -355,7 +355,14 @@ pub async fn phonebook_sync(ctx: &Ctx, path: &Path, region: &str) -> anyhow::Res
             written_to = Some(side);
         }
     }
-    ctx.store.set_phonebook_base(&new_im).await?;
+    // The base only changes when the lists did (rewriting 10,000 rows for nothing is slow).
+    let mut sorted_base = base.clone();
+    sorted_base.sort_by(|a, b| a.mobile.cmp(&b.mobile));
+    let mut sorted_new = new_im.clone();
+    sorted_new.sort_by(|a, b| a.mobile.cmp(&b.mobile));
+    if sorted_base != sorted_new || !plan.is_empty() {
+        ctx.store.set_phonebook_base(&new_im).await?;
+    }
 
     let count = |changes: &[Change]| {
         let (mut a, mut u, mut d) = (0, 0, 0);
