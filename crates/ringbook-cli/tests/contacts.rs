@@ -1,5 +1,6 @@
 //! The real `ringbook` binary against a real server: phone-book import with skip reasons, two-way
 //! phone book ↔ client sync, server sync, export, status and the activity monitor.
+#![allow(clippy::unwrap_used, clippy::field_reassign_with_default)] // test helpers (tests/common too)
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};

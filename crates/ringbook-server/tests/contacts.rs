@@ -1,4 +1,5 @@
 //! PB-11: incremental client ↔ server contact sync, against the real server.
+#![allow(clippy::unwrap_used, clippy::field_reassign_with_default)] // test helpers (tests/common too)
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! PB-12 … PB-14: presence set at connect/disconnect and by the user, visible to allowed
 //! contacts only, and pushed live over the WebSocket.
+#![allow(clippy::unwrap_used, clippy::field_reassign_with_default)] // test helpers (tests/common too)
 
 mod common;
 

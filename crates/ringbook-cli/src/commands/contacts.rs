@@ -131,7 +131,7 @@ fn read_phonebook(path: &Path, region: &str, verbose: bool) -> anyhow::Result<Im
                 bar.set_style(style);
             }
         }
-        if done % 100 == 0 || done == total {
+        if done.is_multiple_of(100) || done == total {
             bar.set_position(done as u64);
         }
     };

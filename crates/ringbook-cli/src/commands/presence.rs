@@ -53,7 +53,7 @@ fn clear_if_empty(v: Option<String>) -> Option<Option<String>> {
 }
 
 fn describe(p: &PresenceInfo, names: &HashMap<String, String>) -> String {
-    let mut line = format!("{}", p.phone);
+    let mut line = p.phone.clone();
     if let Some(n) = names.get(&p.phone) {
         line.push_str(&format!(" ({n})"));
     }
