@@ -102,12 +102,14 @@ pub async fn may_see(
     }
 }
 
-/// Pushes `row` to the user's own devices and to every watcher (a user with the number in
+/// Pushes `row` to the user's own devices (when `to_self`) and to every watcher (a user with the number in
 /// their book) allowed to see it; watchers in `also_hide_from` who may not see it get the hidden
 /// form instead.
-pub async fn broadcast(state: &AppState, row: &PresenceRow, hide_from_denied: bool) {
+pub async fn broadcast(state: &AppState, row: &PresenceRow, hide_from_denied: bool, to_self: bool) {
     let frame = ServerFrame::Presence(info(row));
-    state.hub.send_to_user(row.user_id, frame.clone());
+    if to_self {
+        state.hub.send_to_user(row.user_id, frame.clone());
+    }
     let watchers = match state.store.owners_having(&row.phone).await {
         Ok(w) => w,
         Err(e) => {
@@ -141,11 +143,13 @@ pub async fn broadcast(state: &AppState, row: &PresenceRow, hide_from_denied: bo
     }
 }
 
-/// Applies an update and pushes the result when something others see changed.
+/// Applies an update and pushes the result when something others see changed; `to_self` also
+/// tells the user's own devices (not done for the automatic connect/disconnect changes).
 pub async fn update(
     state: &AppState,
     user_id: i64,
     u: &PresenceUpdate,
+    to_self: bool,
 ) -> Result<PresenceRow, ringbook_store::StoreError> {
     let before = state.store.presence_of(user_id).await?;
     let after = state.store.update_presence(user_id, u, now_ms()).await?;
@@ -156,7 +160,7 @@ pub async fn update(
         .as_ref()
         .is_some_and(|b| b.visibility != after.visibility);
     if visible_change || privacy_change {
-        broadcast(state, &after, privacy_change).await;
+        broadcast(state, &after, privacy_change, to_self).await;
     }
     Ok(after)
 }
@@ -182,7 +186,7 @@ pub async fn on_connect(ctx: &ConnContext) {
         im_status: Some(chosen),
         ..Default::default()
     };
-    if let Err(e) = update(state, ctx.session.user_id, &u).await {
+    if let Err(e) = update(state, ctx.session.user_id, &u, false).await {
         tracing::warn!(error = %e, "could not set presence at connect");
     }
 }
@@ -198,7 +202,7 @@ pub async fn on_disconnect(ctx: &ConnContext) {
         im_status: Some(ImStatus::Offline.as_str().into()),
         ..Default::default()
     };
-    if let Err(e) = update(state, ctx.session.user_id, &u).await {
+    if let Err(e) = update(state, ctx.session.user_id, &u, false).await {
         tracing::warn!(error = %e, "could not set presence at disconnect");
     }
 }

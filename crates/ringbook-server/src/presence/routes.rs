@@ -88,7 +88,7 @@ pub async fn put_me(
         personal_site: site,
         visibility: None,
     };
-    update(&state, session.user_id, &u).await?;
+    update(&state, session.user_id, &u, true).await?;
     Ok(Json(mine(&state, &session).await?))
 }
 
@@ -109,7 +109,7 @@ pub async fn put_privacy(
         visibility: Some(req.visibility.as_str().to_string()),
         ..Default::default()
     };
-    update(&state, session.user_id, &u).await?;
+    update(&state, session.user_id, &u, true).await?;
     Ok(Json(mine(&state, &session).await?))
 }
 
