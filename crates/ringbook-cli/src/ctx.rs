@@ -39,20 +39,13 @@ impl Global {
             .with_context(|| format!("cannot open the client store in {}", home.display()))?;
         let server = match &self.server {
             Some(s) => s.clone(),
-            None => store
-                .get("server")
-                .await?
-                .unwrap_or_else(|| DEFAULT_SERVER.to_string()),
+            None => store.get("server").await?.unwrap_or_else(|| DEFAULT_SERVER.to_string()),
         };
         let mut client = Client::new(&server)?;
         if let Some(token) = store.get("token").await? {
             client = client.with_token(token);
         }
-        Ok(Ctx {
-            server,
-            store,
-            client,
-        })
+        Ok(Ctx { server, store, client })
     }
 }
 
@@ -83,8 +76,5 @@ pub fn prompt(question: &str) -> anyhow::Result<String> {
 pub fn init_client_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RINGBOOK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }

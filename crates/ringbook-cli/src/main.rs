@@ -9,12 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(
-    name = "ringbook",
-    version,
-    about = "Ringbook: phone-number messaging",
-    propagate_version = true
-)]
+#[command(name = "ringbook", version, about = "Ringbook: phone-number messaging", propagate_version = true)]
 pub struct Cli {
     /// Server URL for client commands.
     #[arg(long, global = true, env = "RINGBOOK_SERVER")]
@@ -67,10 +62,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -99,10 +91,7 @@ fn format_error(e: &anyhow::Error) -> String {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let global = ctx::Global {
-        server: cli.server,
-        home: cli.home,
-    };
+    let global = ctx::Global { server: cli.server, home: cli.home };
     match cli.command {
         Command::Serve(args) => commands::serve::run(args).await,
         command => {

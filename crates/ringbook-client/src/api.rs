@@ -58,11 +58,7 @@ impl Client {
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| ClientError::Protocol(e.to_string()))?;
-        Ok(Client {
-            http,
-            base,
-            token: None,
-        })
+        Ok(Client { http, base, token: None })
     }
 
     pub fn with_token(mut self, token: impl Into<String>) -> Self {
@@ -79,9 +75,7 @@ impl Client {
     }
 
     pub fn url(&self, path: &str) -> Result<url::Url, ClientError> {
-        self.base
-            .join(path)
-            .map_err(|_| ClientError::BadUrl(path.to_string()))
+        self.base.join(path).map_err(|_| ClientError::BadUrl(path.to_string()))
     }
 
     /// Sends a request and decodes the JSON answer, or the error body.
@@ -92,29 +86,16 @@ impl Client {
         body: Option<&B>,
     ) -> Result<R, ClientError> {
         let resp = self.send(method, path, body).await?;
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let bytes = resp.bytes().await.map_err(|e| ClientError::Protocol(e.to_string()))?;
         serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(format!("{e}")))
     }
 
     /// Like [`call`](Self::call) for answers without a body.
-    pub async fn call_empty<B: Serialize>(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<&B>,
-    ) -> Result<(), ClientError> {
+    pub async fn call_empty<B: Serialize>(&self, method: reqwest::Method, path: &str, body: Option<&B>) -> Result<(), ClientError> {
         self.send(method, path, body).await.map(|_| ())
     }
 
-    async fn send<B: Serialize>(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<&B>,
-    ) -> Result<reqwest::Response, ClientError> {
+    async fn send<B: Serialize>(&self, method: reqwest::Method, path: &str, body: Option<&B>) -> Result<reqwest::Response, ClientError> {
         let url = self.url(path)?;
         let mut req = self.http.request(method, url.clone());
         if let Some(t) = &self.token {
@@ -126,10 +107,7 @@ impl Client {
         let resp = req
             .send()
             .await
-            .map_err(|source| ClientError::Unreachable {
-                url: self.base.to_string(),
-                source,
-            })?;
+            .map_err(|source| ClientError::Unreachable { url: self.base.to_string(), source })?;
         let status = resp.status();
         if status.is_success() {
             return Ok(resp);
@@ -140,99 +118,54 @@ impl Client {
             message: String::from_utf8_lossy(&bytes).chars().take(300).collect(),
             retry_after_secs: None,
         });
-        Err(ClientError::Api {
-            status: status.as_u16(),
-            body,
-        })
+        Err(ClientError::Api { status: status.as_u16(), body })
     }
 
     pub async fn request_code(&self, phone: &str) -> Result<CodeSent, ClientError> {
-        self.call(
-            reqwest::Method::POST,
-            "/v1/auth/code",
-            Some(&CodeRequest {
-                phone: phone.into(),
-            }),
-        )
-        .await
+        self.call(reqwest::Method::POST, "/v1/auth/code", Some(&CodeRequest { phone: phone.into() })).await
     }
 
     pub async fn login(&self, req: &LoginRequest) -> Result<LoginResponse, ClientError> {
-        self.call(reqwest::Method::POST, "/v1/auth/login", Some(req))
-            .await
+        self.call(reqwest::Method::POST, "/v1/auth/login", Some(req)).await
     }
 
     pub async fn mo_start(&self, device: &DeviceIdentity) -> Result<MoStarted, ClientError> {
-        self.call(
-            reqwest::Method::POST,
-            "/v1/auth/mo/start",
-            Some(&MoStartRequest {
-                device: device.clone(),
-            }),
-        )
-        .await
+        self.call(reqwest::Method::POST, "/v1/auth/mo/start", Some(&MoStartRequest { device: device.clone() })).await
     }
 
     pub async fn mo_state(&self, token: &str) -> Result<MoState, ClientError> {
-        self.call::<(), _>(reqwest::Method::GET, &format!("/v1/auth/mo/{token}"), None)
-            .await
+        self.call::<(), _>(reqwest::Method::GET, &format!("/v1/auth/mo/{token}"), None).await
     }
 
     pub async fn me(&self) -> Result<Me, ClientError> {
-        self.call::<(), _>(reqwest::Method::GET, "/v1/me", None)
-            .await
+        self.call::<(), _>(reqwest::Method::GET, "/v1/me", None).await
     }
 
-    pub async fn set_rescue_password(
-        &self,
-        password: &str,
-        current: Option<&str>,
-    ) -> Result<(), ClientError> {
-        let body = SetRescuePassword {
-            password: password.into(),
-            current_password: current.map(Into::into),
-        };
-        self.call_empty(reqwest::Method::PUT, "/v1/me/rescue-password", Some(&body))
-            .await
+    pub async fn set_rescue_password(&self, password: &str, current: Option<&str>) -> Result<(), ClientError> {
+        let body = SetRescuePassword { password: password.into(), current_password: current.map(Into::into) };
+        self.call_empty(reqwest::Method::PUT, "/v1/me/rescue-password", Some(&body)).await
     }
 
     pub async fn set_secure_mode(&self, enabled: bool) -> Result<(), ClientError> {
-        self.call_empty(
-            reqwest::Method::PUT,
-            "/v1/me/secure-mode",
-            Some(&SetSecureMode { enabled }),
-        )
-        .await
+        self.call_empty(reqwest::Method::PUT, "/v1/me/secure-mode", Some(&SetSecureMode { enabled })).await
     }
 
     pub async fn sessions(&self) -> Result<Vec<SessionInfo>, ClientError> {
-        self.call::<(), _>(reqwest::Method::GET, "/v1/sessions", None)
-            .await
+        self.call::<(), _>(reqwest::Method::GET, "/v1/sessions", None).await
     }
 
     pub async fn revoke_session(&self, id: &str) -> Result<(), ClientError> {
-        self.call_empty::<()>(reqwest::Method::DELETE, &format!("/v1/sessions/{id}"), None)
-            .await
+        self.call_empty::<()>(reqwest::Method::DELETE, &format!("/v1/sessions/{id}"), None).await
     }
 
     pub async fn logout(&self) -> Result<(), ClientError> {
-        self.call_empty::<()>(reqwest::Method::POST, "/v1/auth/logout", None)
-            .await
+        self.call_empty::<()>(reqwest::Method::POST, "/v1/auth/logout", None).await
     }
 
     /// Operator: block or unblock a number (needs the admin token, or a loopback server).
-    pub async fn admin_set_blocked(
-        &self,
-        phone: &str,
-        blocked: bool,
-    ) -> Result<serde_json::Value, ClientError> {
+    pub async fn admin_set_blocked(&self, phone: &str, blocked: bool) -> Result<serde_json::Value, ClientError> {
         let action = if blocked { "block" } else { "unblock" };
         let phone = url::form_urlencoded::byte_serialize(phone.as_bytes()).collect::<String>();
-        self.call::<(), _>(
-            reqwest::Method::POST,
-            &format!("/v1/admin/users/{phone}/{action}"),
-            None,
-        )
-        .await
+        self.call::<(), _>(reqwest::Method::POST, &format!("/v1/admin/users/{phone}/{action}"), None).await
     }
 }

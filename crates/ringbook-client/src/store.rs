@@ -44,18 +44,10 @@ impl ClientStore {
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(std::time::Duration::from_secs(10))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(opts)
-            .await?;
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        let store = ClientStore {
-            pool,
-            home: home.to_path_buf(),
-        };
-        let exists = sqlx::query("SELECT 1 FROM own_user WHERE id = 1")
-            .fetch_optional(&store.pool)
-            .await?;
+        let store = ClientStore { pool, home: home.to_path_buf() };
+        let exists = sqlx::query("SELECT 1 FROM own_user WHERE id = 1").fetch_optional(&store.pool).await?;
         if exists.is_none() {
             let now = now_ms();
             let device_id = format!("{}-{:x}", hex::encode(rand::random::<[u8; 12]>()), now);
@@ -102,32 +94,17 @@ impl ClientStore {
     }
 
     /// Remembers hardware identifiers given on the command line (`--imei`, `--iccid`).
-    pub async fn set_hardware(
-        &self,
-        imei: Option<&str>,
-        iccid: Option<&str>,
-    ) -> Result<(), ClientError> {
+    pub async fn set_hardware(&self, imei: Option<&str>, iccid: Option<&str>) -> Result<(), ClientError> {
         if let Some(imei) = imei {
-            sqlx::query("UPDATE own_user SET imei = $1 WHERE id = 1")
-                .bind(imei)
-                .execute(&self.pool)
-                .await?;
+            sqlx::query("UPDATE own_user SET imei = $1 WHERE id = 1").bind(imei).execute(&self.pool).await?;
         }
         if let Some(iccid) = iccid {
-            sqlx::query("UPDATE own_user SET iccid = $1 WHERE id = 1")
-                .bind(iccid)
-                .execute(&self.pool)
-                .await?;
+            sqlx::query("UPDATE own_user SET iccid = $1 WHERE id = 1").bind(iccid).execute(&self.pool).await?;
         }
         Ok(())
     }
 
-    pub async fn record_login(
-        &self,
-        number: &str,
-        token: &str,
-        server: &str,
-    ) -> Result<(), ClientError> {
+    pub async fn record_login(&self, number: &str, token: &str, server: &str) -> Result<(), ClientError> {
         sqlx::query("UPDATE own_user SET number = $1, last_login_at = $2 WHERE id = 1")
             .bind(number)
             .bind(now_ms())
@@ -137,11 +114,7 @@ impl ClientStore {
         self.set("server", server).await
     }
 
-    pub async fn set_status(
-        &self,
-        im_status: &str,
-        self_status: Option<&str>,
-    ) -> Result<(), ClientError> {
+    pub async fn set_status(&self, im_status: &str, self_status: Option<&str>) -> Result<(), ClientError> {
         sqlx::query("UPDATE own_user SET im_status = $1, self_status = $2, status_updated_at = $3 WHERE id = 1")
             .bind(im_status)
             .bind(self_status)
@@ -152,28 +125,21 @@ impl ClientStore {
     }
 
     pub async fn set_activity_status(&self, activity: Option<&str>) -> Result<(), ClientError> {
-        sqlx::query(
-            "UPDATE own_user SET activity_status = $1, status_updated_at = $2 WHERE id = 1",
-        )
-        .bind(activity)
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    pub async fn forget_login(&self) -> Result<(), ClientError> {
-        sqlx::query("DELETE FROM settings WHERE key = 'token'")
+        sqlx::query("UPDATE own_user SET activity_status = $1, status_updated_at = $2 WHERE id = 1")
+            .bind(activity)
+            .bind(now_ms())
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
+    pub async fn forget_login(&self) -> Result<(), ClientError> {
+        sqlx::query("DELETE FROM settings WHERE key = 'token'").execute(&self.pool).await?;
+        Ok(())
+    }
+
     pub async fn get(&self, key: &str) -> Result<Option<String>, ClientError> {
-        let row = sqlx::query("SELECT value FROM settings WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query("SELECT value FROM settings WHERE key = $1").bind(key).fetch_optional(&self.pool).await?;
         Ok(row.map(|r| r.try_get("value")).transpose()?)
     }
 

@@ -18,8 +18,7 @@ impl Client {
         let token = self.token().ok_or(ClientError::NotLoggedIn)?;
         let mut url = self.url("/v1/ws")?;
         let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
-        url.set_scheme(scheme)
-            .map_err(|_| ClientError::BadUrl(url.to_string()))?;
+        url.set_scheme(scheme).map_err(|_| ClientError::BadUrl(url.to_string()))?;
         let mut req = url
             .as_str()
             .into_client_request()
@@ -28,32 +27,26 @@ impl Client {
             .parse()
             .map_err(|_| ClientError::Protocol("token is not a valid header value".into()))?;
         req.headers_mut().insert("authorization", auth);
-        let (inner, _) = tokio_tungstenite::connect_async(req)
-            .await
-            .map_err(|e| match e {
-                tokio_tungstenite::tungstenite::Error::Http(resp) => {
-                    let body = resp
-                        .body()
-                        .as_ref()
-                        .and_then(|b| serde_json::from_slice::<ringbook_proto::ErrorBody>(b).ok());
-                    match body {
-                        Some(body) => ClientError::Api {
-                            status: resp.status().as_u16(),
-                            body,
-                        },
-                        None => ClientError::WebSocket(format!("HTTP {}", resp.status())),
-                    }
+        let (inner, _) = tokio_tungstenite::connect_async(req).await.map_err(|e| match e {
+            tokio_tungstenite::tungstenite::Error::Http(resp) => {
+                let body = resp
+                    .body()
+                    .as_ref()
+                    .and_then(|b| serde_json::from_slice::<ringbook_proto::ErrorBody>(b).ok());
+                match body {
+                    Some(body) => ClientError::Api { status: resp.status().as_u16(), body },
+                    None => ClientError::WebSocket(format!("HTTP {}", resp.status())),
                 }
-                other => ClientError::WebSocket(other.to_string()),
-            })?;
+            }
+            other => ClientError::WebSocket(other.to_string()),
+        })?;
         Ok(Connection { inner })
     }
 }
 
 impl Connection {
     pub async fn send(&mut self, frame: &ClientFrame) -> Result<(), ClientError> {
-        let text =
-            serde_json::to_string(frame).map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let text = serde_json::to_string(frame).map_err(|e| ClientError::Protocol(e.to_string()))?;
         self.inner
             .send(Message::Text(text.into()))
             .await
@@ -86,9 +79,6 @@ impl Connection {
     }
 
     pub async fn close(mut self) -> Result<(), ClientError> {
-        self.inner
-            .close(None)
-            .await
-            .map_err(|e| ClientError::WebSocket(e.to_string()))
+        self.inner.close(None).await.map_err(|e| ClientError::WebSocket(e.to_string()))
     }
 }

@@ -39,15 +39,10 @@ impl DeviceIdentity {
         if !id_ok {
             return Err(DeviceError::BadDeviceId);
         }
-        for (name, value) in [
-            ("imei", &self.imei),
-            ("iccid", &self.iccid),
-            ("imsi", &self.imsi),
-        ] {
+        for (name, value) in [("imei", &self.imei), ("iccid", &self.iccid), ("imsi", &self.imsi)] {
             if let Some(v) = value {
                 // ICCIDs may end in a hex check character on some SIMs.
-                let ok =
-                    (1..=32).contains(&v.len()) && v.chars().all(|c| c.is_ascii_alphanumeric());
+                let ok = (1..=32).contains(&v.len()) && v.chars().all(|c| c.is_ascii_alphanumeric());
                 if !ok {
                     return Err(DeviceError::BadDigits(name));
                 }
@@ -101,8 +96,6 @@ mod tests {
     fn validation() {
         assert!(dev("short", None).validate().is_err());
         assert!(dev("abcdefgh12", Some("35-1")).validate().is_err());
-        assert!(dev("abcdefgh12", Some("351234567890123"))
-            .validate()
-            .is_ok());
+        assert!(dev("abcdefgh12", Some("351234567890123")).validate().is_ok());
     }
 }

@@ -14,9 +14,7 @@ pub struct PhoneNumber(String);
 pub enum PhoneError {
     #[error("'{0}' is not a phone number; write it like +86 138 0013 8000 or 13800138000")]
     Unparseable(String),
-    #[error(
-        "'{0}' is not a valid number in its numbering plan; check the digits and the country code"
-    )]
+    #[error("'{0}' is not a valid number in its numbering plan; check the digits and the country code")]
     Invalid(String),
     #[error("'{0}' is not a mobile number; Ringbook identifies people by their mobile number")]
     NotMobile(String),
@@ -147,9 +145,7 @@ mod tests {
     #[test]
     fn other_regions() {
         assert_eq!(
-            PhoneNumber::parse("+1 650 253 0000", "CN")
-                .unwrap()
-                .as_str(),
+            PhoneNumber::parse("+1 650 253 0000", "CN").unwrap().as_str(),
             "+16502530000"
         );
         assert_eq!(

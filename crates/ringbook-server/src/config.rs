@@ -202,10 +202,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
 
 impl Config {
     /// File (if given), then environment, then `overrides` (the command-line flags).
-    pub fn load(
-        file: Option<&Path>,
-        overrides: &ConfigOverrides,
-    ) -> Result<Self, Box<figment::Error>> {
+    pub fn load(file: Option<&Path>, overrides: &ConfigOverrides) -> Result<Self, Box<figment::Error>> {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         if let Some(file) = file {
             fig = fig.merge(Toml::file_exact(file));
@@ -221,9 +218,9 @@ impl Config {
     }
 
     pub fn database_url(&self) -> String {
-        self.database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("ringbook.db").display()))
+        self.database_url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}", self.data_dir.join("ringbook.db").display())
+        })
     }
 
     pub fn node_name(&self) -> String {
@@ -270,10 +267,7 @@ impl fmt::Debug for Config {
             .field("identity.sms_code", &self.identity.sms_code)
             .field("identity.declared_number", &self.identity.declared_number)
             .field("identity.mo_sms", &self.identity.mo_sms)
-            .field(
-                "identity.header_enrichment",
-                &self.identity.header_enrichment,
-            )
+            .field("identity.header_enrichment", &self.identity.header_enrichment)
             .field("sms", &self.sms)
             .field("admin.token", &redacted(&self.admin.token))
             .field("contacts", &self.contacts)
@@ -312,10 +306,7 @@ mod tests {
         cfg.sms.password = Some("hunter2".into());
         cfg.database_url = Some("postgres://rb:pw@db/rb".into());
         let shown = format!("{cfg:?}");
-        assert!(
-            !shown.contains("hunter2") && !shown.contains(":pw@"),
-            "{shown}"
-        );
+        assert!(!shown.contains("hunter2") && !shown.contains(":pw@"), "{shown}");
     }
 
     #[test]

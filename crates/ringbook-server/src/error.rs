@@ -45,51 +45,25 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        ApiError::BadRequest {
-            code,
-            message: message.into(),
-        }
+        ApiError::BadRequest { code, message: message.into() }
     }
     pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
-        ApiError::Unauthorized {
-            code,
-            message: message.into(),
-        }
+        ApiError::Unauthorized { code, message: message.into() }
     }
     pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
-        ApiError::Forbidden {
-            code,
-            message: message.into(),
-        }
+        ApiError::Forbidden { code, message: message.into() }
     }
     pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
-        ApiError::NotFound {
-            code,
-            message: message.into(),
-        }
+        ApiError::NotFound { code, message: message.into() }
     }
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        ApiError::Conflict {
-            code,
-            message: message.into(),
-        }
+        ApiError::Conflict { code, message: message.into() }
     }
     pub fn gone(code: &'static str, message: impl Into<String>) -> Self {
-        ApiError::Gone {
-            code,
-            message: message.into(),
-        }
+        ApiError::Gone { code, message: message.into() }
     }
-    pub fn rate_limited(
-        code: &'static str,
-        message: impl Into<String>,
-        retry_after_secs: u64,
-    ) -> Self {
-        ApiError::RateLimited {
-            code,
-            message: message.into(),
-            retry_after_secs,
-        }
+    pub fn rate_limited(code: &'static str, message: impl Into<String>, retry_after_secs: u64) -> Self {
+        ApiError::RateLimited { code, message: message.into(), retry_after_secs }
     }
 
     pub fn status(&self) -> StatusCode {
@@ -118,11 +92,9 @@ impl ApiError {
             | ApiError::Gone { code, message }
             | ApiError::Upstream { code, message } => (*code, message.clone(), None),
             ApiError::TooLarge { message } => ("body_too_large", message.clone(), None),
-            ApiError::RateLimited {
-                code,
-                message,
-                retry_after_secs,
-            } => (*code, message.clone(), Some(*retry_after_secs)),
+            ApiError::RateLimited { code, message, retry_after_secs } => {
+                (*code, message.clone(), Some(*retry_after_secs))
+            }
             ApiError::Internal(cause) => {
                 tracing::error!(error = ?cause, "internal error");
                 (
@@ -133,11 +105,7 @@ impl ApiError {
                 )
             }
         };
-        ErrorBody {
-            code: code.into(),
-            message,
-            retry_after_secs,
-        }
+        ErrorBody { code: code.into(), message, retry_after_secs }
     }
 }
 
@@ -154,8 +122,7 @@ impl IntoResponse for ApiError {
         let mut resp = (status, axum::Json(&body)).into_response();
         if let Some(secs) = body.retry_after_secs {
             if let Ok(v) = secs.to_string().parse() {
-                resp.headers_mut()
-                    .insert(axum::http::header::RETRY_AFTER, v);
+                resp.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
             }
         }
         resp

@@ -34,20 +34,14 @@ pub fn json_rejection(rejection: JsonRejection) -> ApiError {
             "unsupported_media_type",
             "send the body as JSON with Content-Type: application/json",
         ),
-        JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(
-            "malformed_json",
-            format!("the body is not valid JSON: {}", e.body_text()),
-        ),
-        JsonRejection::JsonDataError(e) => ApiError::bad_request(
-            "invalid_body",
-            format!("the body does not fit this request: {}", e.body_text()),
-        ),
-        JsonRejection::BytesRejection(e)
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
-        {
-            ApiError::TooLarge {
-                message: "the body is larger than this server accepts".into(),
-            }
+        JsonRejection::JsonSyntaxError(e) => {
+            ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {}", e.body_text()))
+        }
+        JsonRejection::JsonDataError(e) => {
+            ApiError::bad_request("invalid_body", format!("the body does not fit this request: {}", e.body_text()))
+        }
+        JsonRejection::BytesRejection(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::TooLarge { message: "the body is larger than this server accepts".into() }
         }
         other => ApiError::bad_request("bad_body", other.body_text()),
     }
@@ -64,30 +58,20 @@ pub struct ClientAddr {
 impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip())
             .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no peer address on the request")))?;
-        let trusted = state
-            .config
-            .trusted_proxies
-            .iter()
-            .any(|net| net.contains(&peer));
+        let trusted = state.config.trusted_proxies.iter().any(|net| net.contains(&peer));
         let forwarded = trusted
             .then(|| parts.headers.get("x-forwarded-for"))
             .flatten()
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.rsplit(',').next())
             .and_then(|v| v.trim().parse::<IpAddr>().ok());
-        Ok(ClientAddr {
-            ip: forwarded.unwrap_or(peer),
-            peer,
-        })
+        Ok(ClientAddr { ip: forwarded.unwrap_or(peer), peer })
     }
 }
 
@@ -113,22 +97,13 @@ impl Session {
             .session_by_token_hash(&token_hash(token))
             .await?
             .ok_or_else(|| {
-                ApiError::unauthorized(
-                    "invalid_token",
-                    "the session token is unknown or revoked; log in again",
-                )
+                ApiError::unauthorized("invalid_token", "the session token is unknown or revoked; log in again")
             })?;
         let user = state.store.user_by_id(row.user_id).await?.ok_or_else(|| {
-            ApiError::unauthorized(
-                "invalid_token",
-                "the session's account no longer exists; log in again",
-            )
+            ApiError::unauthorized("invalid_token", "the session's account no longer exists; log in again")
         })?;
         if user.blocked {
-            return Err(ApiError::forbidden(
-                "blocked",
-                "this number is blocked; contact the operator",
-            ));
+            return Err(ApiError::forbidden("blocked", "this number is blocked; contact the operator"));
         }
         // Coarse last-seen: one write per minute at most.
         if now_ms() - row.last_seen_at > 60_000 {
@@ -147,31 +122,19 @@ impl Session {
 /// set headers) the `access_token` query parameter.
 pub fn bearer_token(parts: &Parts) -> Option<String> {
     if let Some(v) = parts.headers.get(axum::http::header::AUTHORIZATION) {
-        return v
-            .to_str()
-            .ok()?
-            .strip_prefix("Bearer ")
-            .map(|t| t.trim().to_string());
+        return v.to_str().ok()?.strip_prefix("Bearer ").map(|t| t.trim().to_string());
     }
-    parts
-        .uri
-        .query()?
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("access_token=").map(str::to_string))
+    parts.uri.query()?.split('&').find_map(|kv| {
+        kv.strip_prefix("access_token=").map(str::to_string)
+    })
 }
 
 impl FromRequestParts<AppState> for Session {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = bearer_token(parts).ok_or_else(|| {
-            ApiError::unauthorized(
-                "missing_token",
-                "log in first: send Authorization: Bearer <token>",
-            )
+            ApiError::unauthorized("missing_token", "log in first: send Authorization: Bearer <token>")
         })?;
         Session::from_token(state, &token).await
     }

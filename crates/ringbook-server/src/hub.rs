@@ -37,17 +37,8 @@ impl ConnHandle {
         let (ftx, frx) = mpsc::channel(OUTBOUND_QUEUE);
         let (ctx, crx) = watch::channel(None);
         (
-            ConnHandle {
-                id,
-                session_id,
-                user_id,
-                frames: ftx,
-                close: ctx,
-            },
-            ConnReceivers {
-                frames: frx,
-                close: crx,
-            },
+            ConnHandle { id, session_id, user_id, frames: ftx, close: ctx },
+            ConnReceivers { frames: frx, close: crx },
         )
     }
 
@@ -83,9 +74,7 @@ impl ConnHandle {
     }
 }
 
-fn lock(
-    m: &Mutex<HashMap<i64, Vec<ConnHandle>>>,
-) -> std::sync::MutexGuard<'_, HashMap<i64, Vec<ConnHandle>>> {
+fn lock(m: &Mutex<HashMap<i64, Vec<ConnHandle>>>) -> std::sync::MutexGuard<'_, HashMap<i64, Vec<ConnHandle>>> {
     // A panic while holding this lock cannot leave the map half-updated (every critical section
     // is a single push/retain), so a poisoned lock is still safe to use.
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -119,26 +108,18 @@ impl Hub {
 
     /// Pushes a frame to every connection of a user on this node; returns how many got it.
     pub fn send_to_user(&self, user_id: i64, frame: ServerFrame) -> usize {
-        let targets: Vec<ConnHandle> = lock(&self.by_user)
-            .get(&user_id)
-            .cloned()
-            .unwrap_or_default();
+        let targets: Vec<ConnHandle> = lock(&self.by_user).get(&user_id).cloned().unwrap_or_default();
         let frame = Arc::new(frame);
         targets.iter().filter(|c| c.push(frame.clone())).count()
     }
 
     pub fn is_online(&self, user_id: i64) -> bool {
-        lock(&self.by_user)
-            .get(&user_id)
-            .is_some_and(|c| !c.is_empty())
+        lock(&self.by_user).get(&user_id).is_some_and(|c| !c.is_empty())
     }
 
     pub fn close_session(&self, session_id: &str, reason: CloseReason) {
         for conns in lock(&self.by_user).values() {
-            conns
-                .iter()
-                .filter(|c| c.session_id == session_id)
-                .for_each(|c| c.close(reason));
+            conns.iter().filter(|c| c.session_id == session_id).for_each(|c| c.close(reason));
         }
     }
 

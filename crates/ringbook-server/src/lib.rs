@@ -56,17 +56,12 @@ use tokio::net::TcpListener;
 impl App {
     /// Opens the store (running migrations) and builds every service from the config.
     pub async fn build(config: Config) -> anyhow::Result<AppState> {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| {
-            format!(
-                "cannot create the data directory {}",
-                config.data_dir.display()
-            )
-        })?;
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
         let store = ringbook_store::Store::open(&config.database_url())
             .await
             .context("cannot open the database")?;
-        let sms =
-            sms::SmsGateway::from_config(&config.sms, &config.data_dir).context("SMS gateway")?;
+        let sms = sms::SmsGateway::from_config(&config.sms, &config.data_dir).context("SMS gateway")?;
         let node = config.node_name();
         // Connections recorded by an earlier run of this node are gone.
         let stale = store.clear_node_connections(&node).await?;
@@ -104,10 +99,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::routes())
         .fallback(ops::no_route)
         .method_not_allowed_fallback(ops::method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            ops::track,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), ops::track))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             use axum::response::IntoResponse;
             error::ApiError::Internal(anyhow::anyhow!("a request handler panicked")).into_response()
@@ -117,26 +109,19 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves until `shutdown` resolves, then tells connected clients and drains in-flight requests.
-pub async fn run(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
+pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let app = router(state.clone());
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
     let hub_state = state.clone();
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        tracing::info!("shutting down");
-        // WebSockets never end by themselves: close them so the drain can finish.
-        hub_state.hub.close_all(CloseReason::Shutdown);
-    })
-    .await
-    .context("server error")?;
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down");
+            // WebSockets never end by themselves: close them so the drain can finish.
+            hub_state.hub.close_all(CloseReason::Shutdown);
+        })
+        .await
+        .context("server error")?;
     housekeeping.abort();
     state.store.close().await;
     Ok(())
@@ -148,11 +133,7 @@ async fn housekeeping(state: AppState) {
     loop {
         tick.tick().await;
         // Keep expired ones an hour so a late try hears "expired", not "no code".
-        if let Err(e) = state
-            .store
-            .purge_expired_proofs(state::now_ms() - 3_600_000)
-            .await
-        {
+        if let Err(e) = state.store.purge_expired_proofs(state::now_ms() - 3_600_000).await {
             tracing::warn!(error = %e, "purging expired codes failed");
         }
         state.limits.codes_per_addr.retain_recent();

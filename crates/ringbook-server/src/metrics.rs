@@ -34,35 +34,12 @@ impl Default for Metrics {
         let sms_sent = Family::<KindLabels, Counter>::default();
         let ws_connections = Gauge::default();
         let messages_stored = Counter::default();
-        registry.register(
-            "http_requests",
-            "HTTP requests by route and status",
-            http_requests.clone(),
-        );
+        registry.register("http_requests", "HTTP requests by route and status", http_requests.clone());
         registry.register("logins", "Successful logins by outcome", logins.clone());
-        registry.register(
-            "sms_sent",
-            "SMS handed to the gateway by kind",
-            sms_sent.clone(),
-        );
-        registry.register(
-            "ws_connections",
-            "Open WebSocket connections",
-            ws_connections.clone(),
-        );
-        registry.register(
-            "messages_stored",
-            "Chat messages stored",
-            messages_stored.clone(),
-        );
-        Metrics {
-            registry,
-            http_requests,
-            logins,
-            sms_sent,
-            ws_connections,
-            messages_stored,
-        }
+        registry.register("sms_sent", "SMS handed to the gateway by kind", sms_sent.clone());
+        registry.register("ws_connections", "Open WebSocket connections", ws_connections.clone());
+        registry.register("messages_stored", "Chat messages stored", messages_stored.clone());
+        Metrics { registry, http_requests, logins, sms_sent, ws_connections, messages_stored }
     }
 }
 
@@ -76,10 +53,6 @@ impl Metrics {
     }
 
     pub fn count(family: &Family<KindLabels, Counter>, kind: &str) {
-        family
-            .get_or_create(&KindLabels {
-                kind: kind.to_string(),
-            })
-            .inc();
+        family.get_or_create(&KindLabels { kind: kind.to_string() }).inc();
     }
 }

@@ -72,10 +72,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
         state.metrics.render(),
     )
         .into_response()
@@ -103,23 +100,13 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         .unwrap_or_else(|| "unmatched".into());
     let resp = next.run(req).await;
     let status = resp.status();
-    state
-        .metrics
-        .http_requests
-        .get_or_create(&HttpLabels {
-            route,
-            status: status.as_u16(),
-        })
-        .inc();
+    state.metrics.http_requests.get_or_create(&HttpLabels { route, status: status.as_u16() }).inc();
     let is_json = resp
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     if status == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
-        return ApiError::TooLarge {
-            message: "the body is larger than this server accepts".into(),
-        }
-        .into_response();
+        return ApiError::TooLarge { message: "the body is larger than this server accepts".into() }.into_response();
     }
     resp
 }

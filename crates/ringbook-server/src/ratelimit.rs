@@ -12,28 +12,19 @@ pub struct KeyedLimiter {
 
 impl KeyedLimiter {
     pub fn per_hour(n: u32) -> Self {
-        Self::new(Quota::per_hour(
-            NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN),
-        ))
+        Self::new(Quota::per_hour(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN)))
     }
 
     pub fn per_minute(n: u32) -> Self {
-        Self::new(Quota::per_minute(
-            NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN),
-        ))
+        Self::new(Quota::per_minute(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN)))
     }
 
     pub fn per_second(n: u32) -> Self {
-        Self::new(Quota::per_second(
-            NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN),
-        ))
+        Self::new(Quota::per_second(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN)))
     }
 
     fn new(quota: Quota) -> Self {
-        KeyedLimiter {
-            inner: governor::RateLimiter::keyed(quota),
-            clock: DefaultClock::default(),
-        }
+        KeyedLimiter { inner: governor::RateLimiter::keyed(quota), clock: DefaultClock::default() }
     }
 
     /// `Ok` when `key` may go on now; otherwise how long to wait.

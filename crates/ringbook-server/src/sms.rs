@@ -38,21 +38,9 @@ pub struct SmsGateway {
 }
 
 enum Provider {
-    Outbox {
-        path: PathBuf,
-        lock: Mutex<()>,
-    },
-    Kannel {
-        client: reqwest::Client,
-        url: String,
-        username: String,
-        password: String,
-    },
-    Http {
-        client: reqwest::Client,
-        url: String,
-        api_key: Option<String>,
-    },
+    Outbox { path: PathBuf, lock: Mutex<()> },
+    Kannel { client: reqwest::Client, url: String, username: String, password: String },
+    Http { client: reqwest::Client, url: String, api_key: Option<String> },
 }
 
 impl SmsGateway {
@@ -70,18 +58,9 @@ impl SmsGateway {
             },
             SmsProvider::Kannel => Provider::Kannel {
                 client: client()?,
-                url: cfg
-                    .url
-                    .clone()
-                    .ok_or(SmsError::NotConfigured("sms.url (Kannel sendsms URL)"))?,
-                username: cfg
-                    .username
-                    .clone()
-                    .ok_or(SmsError::NotConfigured("sms.username"))?,
-                password: cfg
-                    .password
-                    .clone()
-                    .ok_or(SmsError::NotConfigured("sms.password"))?,
+                url: cfg.url.clone().ok_or(SmsError::NotConfigured("sms.url (Kannel sendsms URL)"))?,
+                username: cfg.username.clone().ok_or(SmsError::NotConfigured("sms.username"))?,
+                password: cfg.password.clone().ok_or(SmsError::NotConfigured("sms.password"))?,
             },
             SmsProvider::Http => Provider::Http {
                 client: client()?,
@@ -89,21 +68,12 @@ impl SmsGateway {
                 api_key: cfg.api_key.clone(),
             },
         };
-        Ok(SmsGateway {
-            provider,
-            from: cfg.service_number.clone(),
-            retries: cfg.retries,
-        })
+        Ok(SmsGateway { provider, from: cfg.service_number.clone(), retries: cfg.retries })
     }
 
     /// Sends `text` to `to`, retrying transient failures.
     pub async fn send(&self, to: &str, text: &str, kind: &'static str) -> Result<(), SmsError> {
-        let sms = Sms {
-            to: to.into(),
-            from: self.from.clone(),
-            text: text.into(),
-            kind,
-        };
+        let sms = Sms { to: to.into(), from: self.from.clone(), text: text.into(), kind };
         let mut attempt = 0;
         loop {
             match self.send_once(&sms).await {
@@ -112,9 +82,7 @@ impl SmsGateway {
                     return Ok(());
                 }
                 // A refusal is an answer, not a transient failure: do not retry it.
-                Err(e @ SmsError::Refused { .. }) | Err(e @ SmsError::NotConfigured(_)) => {
-                    return Err(e)
-                }
+                Err(e @ SmsError::Refused { .. }) | Err(e @ SmsError::NotConfigured(_)) => return Err(e),
                 Err(e) if attempt >= self.retries => {
                     tracing::warn!(to = %sms.to, kind, error = %e, "sms failed");
                     return Err(e);
@@ -145,12 +113,7 @@ impl SmsGateway {
                 tracing::info!(to = %sms.to, text = %sms.text, "sms written to the outbox");
                 Ok(())
             }
-            Provider::Kannel {
-                client,
-                url,
-                username,
-                password,
-            } => {
+            Provider::Kannel { client, url, username, password } => {
                 let resp = client
                     .get(url)
                     .query(&[
@@ -167,19 +130,12 @@ impl SmsGateway {
                     .map_err(|e| SmsError::Unreachable(e.to_string()))?;
                 check(resp).await
             }
-            Provider::Http {
-                client,
-                url,
-                api_key,
-            } => {
+            Provider::Http { client, url, api_key } => {
                 let mut req = client.post(url).json(sms);
                 if let Some(key) = api_key {
                     req = req.bearer_auth(key);
                 }
-                let resp = req
-                    .send()
-                    .await
-                    .map_err(|e| SmsError::Unreachable(e.to_string()))?;
+                let resp = req.send().await.map_err(|e| SmsError::Unreachable(e.to_string()))?;
                 check(resp).await
             }
         }
@@ -191,18 +147,9 @@ async fn check(resp: reqwest::Response) -> Result<(), SmsError> {
     if status.is_success() {
         return Ok(());
     }
-    let body: String = resp
-        .text()
-        .await
-        .unwrap_or_default()
-        .chars()
-        .take(200)
-        .collect();
+    let body: String = resp.text().await.unwrap_or_default().chars().take(200).collect();
     if status.is_server_error() {
         return Err(SmsError::Unreachable(format!("HTTP {status}: {body}")));
     }
-    Err(SmsError::Refused {
-        status: status.as_u16(),
-        body,
-    })
+    Err(SmsError::Refused { status: status.as_u16(), body })
 }

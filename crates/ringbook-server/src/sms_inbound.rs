@@ -27,25 +27,15 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/v1/sms/mo", get(receive).post(receive))
 }
 
-async fn receive(
-    State(state): State<AppState>,
-    addr: ClientAddr,
-    Query(sms): Query<MoSms>,
-) -> ApiResult<String> {
+async fn receive(State(state): State<AppState>, addr: ClientAddr, Query(sms): Query<MoSms>) -> ApiResult<String> {
     let cfg = &state.config.sms;
     if !cfg.mo_allowed.iter().any(|net| net.contains(&addr.peer)) {
-        return Err(ApiError::forbidden(
-            "not_sms_gateway",
-            "only the SMS gateway may deliver texts here",
-        ));
+        return Err(ApiError::forbidden("not_sms_gateway", "only the SMS gateway may deliver texts here"));
     }
     if let Some(expected) = &cfg.mo_key {
         let given = sms.key.as_deref().unwrap_or_default();
         if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
-            return Err(ApiError::unauthorized(
-                "bad_key",
-                "wrong or missing gateway key",
-            ));
+            return Err(ApiError::unauthorized("bad_key", "wrong or missing gateway key"));
         }
     }
     let from = crate::identity::parse_phone(&state, &sms.from)?;

@@ -9,9 +9,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::State;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
-use ringbook_proto::ws::{
-    ClientFrame, CloseReason, ServerFrame, MAX_FRAME_BYTES, PROTOCOL_VERSION,
-};
+use ringbook_proto::ws::{ClientFrame, CloseReason, ServerFrame, MAX_FRAME_BYTES, PROTOCOL_VERSION};
 use ringbook_proto::ErrorBody;
 use ringbook_store::identity::ConnectionRow;
 use std::sync::Arc;
@@ -51,8 +49,7 @@ async fn run_connection(state: AppState, session: Session, addr: ClientAddr, soc
         tracing::error!(error = %e, "could not record the connection");
         return;
     }
-    let (handle, receivers) =
-        ConnHandle::new(conn_id.clone(), session.session_id.clone(), session.user_id);
+    let (handle, receivers) = ConnHandle::new(conn_id.clone(), session.session_id.clone(), session.user_id);
     state.hub.register(handle.clone());
     state.metrics.ws_connections.inc();
     tracing::debug!("connected");
@@ -66,11 +63,7 @@ async fn run_connection(state: AppState, session: Session, addr: ClientAddr, soc
     };
     handle.push(Arc::new(hello));
     let writer = tokio::spawn(write_loop(sink, receivers));
-    let ctx = ConnContext {
-        state: state.clone(),
-        session: session.clone(),
-        handle: handle.clone(),
-    };
+    let ctx = ConnContext { state: state.clone(), session: session.clone(), handle: handle.clone() };
     crate::realtime::on_connect(&ctx).await;
 
     loop {
@@ -85,10 +78,7 @@ async fn run_connection(state: AppState, session: Session, addr: ClientAddr, soc
             Ok(Message::Text(t)) => t,
             Ok(Message::Close(_)) | Err(_) => break,
             Ok(Message::Binary(_)) => {
-                handle.push(Arc::new(error_frame(
-                    "binary_not_supported",
-                    "send JSON text frames",
-                )));
+                handle.push(Arc::new(error_frame("binary_not_supported", "send JSON text frames")));
                 continue;
             }
             Ok(_) => continue,
@@ -96,10 +86,7 @@ async fn run_connection(state: AppState, session: Session, addr: ClientAddr, soc
         match serde_json::from_str::<ClientFrame>(&text) {
             Ok(frame) => crate::realtime::dispatch(&ctx, frame).await,
             Err(e) => {
-                handle.push(Arc::new(error_frame(
-                    "bad_frame",
-                    &format!("could not read the frame: {e}"),
-                )));
+                handle.push(Arc::new(error_frame("bad_frame", &format!("could not read the frame: {e}"))));
             }
         }
     }
@@ -109,10 +96,7 @@ async fn run_connection(state: AppState, session: Session, addr: ClientAddr, soc
     state.hub.unregister(session.user_id, &conn_id);
     crate::realtime::on_disconnect(&ctx).await;
     // Let the writer deliver the closing frame, but never wait on a peer that stopped reading.
-    if tokio::time::timeout(std::time::Duration::from_secs(2), writer)
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(std::time::Duration::from_secs(2), writer).await.is_err() {
         tracing::debug!("writer did not finish in time");
     }
     if let Err(e) = state.store.remove_connection(&conn_id).await {
@@ -136,11 +120,7 @@ impl ConnContext {
 }
 
 pub fn error_frame(code: &str, message: &str) -> ServerFrame {
-    ServerFrame::Error(ErrorBody {
-        code: code.into(),
-        message: message.into(),
-        retry_after_secs: None,
-    })
+    ServerFrame::Error(ErrorBody { code: code.into(), message: message.into(), retry_after_secs: None })
 }
 
 async fn write_loop(

@@ -94,12 +94,10 @@ fn user_from_row(row: &AnyRow) -> Result<UserRow> {
 
 impl Store {
     pub async fn user_by_phone(&self, phone: &str) -> Result<Option<UserRow>> {
-        let row = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE phone = $1"
-        ))
-        .bind(phone)
-        .fetch_optional(self.pool())
-        .await?;
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE phone = $1"))
+            .bind(phone)
+            .fetch_optional(self.pool())
+            .await?;
         row.as_ref().map(user_from_row).transpose()
     }
 
@@ -144,16 +142,14 @@ impl Store {
 
     /// Moves the account to a new device (PB-5): the new identity overwrites the old one.
     pub async fn set_user_device(&self, user_id: i64, device: &DeviceRow) -> Result<()> {
-        sqlx::query(
-            "UPDATE users SET device_id = $1, imei = $2, iccid = $3, imsi = $4 WHERE id = $5",
-        )
-        .bind(&device.device_id)
-        .bind(device.imei.clone())
-        .bind(device.iccid.clone())
-        .bind(device.imsi.clone())
-        .bind(user_id)
-        .execute(self.pool())
-        .await?;
+        sqlx::query("UPDATE users SET device_id = $1, imei = $2, iccid = $3, imsi = $4 WHERE id = $5")
+            .bind(&device.device_id)
+            .bind(device.imei.clone())
+            .bind(device.iccid.clone())
+            .bind(device.imsi.clone())
+            .bind(user_id)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 
@@ -166,10 +162,7 @@ impl Store {
         .bind(phone)
         .fetch_optional(self.pool())
         .await?;
-        row.as_ref()
-            .map(user_from_row)
-            .transpose()?
-            .ok_or(StoreError::NotFound)
+        row.as_ref().map(user_from_row).transpose()?.ok_or(StoreError::NotFound)
     }
 
     pub async fn set_rescue_hash(&self, user_id: i64, hash: &str) -> Result<()> {
@@ -209,10 +202,7 @@ impl Store {
         .bind(user_id)
         .fetch_one(self.pool())
         .await?;
-        Ok((
-            row.try_get("rescue_failures")?,
-            row.try_get("rescue_locked_until")?,
-        ))
+        Ok((row.try_get("rescue_failures")?, row.try_get("rescue_locked_until")?))
     }
 
     /// After a lock has run out, the failure count starts again.
@@ -318,13 +308,7 @@ impl Store {
     // ---- verification codes (PB-3 a) ----
 
     /// Stores a new code for a number, replacing any earlier one.
-    pub async fn put_code(
-        &self,
-        phone: &str,
-        code_hash: &str,
-        expires_at: i64,
-        now: i64,
-    ) -> Result<()> {
+    pub async fn put_code(&self, phone: &str, code_hash: &str, expires_at: i64, now: i64) -> Result<()> {
         sqlx::query(
             "INSERT INTO verification_codes (phone, code_hash, expires_at, attempts, sent_at) \
              VALUES ($1, $2, $3, 0, $4) \
@@ -383,13 +367,7 @@ impl Store {
 
     // ---- MO-SMS tokens (PB-3 c) ----
 
-    pub async fn create_mo_token(
-        &self,
-        token: &str,
-        device_id: &str,
-        now: i64,
-        expires_at: i64,
-    ) -> Result<()> {
+    pub async fn create_mo_token(&self, token: &str, device_id: &str, now: i64, expires_at: i64) -> Result<()> {
         sqlx::query(
             "INSERT INTO mo_tokens (token, device_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
         )
@@ -418,12 +396,10 @@ impl Store {
     }
 
     pub async fn mo_token(&self, token: &str) -> Result<Option<MoTokenRow>> {
-        let row = sqlx::query(
-            "SELECT token, device_id, expires_at, phone FROM mo_tokens WHERE token = $1",
-        )
-        .bind(token)
-        .fetch_optional(self.pool())
-        .await?;
+        let row = sqlx::query("SELECT token, device_id, expires_at, phone FROM mo_tokens WHERE token = $1")
+            .bind(token)
+            .fetch_optional(self.pool())
+            .await?;
         row.map(|r| {
             Ok(MoTokenRow {
                 token: r.try_get("token")?,

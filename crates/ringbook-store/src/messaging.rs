@@ -66,10 +66,7 @@ impl Store {
     /// Stores a message durably (committed before returning) with the recipient's next sequence
     /// number; a repeat of (sender, client_msg_id) returns the stored one instead.
     pub async fn append_message(&self, m: &NewMessage, now: i64) -> Result<Appended> {
-        if let Some(existing) = self
-            .message_by_client_id(m.sender_id, &m.client_msg_id)
-            .await?
-        {
+        if let Some(existing) = self.message_by_client_id(m.sender_id, &m.client_msg_id).await? {
             return Ok(Appended::Duplicate(existing));
         }
         let mut tx = self.pool().begin().await?;
@@ -118,11 +115,7 @@ impl Store {
         }
     }
 
-    pub async fn message_by_client_id(
-        &self,
-        sender_id: i64,
-        client_msg_id: &str,
-    ) -> Result<Option<MessageRow>> {
+    pub async fn message_by_client_id(&self, sender_id: i64, client_msg_id: &str) -> Result<Option<MessageRow>> {
         let row = sqlx::query(&format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = $1 AND client_msg_id = $2"
         ))
@@ -134,12 +127,7 @@ impl Store {
     }
 
     /// A recipient's messages after `after_seq`, oldest first.
-    pub async fn messages_after(
-        &self,
-        recipient_id: i64,
-        after_seq: i64,
-        limit: i64,
-    ) -> Result<Vec<MessageRow>> {
+    pub async fn messages_after(&self, recipient_id: i64, after_seq: i64, limit: i64) -> Result<Vec<MessageRow>> {
         let rows = sqlx::query(&format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE recipient_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
         ))

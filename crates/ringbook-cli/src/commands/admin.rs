@@ -22,10 +22,7 @@ pub async fn run(global: &Global, cmd: AdminCmd) -> anyhow::Result<()> {
         AdminCmd::Unblock { number } => (number, false),
     };
     let answer = client.admin_set_blocked(&number, blocked).await?;
-    let phone = answer
-        .get("phone")
-        .and_then(|p| p.as_str())
-        .unwrap_or(&number);
+    let phone = answer.get("phone").and_then(|p| p.as_str()).unwrap_or(&number);
     println!("{phone} {}", if blocked { "blocked" } else { "unblocked" });
     Ok(())
 }

@@ -43,9 +43,7 @@ pub struct LoginArgs {
 
 pub async fn login(global: &Global, args: LoginArgs) -> anyhow::Result<()> {
     let ctx = global.ctx().await?;
-    ctx.store
-        .set_hardware(args.imei.as_deref(), args.iccid.as_deref())
-        .await?;
+    ctx.store.set_hardware(args.imei.as_deref(), args.iccid.as_deref()).await?;
     let device = ctx.store.own_user().await?.device;
 
     if args.via_operator {
@@ -54,36 +52,27 @@ pub async fn login(global: &Global, args: LoginArgs) -> anyhow::Result<()> {
             rescue_password: args.rescue_password.clone(),
             move_account: args.move_account,
         };
-        let resp = ctx
-            .client
-            .call(reqwest_post(), "/v1/auth/header", Some(&req))
-            .await;
+        let resp = ctx.client.call(reqwest_post(), "/v1/auth/header", Some(&req)).await;
         return finish(&ctx, resp).await;
     }
     if args.mo {
         let started = ctx.client.mo_start(&device).await?;
         println!("{}", started.instructions);
-        let deadline = tokio::time::Instant::now()
-            + Duration::from_secs(args.wait.min(started.expires_in_secs));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(args.wait.min(started.expires_in_secs));
         loop {
             if let MoState::Received { phone } = ctx.client.mo_state(&started.token).await? {
                 eprintln!("text received from {phone}");
                 break;
             }
             if tokio::time::Instant::now() >= deadline {
-                bail!(
-                    "no text message with {} arrived in time; start again",
-                    started.token
-                );
+                bail!("no text message with {} arrived in time; start again", started.token);
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
         let req = LoginRequest {
             phone: None,
             device,
-            proof: Proof::MoToken {
-                token: started.token,
-            },
+            proof: Proof::MoToken { token: started.token },
             rescue_password: args.rescue_password.clone(),
             move_account: args.move_account,
         };
@@ -132,10 +121,7 @@ fn reqwest_post() -> ringbook_client::api::Method {
 /// Sends the login; at a terminal, asks for the rescue password when the server needs it.
 async fn complete(ctx: &Ctx, mut req: LoginRequest) -> anyhow::Result<()> {
     let first = ctx.client.login(&req).await;
-    let needs_password = matches!(
-        first.as_ref().err().and_then(|e| e.code()),
-        Some("rescue_password_required")
-    );
+    let needs_password = matches!(first.as_ref().err().and_then(|e| e.code()), Some("rescue_password_required"));
     if needs_password && interactive() && req.rescue_password.is_none() {
         req.rescue_password = Some(prompt("Rescue password: ")?);
         return finish(ctx, ctx.client.login(&req).await).await;
@@ -145,9 +131,7 @@ async fn complete(ctx: &Ctx, mut req: LoginRequest) -> anyhow::Result<()> {
 
 async fn finish(ctx: &Ctx, resp: Result<LoginResponse, ClientError>) -> anyhow::Result<()> {
     let resp = resp?;
-    ctx.store
-        .record_login(resp.phone.as_str(), &resp.token, &ctx.server)
-        .await?;
+    ctx.store.record_login(resp.phone.as_str(), &resp.token, &ctx.server).await?;
     let how = if resp.registered {
         "registered and logged in"
     } else if resp.moved {
@@ -171,14 +155,7 @@ pub async fn whoami(global: &Global) -> anyhow::Result<()> {
         println!("iccid: {iccid}");
     }
     println!("secure mode: {}", if me.secure_mode { "on" } else { "off" });
-    println!(
-        "rescue password: {}",
-        if me.rescue_password_set {
-            "set"
-        } else {
-            "not set"
-        }
-    );
+    println!("rescue password: {}", if me.rescue_password_set { "set" } else { "not set" });
     Ok(())
 }
 

@@ -34,13 +34,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         builder.init();
     }
-    let overrides = ConfigOverrides {
-        listen: args.listen,
-        data_dir: args.data_dir,
-        database_url: args.database_url,
-    };
-    let config =
-        Config::load(args.config.as_deref(), &overrides).context("invalid configuration")?;
+    let overrides = ConfigOverrides { listen: args.listen, data_dir: args.data_dir, database_url: args.database_url };
+    let config = Config::load(args.config.as_deref(), &overrides).context("invalid configuration")?;
     tracing::info!(?config, "starting");
     let listen = config.listen;
     let state = App::build(config).await?;

@@ -68,10 +68,7 @@ pub async fn set_secure_mode(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn list_sessions(
-    State(state): State<AppState>,
-    session: Session,
-) -> ApiResult<Json<Vec<SessionInfo>>> {
+pub async fn list_sessions(State(state): State<AppState>, session: Session) -> ApiResult<Json<Vec<SessionInfo>>> {
     let rows = state.store.list_sessions(session.user_id).await?;
     Ok(Json(
         rows.into_iter()
@@ -92,30 +89,18 @@ pub async fn revoke_session(
     session: Session,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    match state
-        .store
-        .revoke_session(session.user_id, &id, now_ms())
-        .await
-    {
+    match state.store.revoke_session(session.user_id, &id, now_ms()).await {
         Ok(()) => {
             state.hub.close_session(&id, CloseReason::Revoked);
             Ok(StatusCode::NO_CONTENT)
         }
-        Err(StoreError::NotFound) => Err(ApiError::not_found(
-            "unknown_session",
-            "no such session of yours",
-        )),
+        Err(StoreError::NotFound) => Err(ApiError::not_found("unknown_session", "no such session of yours")),
         Err(e) => Err(e.into()),
     }
 }
 
 pub async fn logout(State(state): State<AppState>, session: Session) -> ApiResult<StatusCode> {
-    state
-        .store
-        .revoke_session(session.user_id, &session.session_id, now_ms())
-        .await?;
-    state
-        .hub
-        .close_session(&session.session_id, CloseReason::Revoked);
+    state.store.revoke_session(session.user_id, &session.session_id, now_ms()).await?;
+    state.hub.close_session(&session.session_id, CloseReason::Revoked);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -23,10 +23,7 @@ pub fn require_admin(state: &AppState, addr: &ClientAddr, headers: &HeaderMap) -
             if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
                 Ok(())
             } else {
-                Err(ApiError::unauthorized(
-                    "admin_only",
-                    "this needs the operator's admin token",
-                ))
+                Err(ApiError::unauthorized("admin_only", "this needs the operator's admin token"))
             }
         }
         None if addr.peer.is_loopback() => Ok(()),
@@ -43,22 +40,13 @@ pub struct BlockState {
     blocked: bool,
 }
 
-async fn set_blocked(
-    state: AppState,
-    addr: ClientAddr,
-    headers: HeaderMap,
-    raw: String,
-    blocked: bool,
-) -> ApiResult<Json<BlockState>> {
+async fn set_blocked(state: AppState, addr: ClientAddr, headers: HeaderMap, raw: String, blocked: bool) -> ApiResult<Json<BlockState>> {
     require_admin(&state, &addr, &headers)?;
     let phone = super::parse_phone(&state, &raw)?;
     let user = match state.store.set_blocked(phone.as_str(), blocked).await {
         Ok(u) => u,
         Err(StoreError::NotFound) => {
-            return Err(ApiError::not_found(
-                "unknown_user",
-                format!("{phone} is not a Ringbook user"),
-            ))
+            return Err(ApiError::not_found("unknown_user", format!("{phone} is not a Ringbook user")))
         }
         Err(e) => return Err(e.into()),
     };
@@ -66,26 +54,13 @@ async fn set_blocked(
         state.hub.close_user(user.id, CloseReason::Blocked);
     }
     tracing::info!(phone = %phone, blocked, "operator changed the block flag");
-    Ok(Json(BlockState {
-        phone: phone.to_string(),
-        blocked,
-    }))
+    Ok(Json(BlockState { phone: phone.to_string(), blocked }))
 }
 
-pub async fn block(
-    State(state): State<AppState>,
-    addr: ClientAddr,
-    headers: HeaderMap,
-    Path(phone): Path<String>,
-) -> ApiResult<Json<BlockState>> {
+pub async fn block(State(state): State<AppState>, addr: ClientAddr, headers: HeaderMap, Path(phone): Path<String>) -> ApiResult<Json<BlockState>> {
     set_blocked(state, addr, headers, phone, true).await
 }
 
-pub async fn unblock(
-    State(state): State<AppState>,
-    addr: ClientAddr,
-    headers: HeaderMap,
-    Path(phone): Path<String>,
-) -> ApiResult<Json<BlockState>> {
+pub async fn unblock(State(state): State<AppState>, addr: ClientAddr, headers: HeaderMap, Path(phone): Path<String>) -> ApiResult<Json<BlockState>> {
     set_blocked(state, addr, headers, phone, false).await
 }

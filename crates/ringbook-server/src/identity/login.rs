@@ -43,10 +43,7 @@ pub async fn login(
     validate_device(&req.device)?;
     let phone_field = || {
         req.phone.as_deref().ok_or_else(|| {
-            ApiError::bad_request(
-                "missing_phone",
-                "give the phone number you are logging in with",
-            )
+            ApiError::bad_request("missing_phone", "give the phone number you are logging in with")
         })
     };
     let (phone, kind) = match &req.proof {
@@ -61,10 +58,7 @@ pub async fn login(
             }
             (super::parse_phone(&state, phone_field()?)?, "declared")
         }
-        Proof::MoToken { token } => (
-            proofs::take_mo_token(&state, token, &req.device).await?,
-            "mo_sms",
-        ),
+        Proof::MoToken { token } => (proofs::take_mo_token(&state, token, &req.device).await?, "mo_sms"),
     };
     let intent = LoginIntent {
         device: req.device,
@@ -88,12 +82,7 @@ pub fn validate_device(device: &DeviceIdentity) -> ApiResult<()> {
 }
 
 fn device_row(d: &DeviceIdentity) -> DeviceRow {
-    DeviceRow {
-        device_id: d.device_id.clone(),
-        imei: d.imei.clone(),
-        iccid: d.iccid.clone(),
-        imsi: d.imsi.clone(),
-    }
+    DeviceRow { device_id: d.device_id.clone(), imei: d.imei.clone(), iccid: d.iccid.clone(), imsi: d.imsi.clone() }
 }
 
 fn stored_device(u: &UserRow) -> DeviceIdentity {
@@ -117,11 +106,7 @@ pub async fn decide(
     let existing = state.store.user_by_phone(phone.as_str()).await?;
     let (user, registered) = match existing {
         Some(user) => (user, false),
-        None => match state
-            .store
-            .create_user(phone.as_str(), &device_row(&intent.device), now)
-            .await
-        {
+        None => match state.store.create_user(phone.as_str(), &device_row(&intent.device), now).await {
             Ok(user) => (user, true),
             // Registered concurrently by another request: decide as for a known number.
             Err(StoreError::Conflict(_)) => (
@@ -129,9 +114,7 @@ pub async fn decide(
                     .store
                     .user_by_phone(phone.as_str())
                     .await?
-                    .ok_or_else(|| {
-                        ApiError::Internal(anyhow::anyhow!("user vanished after conflict"))
-                    })?,
+                    .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("user vanished after conflict")))?,
                 false,
             ),
             Err(e) => return Err(e.into()),
@@ -161,10 +144,7 @@ pub async fn decide(
             ));
         }
         check_rescue_password(state, &user, intent.rescue_password.as_deref()).await?;
-        state
-            .store
-            .set_user_device(user.id, &device_row(&intent.device))
-            .await?;
+        state.store.set_user_device(user.id, &device_row(&intent.device)).await?;
         for session_id in state.store.revoke_all_sessions(user.id, now).await? {
             state.hub.close_session(&session_id, CloseReason::Revoked);
         }
@@ -187,30 +167,14 @@ pub async fn decide(
         )
         .await?;
     state.store.record_login(user.id, now).await?;
-    let outcome = if registered {
-        "registered"
-    } else if moved {
-        "moved"
-    } else {
-        "same_device"
-    };
+    let outcome = if registered { "registered" } else if moved { "moved" } else { "same_device" };
     Metrics::count(&state.metrics.logins, outcome);
     tracing::info!(phone = %phone, kind, outcome, "login");
-    Ok(LoginResponse {
-        token,
-        session_id,
-        phone,
-        registered,
-        moved,
-    })
+    Ok(LoginResponse { token, session_id, phone, registered, moved })
 }
 
 /// Checks the rescue password with the durable failure counter and lock (PB-5).
-pub async fn check_rescue_password(
-    state: &AppState,
-    user: &UserRow,
-    given: Option<&str>,
-) -> ApiResult<()> {
+pub async fn check_rescue_password(state: &AppState, user: &UserRow, given: Option<&str>) -> ApiResult<()> {
     let now = now_ms();
     let cfg = &state.config.identity;
     if user.rescue_locked_until > now {
@@ -239,12 +203,7 @@ pub async fn check_rescue_password(
     }
     let (failures, locked_until) = state
         .store
-        .record_rescue_failure(
-            user.id,
-            now,
-            cfg.rescue_max_failures,
-            cfg.rescue_lock_secs as i64 * 1000,
-        )
+        .record_rescue_failure(user.id, now, cfg.rescue_max_failures, cfg.rescue_lock_secs as i64 * 1000)
         .await?;
     if locked_until > now {
         return Err(ApiError::rate_limited(

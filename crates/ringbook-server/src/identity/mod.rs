@@ -37,10 +37,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Parses a number in the configured default region, as a 400 with the reason when invalid.
-pub fn parse_phone(
-    state: &AppState,
-    raw: &str,
-) -> Result<ringbook_proto::PhoneNumber, crate::error::ApiError> {
+pub fn parse_phone(state: &AppState, raw: &str) -> Result<ringbook_proto::PhoneNumber, crate::error::ApiError> {
     ringbook_proto::PhoneNumber::parse(raw, &state.config.default_region)
         .map_err(|e| crate::error::ApiError::bad_request("invalid_phone", e.to_string()))
 }

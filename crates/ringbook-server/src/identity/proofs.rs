@@ -9,9 +9,7 @@ use crate::state::{now_ms, AppState};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
-use ringbook_proto::api::{
-    CodeRequest, CodeSent, HeaderLoginRequest, LoginResponse, MoStartRequest, MoStarted, MoState,
-};
+use ringbook_proto::api::{CodeRequest, CodeSent, HeaderLoginRequest, LoginResponse, MoStartRequest, MoStarted, MoState};
 use ringbook_proto::{DeviceIdentity, PhoneNumber};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -43,9 +41,7 @@ pub async fn request_code(
             let secs = ((ready_at - now + 999) / 1000) as u64;
             return Err(ApiError::rate_limited(
                 "resend_too_soon",
-                format!(
-                    "a code was just sent to {phone}; you can ask for another in {secs} seconds"
-                ),
+                format!("a code was just sent to {phone}; you can ask for another in {secs} seconds"),
                 secs,
             ));
         }
@@ -54,13 +50,7 @@ pub async fn request_code(
         .limits
         .codes_per_addr
         .check(&addr.ip.to_string())
-        .map_err(|w| {
-            limited(
-                "too_many_codes",
-                "too many codes requested from this address",
-                w,
-            )
-        })?;
+        .map_err(|w| limited("too_many_codes", "too many codes requested from this address", w))?;
     state
         .limits
         .codes_per_number
@@ -69,18 +59,10 @@ pub async fn request_code(
 
     let code = secrets::six_digits();
     let expires_at = now + cfg.code_ttl_secs as i64 * 1000;
-    state
-        .store
-        .put_code(phone.as_str(), &code_hash(&phone, &code), expires_at, now)
-        .await?;
+    state.store.put_code(phone.as_str(), &code_hash(&phone, &code), expires_at, now).await?;
     let minutes = cfg.code_ttl_secs.div_ceil(60);
-    let text =
-        format!("Your Ringbook code is {code}. It expires in {minutes} minutes. Do not share it.");
-    if let Err(e) = state
-        .sms
-        .send(phone.as_str(), &text, "verification_code")
-        .await
-    {
+    let text = format!("Your Ringbook code is {code}. It expires in {minutes} minutes. Do not share it.");
+    if let Err(e) = state.sms.send(phone.as_str(), &text, "verification_code").await {
         // The user never got it: forget it so a retry is not held up by the cool-down.
         state.store.delete_code(phone.as_str()).await?;
         return Err(ApiError::Upstream {
@@ -89,11 +71,7 @@ pub async fn request_code(
         });
     }
     Metrics::count(&state.metrics.sms_sent, "verification_code");
-    Ok(Json(CodeSent {
-        phone,
-        expires_in_secs: cfg.code_ttl_secs,
-        resend_after_secs: cfg.code_resend_secs,
-    }))
+    Ok(Json(CodeSent { phone, expires_in_secs: cfg.code_ttl_secs, resend_after_secs: cfg.code_resend_secs }))
 }
 
 /// Checks a code; a right code is consumed, wrong ones are counted.
@@ -103,17 +81,11 @@ pub async fn check_code(state: &AppState, phone: &PhoneNumber, code: &str) -> Ap
         return Err(method_disabled("SMS code"));
     }
     let row = state.store.code_for(phone.as_str()).await?.ok_or_else(|| {
-        ApiError::unauthorized(
-            "no_code",
-            format!("no code is waiting for {phone}; ask for one first"),
-        )
+        ApiError::unauthorized("no_code", format!("no code is waiting for {phone}; ask for one first"))
     })?;
     if row.expires_at <= now_ms() {
         state.store.delete_code(phone.as_str()).await?;
-        return Err(ApiError::gone(
-            "code_expired",
-            "the code has expired; ask for a new one",
-        ));
+        return Err(ApiError::gone("code_expired", "the code has expired; ask for a new one"));
     }
     if row.attempts >= cfg.code_max_attempts {
         return Err(ApiError::rate_limited(
@@ -153,25 +125,14 @@ pub async fn mo_start(
         .limits
         .codes_per_addr
         .check(&addr.ip.to_string())
-        .map_err(|w| {
-            limited(
-                "too_many_codes",
-                "too many login tokens requested from this address",
-                w,
-            )
-        })?;
+        .map_err(|w| limited("too_many_codes", "too many login tokens requested from this address", w))?;
     let ttl = state.config.identity.mo_token_ttl_secs;
     let now = now_ms();
     let token = secrets::mo_token();
-    state
-        .store
-        .create_mo_token(&token, &req.device.device_id, now, now + ttl as i64 * 1000)
-        .await?;
+    state.store.create_mo_token(&token, &req.device.device_id, now, now + ttl as i64 * 1000).await?;
     let service_number = state.config.sms.service_number.clone();
     Ok(Json(MoStarted {
-        instructions: format!(
-            "Text {token} to {service_number} from the phone whose number you want to use."
-        ),
+        instructions: format!("Text {token} to {service_number} from the phone whose number you want to use."),
         token,
         service_number,
         expires_in_secs: ttl,
@@ -179,61 +140,41 @@ pub async fn mo_start(
 }
 
 /// `GET /v1/auth/mo/{token}`: has the SMS arrived?
-pub async fn mo_state(
-    State(state): State<AppState>,
-    Path(token): Path<String>,
-) -> ApiResult<Json<MoState>> {
+pub async fn mo_state(State(state): State<AppState>, Path(token): Path<String>) -> ApiResult<Json<MoState>> {
     let row = state
         .store
         .mo_token(&token.to_ascii_uppercase())
         .await?
         .ok_or_else(|| ApiError::not_found("unknown_token", "no such login token; start again"))?;
     if row.expires_at <= now_ms() {
-        return Err(ApiError::gone(
-            "token_expired",
-            "the login token has expired; start again",
-        ));
+        return Err(ApiError::gone("token_expired", "the login token has expired; start again"));
     }
     Ok(Json(match row.phone {
-        Some(p) => MoState::Received {
-            phone: PhoneNumber::from_e164_unchecked(p),
-        },
+        Some(p) => MoState::Received { phone: PhoneNumber::from_e164_unchecked(p) },
         None => MoState::Waiting,
     }))
 }
 
 /// Completes (c): the token must have been texted in, be unexpired and belong to this device.
-pub async fn take_mo_token(
-    state: &AppState,
-    token: &str,
-    device: &DeviceIdentity,
-) -> ApiResult<PhoneNumber> {
+pub async fn take_mo_token(state: &AppState, token: &str, device: &DeviceIdentity) -> ApiResult<PhoneNumber> {
     if !state.config.identity.mo_sms {
         return Err(method_disabled("text message to the service number"));
     }
     let token = token.trim().to_ascii_uppercase();
-    let row =
-        state.store.mo_token(&token).await?.ok_or_else(|| {
-            ApiError::not_found("unknown_token", "no such login token; start again")
-        })?;
+    let row = state
+        .store
+        .mo_token(&token)
+        .await?
+        .ok_or_else(|| ApiError::not_found("unknown_token", "no such login token; start again"))?;
     if row.expires_at <= now_ms() {
         state.store.delete_mo_token(&token).await?;
-        return Err(ApiError::gone(
-            "token_expired",
-            "the login token has expired; start again",
-        ));
+        return Err(ApiError::gone("token_expired", "the login token has expired; start again"));
     }
     if row.device_id != device.device_id {
-        return Err(ApiError::forbidden(
-            "wrong_device",
-            "this login token was issued to another device",
-        ));
+        return Err(ApiError::forbidden("wrong_device", "this login token was issued to another device"));
     }
     let phone = row.phone.ok_or_else(|| {
-        ApiError::conflict(
-            "sms_not_received",
-            "the text message with the token has not arrived yet",
-        )
+        ApiError::conflict("sms_not_received", "the text message with the token has not arrived yet")
     })?;
     state.store.delete_mo_token(&token).await?;
     Ok(PhoneNumber::from_e164_unchecked(phone))
@@ -241,11 +182,7 @@ pub async fn take_mo_token(
 
 /// A mobile-originated SMS reached the service number: if it carries a login token, bind the
 /// sender's number to it. Returns the reply text for the sender, or `None` if it was not ours.
-pub async fn handle_mo_sms(
-    state: &AppState,
-    from: &PhoneNumber,
-    text: &str,
-) -> ApiResult<Option<String>> {
+pub async fn handle_mo_sms(state: &AppState, from: &PhoneNumber, text: &str) -> ApiResult<Option<String>> {
     if !state.config.identity.mo_sms {
         return Ok(None);
     }
@@ -256,19 +193,11 @@ pub async fn handle_mo_sms(
     else {
         return Ok(None);
     };
-    if state
-        .store
-        .bind_mo_token(&token, from.as_str(), now_ms())
-        .await?
-    {
+    if state.store.bind_mo_token(&token, from.as_str(), now_ms()).await? {
         tracing::info!(phone = %from, "MO login token received");
-        Ok(Some(
-            "Ringbook: your number is confirmed. Go back to the app to finish logging in.".into(),
-        ))
+        Ok(Some("Ringbook: your number is confirmed. Go back to the app to finish logging in.".into()))
     } else {
-        Ok(Some(
-            "Ringbook: that login code is unknown or has expired. Start again in the app.".into(),
-        ))
+        Ok(Some("Ringbook: that login code is unknown or has expired. Start again in the app.".into()))
     }
 }
 
@@ -284,11 +213,7 @@ pub async fn header_login(
         return Err(method_disabled("operator header"));
     }
     // The TCP peer itself must be the gateway: a forwarded address proves nothing here.
-    if !cfg
-        .header_trusted_proxies
-        .iter()
-        .any(|net| net.contains(&addr.peer))
-    {
+    if !cfg.header_trusted_proxies.iter().any(|net| net.contains(&addr.peer)) {
         return Err(ApiError::forbidden(
             "untrusted_proxy",
             "this request did not come through the operator's gateway",
@@ -299,18 +224,9 @@ pub async fn header_login(
         .get(cfg.msisdn_header.as_str())
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| {
-            ApiError::bad_request(
-                "no_msisdn",
-                "the operator's gateway did not supply the phone number",
-            )
+            ApiError::bad_request("no_msisdn", "the operator's gateway did not supply the phone number")
         })?;
     let phone = super::parse_phone(&state, raw)?;
-    let intent = LoginIntent {
-        device: req.device,
-        rescue_password: req.rescue_password,
-        move_account: req.move_account,
-    };
-    decide(&state, phone, intent, "header_enrichment")
-        .await
-        .map(Json)
+    let intent = LoginIntent { device: req.device, rescue_password: req.rescue_password, move_account: req.move_account };
+    decide(&state, phone, intent, "header_enrichment").await.map(Json)
 }

@@ -21,9 +21,7 @@ pub struct MessagingConfig {
 
 impl Default for MessagingConfig {
     fn default() -> Self {
-        MessagingConfig {
-            max_body_bytes: 16 * 1024,
-        }
+        MessagingConfig { max_body_bytes: 16 * 1024 }
     }
 }
 
@@ -69,19 +67,14 @@ pub async fn deliver(state: &AppState, out: Outgoing<'_>) -> ApiResult<Delivered
     if out.body.len() > state.config.messaging.max_body_bytes {
         return Err(ApiError::bad_request(
             "message_too_large",
-            format!(
-                "messages are limited to {} bytes",
-                state.config.messaging.max_body_bytes
-            ),
+            format!("messages are limited to {} bytes", state.config.messaging.max_body_bytes),
         ));
     }
     let recipient = state
         .store
         .user_by_phone(out.to.as_str())
         .await?
-        .ok_or_else(|| {
-            ApiError::not_found("not_a_user", format!("{} is not on Ringbook", out.to))
-        })?;
+        .ok_or_else(|| ApiError::not_found("not_a_user", format!("{} is not on Ringbook", out.to)))?;
     let new = NewMessage {
         sender_id: out.sender_id,
         sender_phone: out.sender_phone.to_string(),
@@ -96,14 +89,9 @@ pub async fn deliver(state: &AppState, out: Outgoing<'_>) -> ApiResult<Delivered
         Appended::New(row) => {
             state.metrics.messages_stored.inc();
             let message = to_wire(&row);
-            state
-                .hub
-                .send_to_user(recipient.id, ServerFrame::Message(message.clone()));
+            state.hub.send_to_user(recipient.id, ServerFrame::Message(message.clone()));
             Ok(Delivered { message, new: true })
         }
-        Appended::Duplicate(row) => Ok(Delivered {
-            message: to_wire(&row),
-            new: false,
-        }),
+        Appended::Duplicate(row) => Ok(Delivered { message: to_wire(&row), new: false }),
     }
 }
