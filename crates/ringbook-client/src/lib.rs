@@ -9,6 +9,8 @@
 
 pub mod api;
 pub mod messaging;
+pub mod contacts;
+pub mod contacts_store;
 pub mod store;
 pub mod ws;
 

@@ -11,10 +11,12 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod api;
+pub mod contacts;
 pub mod device;
 pub mod error;
 pub mod messaging;
 pub mod phone;
+pub mod presence;
 pub mod ws;
 
 pub use device::DeviceIdentity;

@@ -125,6 +125,8 @@ pub enum ServerFrame {
     },
     /// A message this user sent was delivered to or read by its recipient.
     Receipt(Receipt),
+    /// A contact's presence changed (PB-13), or this user's own (from another device).
+    Presence(crate::presence::PresenceInfo),
     Error(ErrorBody),
     Closing {
         reason: CloseReason,

@@ -4,9 +4,13 @@
 use crate::ws::ConnContext;
 use ringbook_proto::ws::{ClientFrame, ServerFrame};
 
-pub async fn on_connect(_ctx: &ConnContext) {}
+pub async fn on_connect(ctx: &ConnContext) {
+    crate::presence::on_connect(ctx).await;
+}
 
-pub async fn on_disconnect(_ctx: &ConnContext) {}
+pub async fn on_disconnect(ctx: &ConnContext) {
+    crate::presence::on_disconnect(ctx).await;
+}
 
 pub async fn dispatch(ctx: &ConnContext, frame: ClientFrame) {
     match frame {

@@ -18,6 +18,7 @@ pub mod identity;
 pub mod messaging;
 pub mod official;
 pub mod openplatform;
+pub mod presence;
 pub mod profiles;
 pub mod services;
 

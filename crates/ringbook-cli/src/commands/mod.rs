@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod contacts;
 pub mod messaging;
+pub mod monitor;
 pub mod official;
 pub mod openplatform;
 pub mod presence;

@@ -1,13 +1,236 @@
-//! The presence part (to be built).
+//! The presence part (PB-12 … PB-14): each user's IM status (online, busy, away, offline),
+//! self-set status text, phone-activity status (from the client's monitor, PB-15), nickname,
+//! signature and personal site, and who may see them.
+//!
+//! * The IM status goes to the user's chosen status (default online) when a WebSocket connects
+//!   and to offline when the user's last connection on this node closes; `PUT /v1/presence/me`
+//!   sets it (and the chosen status) at once.
+//! * Who sees it is the user's privacy setting: `everyone`, `contacts` (numbers in the user's
+//!   own book, the default) or `nobody`. The user always sees its own.
+//! * Queries answer only for numbers the caller may see; numbers it may not see are absent, the
+//!   same as numbers that are not users, so a query reveals nothing.
+//! * Every change is pushed live (`presence` frame) to the users who have the number in their
+//!   book and may see it, and to the user's own other devices. When a change of privacy hides a
+//!   user from a watcher, that watcher gets one last frame showing it offline with no details.
 
-use crate::state::AppState;
+mod routes;
+
+use crate::state::{now_ms, AppState};
+use crate::ws::ConnContext;
+use axum::routing::{get, post, put};
 use axum::Router;
+use ringbook_proto::presence::{ImStatus, PresenceInfo, Visibility};
+use ringbook_proto::ws::ServerFrame;
+use ringbook_store::presence::{PresenceRow, PresenceUpdate};
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct PresenceConfig {}
+pub struct PresenceConfig {
+    /// Longest self-set status, nickname, activity status and signature, in characters.
+    pub max_text_chars: usize,
+    /// Most numbers in one `POST /v1/presence/query`.
+    pub max_query_numbers: usize,
+}
+
+impl Default for PresenceConfig {
+    fn default() -> Self {
+        PresenceConfig {
+            max_text_chars: 140,
+            max_query_numbers: 1000,
+        }
+    }
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/v1/presence/me", get(routes::get_me).put(routes::put_me))
+        .route("/v1/presence/privacy", put(routes::put_privacy))
+        .route("/v1/presence/contacts", get(routes::contacts))
+        .route("/v1/presence/query", post(routes::query))
+}
+
+pub(crate) fn status_of(s: &str) -> ImStatus {
+    s.parse().unwrap_or(ImStatus::Offline)
+}
+
+pub(crate) fn visibility_of(s: &str) -> Visibility {
+    s.parse().unwrap_or_default()
+}
+
+pub(crate) fn info(row: &PresenceRow) -> PresenceInfo {
+    PresenceInfo {
+        phone: row.phone.clone(),
+        im_status: status_of(&row.im_status),
+        self_status: row.self_status.clone(),
+        activity_status: row.activity_status.clone(),
+        nickname: row.nickname.clone(),
+        signature: row.signature.clone(),
+        personal_site: row.personal_site.clone(),
+        updated_at: row.updated_at,
+    }
+}
+
+/// What a watcher who may no longer see the user is shown.
+fn hidden(row: &PresenceRow) -> PresenceInfo {
+    PresenceInfo {
+        phone: row.phone.clone(),
+        im_status: ImStatus::Offline,
+        self_status: None,
+        activity_status: None,
+        nickname: None,
+        signature: None,
+        personal_site: None,
+        updated_at: row.updated_at,
+    }
+}
+
+/// Whether `viewer` (user id and number) may see `target`'s presence.
+pub async fn may_see(
+    state: &AppState,
+    viewer_id: i64,
+    viewer_phone: &str,
+    target: &PresenceRow,
+) -> Result<bool, ringbook_store::StoreError> {
+    if viewer_id == target.user_id {
+        return Ok(true);
+    }
+    match visibility_of(&target.visibility) {
+        Visibility::Everyone => Ok(true),
+        Visibility::Nobody => Ok(false),
+        Visibility::Contacts => state.store.has_in_book(target.user_id, viewer_phone).await,
+    }
+}
+
+/// Pushes `row` to the user's own devices (when `to_self`) and to every watcher (a user with the number in
+/// their book) allowed to see it; watchers in `also_hide_from` who may not see it get the hidden
+/// form instead.
+pub async fn broadcast(state: &AppState, row: &PresenceRow, hide_from_denied: bool, to_self: bool) {
+    let frame = ServerFrame::Presence(info(row));
+    if to_self {
+        state.hub.send_to_user(row.user_id, frame.clone());
+    }
+    let watchers = match state.store.owners_having(&row.phone).await {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not list presence watchers");
+            return;
+        }
+    };
+    for w in watchers {
+        if w == row.user_id || !state.hub.is_online(w) {
+            continue;
+        }
+        let allowed = match visibility_of(&row.visibility) {
+            Visibility::Everyone => true,
+            Visibility::Nobody => false,
+            Visibility::Contacts => match state.store.user_by_id(w).await {
+                Ok(Some(u)) => state
+                    .store
+                    .has_in_book(row.user_id, &u.phone)
+                    .await
+                    .unwrap_or(false),
+                _ => false,
+            },
+        };
+        if allowed {
+            state.hub.send_to_user(w, frame.clone());
+        } else if hide_from_denied {
+            state
+                .hub
+                .send_to_user(w, ServerFrame::Presence(hidden(row)));
+        }
+    }
+}
+
+/// Applies an update and pushes the result when something others see changed; `to_self` also
+/// tells the user's own devices (not done for the automatic connect/disconnect changes).
+pub async fn update(
+    state: &AppState,
+    user_id: i64,
+    u: &PresenceUpdate,
+    to_self: bool,
+) -> Result<PresenceRow, ringbook_store::StoreError> {
+    let before = state.store.presence_of(user_id).await?;
+    let after = state.store.update_presence(user_id, u, now_ms()).await?;
+    let visible_change = before
+        .as_ref()
+        .is_none_or(|b| info(b) != info(&after) && !same_but_time(b, &after));
+    let privacy_change = before
+        .as_ref()
+        .is_some_and(|b| b.visibility != after.visibility);
+    if visible_change || privacy_change {
+        broadcast(state, &after, privacy_change, to_self).await;
+    }
+    Ok(after)
+}
+
+fn same_but_time(a: &PresenceRow, b: &PresenceRow) -> bool {
+    let mut a = info(a);
+    a.updated_at = b.updated_at;
+    a == info(b)
+}
+
+/// Called from `realtime::on_connect`: the user shows its chosen status.
+pub async fn on_connect(ctx: &ConnContext) {
+    let state = &ctx.state;
+    let chosen = match state.store.presence_of(ctx.session.user_id).await {
+        Ok(Some(row)) => row.chosen_status,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read presence at connect");
+            return;
+        }
+    };
+    let u = PresenceUpdate {
+        im_status: Some(chosen),
+        ..Default::default()
+    };
+    if let Err(e) = update(state, ctx.session.user_id, &u, false).await {
+        tracing::warn!(error = %e, "could not set presence at connect");
+    }
+}
+
+/// Called from `realtime::on_disconnect` (after the connection left the hub): offline once the
+/// user's last connection on this node is gone.
+pub async fn on_disconnect(ctx: &ConnContext) {
+    let state = &ctx.state;
+    if state.hub.is_online(ctx.session.user_id) {
+        return;
+    }
+    let u = PresenceUpdate {
+        im_status: Some(ImStatus::Offline.as_str().into()),
+        ..Default::default()
+    };
+    if let Err(e) = update(state, ctx.session.user_id, &u, false).await {
+        tracing::warn!(error = %e, "could not set presence at disconnect");
+    }
+}
+
+/// Called by the contacts part after `owner_id` added numbers of the users `added` to its book:
+/// with the default privacy they may now see the owner, so those watching it get its presence.
+pub async fn book_changed(state: &AppState, owner_id: i64, added: &[i64]) {
+    if added.is_empty() {
+        return;
+    }
+    let row = match state.store.presence_of(owner_id).await {
+        Ok(Some(r)) => r,
+        _ => return,
+    };
+    if visibility_of(&row.visibility) != Visibility::Contacts {
+        return;
+    }
+    for &w in added {
+        if !state.hub.is_online(w) {
+            continue;
+        }
+        if state
+            .store
+            .has_in_book(w, &row.phone)
+            .await
+            .unwrap_or(false)
+        {
+            state.hub.send_to_user(w, ServerFrame::Presence(info(&row)));
+        }
+    }
 }
