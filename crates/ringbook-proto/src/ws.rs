@@ -65,6 +65,12 @@ pub enum ServerFrame {
     /// A message for this user, live or from sync.
     Message(ChatMessage),
     Error(ErrorBody),
+    /// A profile this user may see changed (MM-3); fetch it with `GET /v1/profiles/{phone}`.
+    /// Also sent to the owner's own devices.
+    ProfileUpdated {
+        phone: String,
+        version: i64,
+    },
     Closing {
         reason: CloseReason,
     },
