@@ -6,6 +6,7 @@
 //!   device identity generated once, the session token.
 
 pub mod api;
+pub mod profiles;
 pub mod store;
 pub mod ws;
 
