@@ -2,7 +2,7 @@
 //!
 //! 1. The MMSC is checked: HTTP basic credentials and/or an address allow-list from
 //!    `profiles.mm7`; with neither configured only loopback callers are accepted.
-//! 2. The body is read up to `profiles.mm7.max_body_bytes` (larger → 413 with a SOAP Fault).
+//! 2. The body is read up to `profiles.mm7.max_body_bytes` (larger → a SOAP Fault, 2004).
 //! 3. Unparseable requests get a SOAP Fault (HTTP 500, SOAP 1.1) with the MM7 status of the
 //!    problem, echoing the TransactionID when it can be found.
 //! 4. Delivery reports and read replies are acknowledged (1000).
@@ -110,8 +110,9 @@ pub async fn endpoint(
     let bytes = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
         Err(e) if e.to_string().contains("length limit") => {
+            // SOAP 1.1 faults travel with HTTP 500 (the MMSC reads the fault, not the status).
             return fault(
-                Http::PAYLOAD_TOO_LARGE,
+                Http::INTERNAL_SERVER_ERROR,
                 None,
                 StatusCode::MultimediaContentRefused,
                 &format!("the message is larger than the {limit} bytes this service accepts"),
