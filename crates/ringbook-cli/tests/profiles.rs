@@ -24,10 +24,19 @@ fn bin() -> &'static str {
 }
 
 fn start(dir: &Path) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let data = dir.join("data");
     let child = Command::new(bin())
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
         .arg(&data)
         .env_remove("RINGBOOK_CONFIG")
         .env_remove("RINGBOOK_DATABASE_URL")
@@ -109,12 +118,36 @@ fn mms_send_and_profile_commands() {
     let out = ok(
         &srv,
         &home,
-        &["mms", "send", "--from", me, "--image", jpg.to_str().unwrap(), "--text", "Nickname: Lei\n天天向上"],
+        &[
+            "mms",
+            "send",
+            "--from",
+            me,
+            "--image",
+            jpg.to_str().unwrap(),
+            "--text",
+            "Nickname: Lei\n天天向上",
+        ],
     );
     assert!(out.starts_with("DeliverRsp 1000"), "{out}");
 
-    ok(&srv, &home, &["profile", "set", "region", "Shanghai", "--visibility", "everyone"]);
-    ok(&srv, &home, &["profile", "visibility", "avatar", "contacts"]);
+    ok(
+        &srv,
+        &home,
+        &[
+            "profile",
+            "set",
+            "region",
+            "Shanghai",
+            "--visibility",
+            "everyone",
+        ],
+    );
+    ok(
+        &srv,
+        &home,
+        &["profile", "visibility", "avatar", "contacts"],
+    );
     let shown = ok(&srv, &home, &["profile", "show"]);
     assert!(shown.contains("nickname:  Lei"), "{shown}");
     assert!(shown.contains("signature: 天天向上"), "{shown}");
@@ -123,22 +156,52 @@ fn mms_send_and_profile_commands() {
     assert!(shown.contains("[contacts]"), "{shown}");
 
     let saved = dir.path().join("saved.jpg");
-    ok(&srv, &home, &["profile", "avatar", "get", "--out", saved.to_str().unwrap()]);
+    ok(
+        &srv,
+        &home,
+        &["profile", "avatar", "get", "--out", saved.to_str().unwrap()],
+    );
     let bytes = std::fs::read(&saved).unwrap();
     assert_eq!(&bytes[..2], &[0xFF, 0xD8]);
     let thumb = dir.path().join("thumb.jpg");
-    ok(&srv, &home, &["profile", "avatar", "get", me, "--thumb", "--out", thumb.to_str().unwrap()]);
+    ok(
+        &srv,
+        &home,
+        &[
+            "profile",
+            "avatar",
+            "get",
+            me,
+            "--thumb",
+            "--out",
+            thumb.to_str().unwrap(),
+        ],
+    );
     assert!(std::fs::read(&thumb).unwrap().len() < bytes.len());
 
     // Failures: one line, non-zero exit, nothing changed.
     let bad = dir.path().join("bad.jpg");
     std::fs::write(&bad, b"not a picture").unwrap();
-    let out = run(&srv, &home, &["profile", "avatar", "set", bad.to_str().unwrap()]);
+    let out = run(
+        &srv,
+        &home,
+        &["profile", "avatar", "set", bad.to_str().unwrap()],
+    );
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("picture"), "{out:?}");
-    let out = run(&srv, &home, &["mms", "send", "--from", "+8613900139000", "--text", "hi"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("picture"),
+        "{out:?}"
+    );
+    let out = run(
+        &srv,
+        &home,
+        &["mms", "send", "--from", "+8613900139000", "--text", "hi"],
+    );
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("DeliverRsp 2001"), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("DeliverRsp 2001"),
+        "{out:?}"
+    );
     let out = run(&srv, &home, &["profile", "set", "shoe_size", "42"]);
     assert!(!out.status.success());
     assert_eq!(ok(&srv, &home, &["profile", "show"]), shown);
@@ -148,8 +211,23 @@ fn mms_send_and_profile_commands() {
     let started = ok(&srv, &home, &["bind", "add", "+8613900139000"]);
     assert!(started.contains("code was sent"), "{started}");
     let code = last_code(&srv, "+8613900139000");
-    ok(&srv, &home, &["bind", "add", "+8613900139000", "--code", &code]);
-    let out = ok(&srv, &home, &["mms", "send", "--from", "+8613900139000", "--text", "from phone two"]);
+    ok(
+        &srv,
+        &home,
+        &["bind", "add", "+8613900139000", "--code", &code],
+    );
+    let out = ok(
+        &srv,
+        &home,
+        &[
+            "mms",
+            "send",
+            "--from",
+            "+8613900139000",
+            "--text",
+            "from phone two",
+        ],
+    );
     assert!(out.starts_with("DeliverRsp 1000"), "{out}");
     assert!(ok(&srv, &home, &["profile", "show"]).contains("signature: from phone two"));
 }

@@ -24,15 +24,21 @@ fn path_phone(phone: &str) -> String {
 }
 
 impl Client {
-    async fn checked(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, ClientError> {
+    async fn checked(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ClientError> {
         let mut req = req;
         if let Some(t) = self.token() {
             req = req.bearer_auth(t);
         }
-        let resp = req.send().await.map_err(|source| ClientError::Unreachable {
-            url: self.base_url().to_string(),
-            source,
-        })?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|source| ClientError::Unreachable {
+                url: self.base_url().to_string(),
+                source,
+            })?;
         let status = resp.status();
         if status.is_success() || status == reqwest::StatusCode::NOT_MODIFIED {
             return Ok(resp);
@@ -61,13 +67,18 @@ impl Client {
 
     /// `GET /v1/profiles/{phone}`: what the caller may see of someone's profile.
     pub async fn profile(&self, phone: &str) -> Result<Profile, ClientError> {
-        self.call::<(), _>(Method::GET, &format!("/v1/profiles/{}", path_phone(phone)), None)
-            .await
+        self.call::<(), _>(
+            Method::GET,
+            &format!("/v1/profiles/{}", path_phone(phone)),
+            None,
+        )
+        .await
     }
 
     /// `POST /v1/profiles/batch`.
     pub async fn profiles(&self, query: &ProfilesQuery) -> Result<ProfilesBatch, ClientError> {
-        self.call(Method::POST, "/v1/profiles/batch", Some(query)).await
+        self.call(Method::POST, "/v1/profiles/batch", Some(query))
+            .await
     }
 
     /// `PUT /v1/profile/avatar` with the picture's bytes.
@@ -88,7 +99,8 @@ impl Client {
 
     /// `DELETE /v1/profile/avatar`.
     pub async fn delete_avatar(&self) -> Result<Profile, ClientError> {
-        self.call::<(), _>(Method::DELETE, "/v1/profile/avatar", None).await
+        self.call::<(), _>(Method::DELETE, "/v1/profile/avatar", None)
+            .await
     }
 
     /// `GET /v1/profiles/{phone}/avatar`: the JPEG (or its thumbnail).
@@ -107,7 +119,8 @@ impl Client {
 
     /// `GET /v1/profile/bindings`.
     pub async fn bindings(&self) -> Result<Bindings, ClientError> {
-        self.call::<(), _>(Method::GET, "/v1/profile/bindings", None).await
+        self.call::<(), _>(Method::GET, "/v1/profile/bindings", None)
+            .await
     }
 
     /// `POST /v1/profile/bindings`: starts binding a number (a code goes to it by SMS).
@@ -163,10 +176,13 @@ impl Client {
         if let Some((u, p)) = basic_auth {
             req = req.basic_auth(u, Some(p));
         }
-        let resp = req.send().await.map_err(|source| ClientError::Unreachable {
-            url: self.base_url().to_string(),
-            source,
-        })?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|source| ClientError::Unreachable {
+                url: self.base_url().to_string(),
+                source,
+            })?;
         let http_status = resp.status().as_u16();
         let content_type = resp
             .headers()

@@ -120,7 +120,10 @@ impl std::str::FromStr for ProfileField {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         ProfileField::parse_label(s).ok_or_else(|| {
             let names: Vec<_> = ProfileField::ALL.iter().map(|f| f.as_str()).collect();
-            format!("unknown profile field '{s}'; use one of {}", names.join(", "))
+            format!(
+                "unknown profile field '{s}'; use one of {}",
+                names.join(", ")
+            )
         })
     }
 }
@@ -144,7 +147,9 @@ impl std::str::FromStr for Visibility {
             "everyone" | "public" | "all" => Ok(Visibility::Everyone),
             "contacts" | "phonebook" | "book" => Ok(Visibility::Contacts),
             "nobody" | "private" | "none" => Ok(Visibility::Nobody),
-            _ => Err(format!("unknown visibility '{s}'; use everyone, contacts or nobody")),
+            _ => Err(format!(
+                "unknown visibility '{s}'; use everyone, contacts or nobody"
+            )),
         }
     }
 }

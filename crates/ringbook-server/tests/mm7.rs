@@ -13,20 +13,30 @@ use common::{phone, TestServer};
 use profiles_support::*;
 use ringbook_client::Client;
 use ringbook_mm7::{
-    build_deliver_request, build_response, parse_deliver_response, parse_response, DeliverReqBuilder,
-    Mm7Response, Mm7Schema, Mm7Version, OutgoingAttachment, ResponseKind, StatusCode,
+    build_deliver_request, build_response, parse_deliver_response, parse_response,
+    DeliverReqBuilder, Mm7Response, Mm7Schema, Mm7Version, OutgoingAttachment, ResponseKind,
+    StatusCode,
 };
 use ringbook_proto::profiles::ProfileField as F;
 use std::sync::{Arc, Mutex};
 
 async fn post(srv: &TestServer, ct: &str, body: Vec<u8>) -> (u16, Mm7Response) {
     let ans = srv.client().post_mm7(ct, body, None).await.unwrap();
-    let parsed = parse_response(&ans.content_type, &ans.body)
-        .unwrap_or_else(|e| panic!("answer not MM7 ({e}): {}", String::from_utf8_lossy(&ans.body)));
+    let parsed = parse_response(&ans.content_type, &ans.body).unwrap_or_else(|e| {
+        panic!(
+            "answer not MM7 ({e}): {}",
+            String::from_utf8_lossy(&ans.body)
+        )
+    });
     (ans.http_status, parsed)
 }
 
-fn mms(from: &str, tid: &str, version: Mm7Version, parts: Vec<OutgoingAttachment>) -> (String, Vec<u8>) {
+fn mms(
+    from: &str,
+    tid: &str,
+    version: Mm7Version,
+    parts: Vec<OutgoingAttachment>,
+) -> (String, Vec<u8>) {
     build_deliver_request(&DeliverReqBuilder {
         from: from.into(),
         to: vec!["10658888".into()],
@@ -40,7 +50,11 @@ fn mms(from: &str, tid: &str, version: Mm7Version, parts: Vec<OutgoingAttachment
 }
 
 fn text(t: &str) -> OutgoingAttachment {
-    OutgoingAttachment::new("text/plain; charset=utf-8", Some("sig.txt"), t.as_bytes().to_vec())
+    OutgoingAttachment::new(
+        "text/plain; charset=utf-8",
+        Some("sig.txt"),
+        t.as_bytes().to_vec(),
+    )
 }
 
 fn picture(data: Vec<u8>) -> OutgoingAttachment {
@@ -74,12 +88,23 @@ async fn mm1_real_world_fixtures_apply_and_answer_1000() {
     let (ct, body) = fixture("rel5_nokia_flat_binary.mm7");
     let (http, rsp) = post(&srv, &ct, with_picture(&body, &jpeg(800, 600))).await;
     assert_ok(http, &rsp, "NOK-0001-abc");
-    assert_eq!(rsp.version.unwrap().schema, Mm7Schema::Rel5Mm7_1_0, "answered in the request's namespace");
+    assert_eq!(
+        rsp.version.unwrap().schema,
+        Mm7Schema::Rel5Mm7_1_0,
+        "answered in the request's namespace"
+    );
     let p = a.my_profile().await.unwrap();
     assert_eq!(p.fields[&F::Signature], "天天向上");
     let av = p.avatar.expect("avatar stored");
-    assert_eq!((av.width, av.height), (600, 600), "square crop, never upscaled");
-    assert_eq!(next_profile_update(&mut ws).await, (nokia.to_string(), p.version));
+    assert_eq!(
+        (av.width, av.height),
+        (600, 600),
+        "square crop, never upscaled"
+    );
+    assert_eq!(
+        next_profile_update(&mut ws).await,
+        (nokia.to_string(), p.version)
+    );
 
     // REL-6-MM7-1-4, nested multipart/mixed, base64, octet-stream picture sniffed, GB2312 text.
     let (ct, body) = fixture("rel6_huawei_nested_base64.mm7");
@@ -110,16 +135,28 @@ async fn mm1_real_world_fixtures_apply_and_answer_1000() {
     let (ct, body) = fixture("rel5_quoted_printable.mm7");
     let (http, rsp) = post(&srv, &ct, body).await;
     assert_ok(http, &rsp, "QP-1");
-    assert!(qp.my_profile().await.unwrap().fields.contains_key(&F::Signature));
+    assert!(qp
+        .my_profile()
+        .await
+        .unwrap()
+        .fields
+        .contains_key(&F::Signature));
 
     // Delivery reports and read replies are acknowledged.
     for (name, kind) in [
-        ("delivery_report_gb2312.mm7", ResponseKind::DeliveryReportRsp),
+        (
+            "delivery_report_gb2312.mm7",
+            ResponseKind::DeliveryReportRsp,
+        ),
         ("read_reply.mm7", ResponseKind::ReadReplyRsp),
     ] {
         let (ct, body) = fixture(name);
         let (http, rsp) = post(&srv, &ct, body).await;
-        assert_eq!((http, rsp.kind, rsp.status_code), (200, kind, 1000), "{name}");
+        assert_eq!(
+            (http, rsp.kind, rsp.status_code),
+            (200, kind, 1000),
+            "{name}"
+        );
     }
 }
 
@@ -130,11 +167,19 @@ async fn mm1_every_namespace_text_fields_and_address_book() {
     let (a, ..) = srv.login(&me).await;
     for (i, schema) in Mm7Schema::all().enumerate() {
         let tid = format!("T-{i}");
-        let (ct, body) = mms(&me, &tid, Mm7Version::new(schema), vec![text(&format!("sig {i}"))]);
+        let (ct, body) = mms(
+            &me,
+            &tid,
+            Mm7Version::new(schema),
+            vec![text(&format!("sig {i}"))],
+        );
         let (http, rsp) = post(&srv, &ct, body).await;
         assert_ok(http, &rsp, &tid);
         assert_eq!(rsp.version.unwrap().schema, schema);
-        assert_eq!(a.my_profile().await.unwrap().fields[&F::Signature], format!("sig {i}"));
+        assert_eq!(
+            a.my_profile().await.unwrap().fields[&F::Signature],
+            format!("sig {i}")
+        );
     }
 
     // Key: value lines (English and Chinese), free lines form the signature, and a vCard
@@ -167,9 +212,22 @@ async fn mm1_every_namespace_text_fields_and_address_book() {
     assert_eq!(p.fields[&F::Title], "Engineer");
     assert_eq!(p.fields[&F::Email], "mm@example.cn");
     let user = srv.state.store.user_by_phone(&me).await.unwrap().unwrap();
-    let book: Vec<String> = srv.state.store.contacts_of(user.id).await.unwrap().into_iter().map(|c| c.contact_phone).collect();
+    let book: Vec<String> = srv
+        .state
+        .store
+        .contacts_of(user.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.contact_phone)
+        .collect();
     assert_eq!(book, vec![phone(21), phone(22)]);
-    assert!(srv.state.store.has_in_book(user.id, &phone(21)).await.unwrap());
+    assert!(srv
+        .state
+        .store
+        .has_in_book(user.id, &phone(21))
+        .await
+        .unwrap());
 }
 
 #[tokio::test]
@@ -177,7 +235,12 @@ async fn mm5_bad_content_is_refused_and_changes_nothing() {
     let srv = TestServer::start_with(|c| c.profiles.mm7.max_body_bytes = 256 * 1024).await;
     let me = "+8613800138000";
     let (a, ..) = srv.login(me).await;
-    let (ct, body) = mms(me, "ok", Mm7Version::default(), vec![text("before"), picture(jpeg(200, 200))]);
+    let (ct, body) = mms(
+        me,
+        "ok",
+        Mm7Version::default(),
+        vec![text("before"), picture(jpeg(200, 200))],
+    );
     let (http, rsp) = post(&srv, &ct, body).await;
     assert_ok(http, &rsp, "ok");
     let before = a.my_profile().await.unwrap();
@@ -187,33 +250,65 @@ async fn mm5_bad_content_is_refused_and_changes_nothing() {
     let (ct, body) = fixture("rel5_nokia_flat_binary.mm7");
     let (http, rsp) = post(&srv, &ct, body).await;
     assert_eq!((http, rsp.kind), (200, ResponseKind::DeliverRsp));
-    assert_eq!(rsp.status(), Some(StatusCode::MultimediaContentRefused), "{:?}", rsp.status_text);
+    assert_eq!(
+        rsp.status(),
+        Some(StatusCode::MultimediaContentRefused),
+        "{:?}",
+        rsp.status_text
+    );
     assert!(rsp.status_text.unwrap().contains("avatar_corrupt"));
     assert_eq!(rsp.transaction_id.as_deref(), Some("NOK-0001-abc"));
 
     for (tid, bad, code) in [
         ("bomb", png_bomb(), "avatar_bomb"),
         ("cut", jpeg(300, 300)[..1500].to_vec(), "avatar_corrupt"),
-        ("heic", b"\0\0\0\x18ftypheic\0\0\0\0mif1heic".to_vec(), "avatar_unsupported_type"),
+        (
+            "heic",
+            b"\0\0\0\x18ftypheic\0\0\0\0mif1heic".to_vec(),
+            "avatar_unsupported_type",
+        ),
     ] {
-        let (ct, body) = mms(me, tid, Mm7Version::default(), vec![text("changed!"), picture(bad)]);
+        let (ct, body) = mms(
+            me,
+            tid,
+            Mm7Version::default(),
+            vec![text("changed!"), picture(bad)],
+        );
         let (http, rsp) = post(&srv, &ct, body).await;
         assert_eq!(http, 200);
         assert_eq!(rsp.status_code, 2004, "{tid}: {:?}", rsp.status_text);
-        assert!(rsp.status_text.as_deref().unwrap().contains(code), "{tid}: {:?}", rsp.status_text);
+        assert!(
+            rsp.status_text.as_deref().unwrap().contains(code),
+            "{tid}: {:?}",
+            rsp.status_text
+        );
         assert_eq!(rsp.transaction_id.as_deref(), Some(tid));
     }
     // The reason went back to the phone (SMS: no MMSC URL configured).
     let prompts = eventually(|| async {
-        let p: Vec<_> = srv.outbox().into_iter().filter(|m| m["kind"] == "mms_prompt").collect();
+        let p: Vec<_> = srv
+            .outbox()
+            .into_iter()
+            .filter(|m| m["kind"] == "mms_prompt")
+            .collect();
         (p.len() >= 4).then_some(p)
     })
     .await;
     assert!(prompts.iter().all(|m| m["to"] == me));
-    assert!(prompts.iter().any(|m| m["text"].as_str().unwrap().contains("pixels")), "bomb reason");
+    assert!(
+        prompts
+            .iter()
+            .any(|m| m["text"].as_str().unwrap().contains("pixels")),
+        "bomb reason"
+    );
 
     // Invalid personal data in the text: 4004, nothing applied.
-    let (ct, body) = mms(me, "bad-mail", Mm7Version::default(), vec![text("Email: not-mail\nsig")]);
+    let (ct, body) = mms(
+        me,
+        "bad-mail",
+        Mm7Version::default(),
+        vec![text("Email: not-mail\nsig")],
+    );
     let (_, rsp) = post(&srv, &ct, body).await;
     assert_eq!(rsp.status_code, 4004, "{:?}", rsp.status_text);
 
@@ -222,12 +317,21 @@ async fn mm5_bad_content_is_refused_and_changes_nothing() {
         me,
         "smil",
         Mm7Version::default(),
-        vec![OutgoingAttachment::new("application/smil", Some("s.smil"), b"<smil/>".to_vec())],
+        vec![OutgoingAttachment::new(
+            "application/smil",
+            Some("s.smil"),
+            b"<smil/>".to_vec(),
+        )],
     );
     assert_eq!(post(&srv, &ct, body).await.1.status_code, 2004);
 
     // Oversize body: a SOAP fault (HTTP 500, as SOAP 1.1 faults are), before parsing.
-    let (ct, body) = mms(me, "big", Mm7Version::default(), vec![picture(vec![0xAB; 300 * 1024])]);
+    let (ct, body) = mms(
+        me,
+        "big",
+        Mm7Version::default(),
+        vec![picture(vec![0xAB; 300 * 1024])],
+    );
     let (http, rsp) = post(&srv, &ct, body).await;
     assert_eq!(http, 500);
     assert!(rsp.fault.is_some());
@@ -255,14 +359,25 @@ async fn mm6_unregistered_and_unbound_senders_get_a_prompt_by_sms() {
     let srv = TestServer::start().await;
     // Not registered, not bound.
     let stranger = phone(9);
-    let (ct, body) = mms(&stranger, "s1", Mm7Version::default(), vec![text("hi"), picture(jpeg(100, 100))]);
+    let (ct, body) = mms(
+        &stranger,
+        "s1",
+        Mm7Version::default(),
+        vec![text("hi"), picture(jpeg(100, 100))],
+    );
     let (http, rsp) = post(&srv, &ct, body).await;
     assert_eq!((http, rsp.status_code), (200, 2001));
     assert!(rsp.status_text.unwrap().contains("not registered"));
     let sms = eventually(|| async { srv.outbox().into_iter().find(|m| m["to"] == stranger) }).await;
     assert_eq!(sms["kind"], "mms_prompt");
     assert!(sms["text"].as_str().unwrap().contains("Register first"));
-    assert!(srv.state.store.user_by_phone(&stranger).await.unwrap().is_none());
+    assert!(srv
+        .state
+        .store
+        .user_by_phone(&stranger)
+        .await
+        .unwrap()
+        .is_none());
 
     // Registered, binding switched off: prompt to bind, nothing applied.
     let me = phone(1);
@@ -273,7 +388,9 @@ async fn mm6_unregistered_and_unbound_senders_get_a_prompt_by_sms() {
     let (_, rsp) = post(&srv, &ct, body).await;
     assert_eq!(rsp.status_code, 2001);
     let sms = eventually(|| async {
-        srv.outbox().into_iter().find(|m| m["to"] == me && m["kind"] == "mms_prompt")
+        srv.outbox()
+            .into_iter()
+            .find(|m| m["to"] == me && m["kind"] == "mms_prompt")
     })
     .await;
     assert!(sms["text"].as_str().unwrap().contains("Bind the number"));
@@ -285,13 +402,32 @@ async fn mm6_unregistered_and_unbound_senders_get_a_prompt_by_sms() {
     a.bind(&me).await.unwrap();
     let second = phone(5);
     a.bind(&second).await.unwrap();
-    let code_sms = srv.outbox().into_iter().rev().find(|m| m["to"] == second && m["kind"] == "binding_code").unwrap();
-    let code: String = code_sms["text"].as_str().unwrap().split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).unwrap().into();
+    let code_sms = srv
+        .outbox()
+        .into_iter()
+        .rev()
+        .find(|m| m["to"] == second && m["kind"] == "binding_code")
+        .unwrap();
+    let code: String = code_sms["text"]
+        .as_str()
+        .unwrap()
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap()
+        .into();
     a.confirm_binding(&second, &code).await.unwrap();
-    let (ct, body) = mms(&second, "s3", Mm7Version::default(), vec![text("from my other phone")]);
+    let (ct, body) = mms(
+        &second,
+        "s3",
+        Mm7Version::default(),
+        vec![text("from my other phone")],
+    );
     let (http, rsp) = post(&srv, &ct, body).await;
     assert_ok(http, &rsp, "s3");
-    assert_eq!(a.my_profile().await.unwrap().fields[&F::Signature], "from my other phone");
+    assert_eq!(
+        a.my_profile().await.unwrap().fields[&F::Signature],
+        "from my other phone"
+    );
 }
 
 /// A tiny MMSC that records SubmitReqs and answers SubmitRsp 1000.
@@ -306,7 +442,13 @@ async fn capturing_mmsc() -> (String, Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>) {
                 store.lock().unwrap().push((headers, body.to_vec()));
                 (
                     [("content-type", "text/xml; charset=utf-8")],
-                    build_response(ResponseKind::SubmitRsp, "x", &Mm7Version::default(), StatusCode::Success, ""),
+                    build_response(
+                        ResponseKind::SubmitRsp,
+                        "x",
+                        &Mm7Version::default(),
+                        StatusCode::Success,
+                        "",
+                    ),
                 )
             }
         }),
@@ -338,13 +480,31 @@ async fn mm6_prompt_goes_back_by_mm7_submitreq_when_an_mmsc_is_configured() {
     assert!(body.contains("REL-5-MM7-1-2"), "the MMSC's own schema");
     assert!(body.contains(stranger.trim_start_matches('+')), "{body}");
     assert!(body.contains("LNK-1"), "LinkedID echoed");
-    let text_b64 = body.split("Content-Transfer-Encoding: base64\r\n\r\n").nth(1).unwrap();
-    let text_b64: String = text_b64.split("--").next().unwrap().split_whitespace().collect();
+    let text_b64 = body
+        .split("Content-Transfer-Encoding: base64\r\n\r\n")
+        .nth(1)
+        .unwrap();
+    let text_b64: String = text_b64
+        .split("--")
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
     use base64::Engine;
-    let text = base64::engine::general_purpose::STANDARD.decode(text_b64).unwrap();
+    let text = base64::engine::general_purpose::STANDARD
+        .decode(text_b64)
+        .unwrap();
     assert!(String::from_utf8(text).unwrap().contains("Register first"));
-    assert!(headers.get("authorization").unwrap().to_str().unwrap().starts_with("Basic "));
-    assert!(srv.outbox().iter().all(|m| m["kind"] != "mms_prompt"), "not by SMS");
+    assert!(headers
+        .get("authorization")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("Basic "));
+    assert!(
+        srv.outbox().iter().all(|m| m["kind"] != "mms_prompt"),
+        "not by SMS"
+    );
 }
 
 #[tokio::test]
@@ -364,14 +524,33 @@ async fn mm7_callers_are_authenticated() {
         let rsp = parse_response(&ans.content_type, &ans.body).unwrap();
         assert_eq!(rsp.status_code, 4001);
     }
-    assert!(!a.my_profile().await.unwrap().fields.contains_key(&F::Signature));
-    let ans = c.post_mm7(&ct, body.clone(), Some(("mmsc", "s3cret"))).await.unwrap();
+    assert!(!a
+        .my_profile()
+        .await
+        .unwrap()
+        .fields
+        .contains_key(&F::Signature));
+    let ans = c
+        .post_mm7(&ct, body.clone(), Some(("mmsc", "s3cret")))
+        .await
+        .unwrap();
     let rsp = parse_deliver_response(&ans.content_type, &ans.body).unwrap();
     assert_ok(ans.http_status, &rsp, "auth");
 
     // An allow-list that does not hold 127.0.0.1 refuses even good credentials.
-    let srv = TestServer::start_with(|c| c.profiles.mm7.allowed = vec!["10.0.0.0/8".parse().unwrap()]).await;
-    let ans = Client::new(&srv.url).unwrap().post_mm7(&ct, body, None).await.unwrap();
+    let srv =
+        TestServer::start_with(|c| c.profiles.mm7.allowed = vec!["10.0.0.0/8".parse().unwrap()])
+            .await;
+    let ans = Client::new(&srv.url)
+        .unwrap()
+        .post_mm7(&ct, body, None)
+        .await
+        .unwrap();
     assert_eq!(ans.http_status, 403);
-    assert_eq!(parse_response(&ans.content_type, &ans.body).unwrap().status_code, 4001);
+    assert_eq!(
+        parse_response(&ans.content_type, &ans.body)
+            .unwrap()
+            .status_code,
+        4001
+    );
 }

@@ -124,7 +124,12 @@ impl Store {
     /// Writes `row` (fields, visibility, own_binding) and the avatar change if the stored version
     /// is still `row.version`; the stored version becomes `row.version + 1`.
     /// Returns the new version, or `Conflict` when someone else changed the profile first.
-    pub async fn save_profile(&self, row: &ProfileRow, avatar: &AvatarChange, now: i64) -> Result<i64> {
+    pub async fn save_profile(
+        &self,
+        row: &ProfileRow,
+        avatar: &AvatarChange,
+        now: i64,
+    ) -> Result<i64> {
         let mut tx = self.pool().begin().await?;
         let written = if row.version == 0 {
             sqlx::query(
@@ -215,7 +220,11 @@ impl Store {
     }
 
     /// The avatar JPEG (or its thumbnail) with its ID.
-    pub async fn avatar_image(&self, user_id: i64, thumb: bool) -> Result<Option<(String, Vec<u8>)>> {
+    pub async fn avatar_image(
+        &self,
+        user_id: i64,
+        thumb: bool,
+    ) -> Result<Option<(String, Vec<u8>)>> {
         let col = if thumb { "thumb" } else { "jpeg" };
         let row = sqlx::query(&format!(
             "SELECT avatar_id, {col} AS img FROM profile_avatars WHERE user_id = $1"
@@ -229,10 +238,11 @@ impl Store {
 
     /// The account an extra number is bound to.
     pub async fn binding_of(&self, phone: &str) -> Result<Option<BindingRow>> {
-        let row = sqlx::query("SELECT phone, user_id, created_at FROM profile_bindings WHERE phone = $1")
-            .bind(phone)
-            .fetch_optional(self.pool())
-            .await?;
+        let row =
+            sqlx::query("SELECT phone, user_id, created_at FROM profile_bindings WHERE phone = $1")
+                .bind(phone)
+                .fetch_optional(self.pool())
+                .await?;
         row.map(|r| {
             Ok(BindingRow {
                 phone: r.try_get("phone")?,
@@ -276,7 +286,9 @@ impl Store {
         .await?;
         let owner: i64 = row.try_get("user_id")?;
         if owner != user_id {
-            return Err(StoreError::Conflict("the number is bound to another account".into()));
+            return Err(StoreError::Conflict(
+                "the number is bound to another account".into(),
+            ));
         }
         Ok(())
     }

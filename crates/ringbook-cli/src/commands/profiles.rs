@@ -38,7 +38,10 @@ pub enum ProfileCmd {
         visibility: Option<Visibility>,
     },
     /// Who sees a field (avatar included): everyone, contacts (people in your phone book) or nobody.
-    Visibility { field: ProfileField, visibility: Visibility },
+    Visibility {
+        field: ProfileField,
+        visibility: Visibility,
+    },
     /// Your avatar.
     #[command(subcommand)]
     Avatar(AvatarCmd),
@@ -130,7 +133,12 @@ fn print_profile(p: &Profile) {
     if p.version == 0 {
         println!("{} (empty profile)", p.phone);
     } else {
-        println!("{} (version {}, updated {})", p.phone, p.version, when(p.updated_at));
+        println!(
+            "{} (version {}, updated {})",
+            p.phone,
+            p.version,
+            when(p.updated_at)
+        );
     }
     let vis = |f: ProfileField| {
         p.visibility
@@ -157,7 +165,12 @@ fn print_profile(p: &Profile) {
             continue;
         }
         match p.fields.get(&f) {
-            Some(v) => println!("{:<10} {}{}", format!("{f}:"), v.replace('\n', " / "), vis(f)),
+            Some(v) => println!(
+                "{:<10} {}{}",
+                format!("{f}:"),
+                v.replace('\n', " / "),
+                vis(f)
+            ),
             None if p.visibility.is_some() => println!("{:<10} -{}", format!("{f}:"), vis(f)),
             None => {}
         }
@@ -199,10 +212,14 @@ async fn profile(global: &Global, cmd: ProfileCmd) -> anyhow::Result<()> {
             );
         }
         ProfileCmd::Avatar(AvatarCmd::Set { file }) => {
-            let data = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let data =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let p = client.set_avatar(data).await?;
             let a = p.avatar.context("the server stored no avatar")?;
-            println!("avatar set: {}x{} JPEG, {} bytes (profile version {})", a.width, a.height, a.bytes, p.version);
+            println!(
+                "avatar set: {}x{} JPEG, {} bytes (profile version {})",
+                a.width, a.height, a.bytes, p.version
+            );
         }
         ProfileCmd::Avatar(AvatarCmd::Get { number, out, thumb }) => {
             let number = match number {
@@ -213,7 +230,8 @@ async fn profile(global: &Global, cmd: ProfileCmd) -> anyhow::Result<()> {
                 },
             };
             let jpeg = client.avatar(&number, thumb).await?;
-            std::fs::write(&out, &jpeg).with_context(|| format!("cannot write {}", out.display()))?;
+            std::fs::write(&out, &jpeg)
+                .with_context(|| format!("cannot write {}", out.display()))?;
             println!("saved {} bytes to {}", jpeg.len(), out.display());
         }
         ProfileCmd::Avatar(AvatarCmd::Remove) => {
@@ -228,7 +246,11 @@ fn content_type_of(data: &[u8], path: &std::path::Path) -> String {
     if let Some(f) = ImageFormat::sniff(data) {
         return f.mime().to_string();
     }
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     ImageFormat::from_mime(&format!("image/{ext}"))
         .map(|f| f.mime().to_string())
         .unwrap_or_else(|| "application/octet-stream".into())
@@ -249,20 +271,37 @@ async fn mms_send(
         .find(|s| s.name().eq_ignore_ascii_case(schema.trim()))
         .with_context(|| {
             let names: Vec<_> = Mm7Schema::all().map(|s| s.name()).collect();
-            format!("unknown MM7 schema '{schema}'; use one of {}", names.join(", "))
+            format!(
+                "unknown MM7 schema '{schema}'; use one of {}",
+                names.join(", ")
+            )
         })?;
     let mut parts = Vec::new();
     let name = |p: &PathBuf| p.file_name().and_then(|n| n.to_str()).map(str::to_string);
     if let Some(path) = &image {
-        let data = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        parts.push(OutgoingAttachment::new(&content_type_of(&data, path), name(path).as_deref(), data));
+        let data =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        parts.push(OutgoingAttachment::new(
+            &content_type_of(&data, path),
+            name(path).as_deref(),
+            data,
+        ));
     }
     if let Some(t) = &text {
-        parts.push(OutgoingAttachment::new("text/plain; charset=utf-8", Some("text.txt"), t.as_bytes().to_vec()));
+        parts.push(OutgoingAttachment::new(
+            "text/plain; charset=utf-8",
+            Some("text.txt"),
+            t.as_bytes().to_vec(),
+        ));
     }
     if let Some(path) = &vcard {
-        let data = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        parts.push(OutgoingAttachment::new("text/x-vcard", name(path).as_deref(), data));
+        let data =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        parts.push(OutgoingAttachment::new(
+            "text/x-vcard",
+            name(path).as_deref(),
+            data,
+        ));
     }
     if parts.is_empty() {
         bail!("nothing to send: give --image, --text and/or --vcard");
@@ -282,19 +321,32 @@ async fn mms_send(
         .map(|a| a.split_once(':').context("--auth must be USER:PASSWORD"))
         .transpose()?;
     let ctx = global.ctx().await?;
-    let answer = ctx.client.post_mm7(&content_type, body, credentials).await?;
+    let answer = ctx
+        .client
+        .post_mm7(&content_type, body, credentials)
+        .await?;
     let rsp = parse_response(&answer.content_type, &answer.body).with_context(|| {
         format!(
             "the server did not answer with MM7 (HTTP {}): {}",
             answer.http_status,
-            String::from_utf8_lossy(&answer.body).chars().take(200).collect::<String>()
+            String::from_utf8_lossy(&answer.body)
+                .chars()
+                .take(200)
+                .collect::<String>()
         )
     })?;
     let text = rsp.status_text.clone().unwrap_or_default();
-    let kind = if rsp.fault.is_some() { "SOAP Fault" } else { "DeliverRsp" };
+    let kind = if rsp.fault.is_some() {
+        "SOAP Fault"
+    } else {
+        "DeliverRsp"
+    };
     println!("{kind} {} {text} (TransactionID {tid})", rsp.status_code);
     if rsp.transaction_id.as_deref().is_some_and(|t| t != tid) {
-        bail!("the answer echoes another TransactionID: {:?}", rsp.transaction_id);
+        bail!(
+            "the answer echoes another TransactionID: {:?}",
+            rsp.transaction_id
+        );
     }
     if !rsp.is_success() {
         bail!("the MMS was not applied: {} {text}", rsp.status_code);
@@ -315,7 +367,10 @@ async fn bind(global: &Global, cmd: BindCmd) -> anyhow::Result<()> {
     };
     match cmd {
         BindCmd::List => print(&client.bindings().await?),
-        BindCmd::Add { number, code: Some(code) } => {
+        BindCmd::Add {
+            number,
+            code: Some(code),
+        } => {
             let b = client.confirm_binding(&number, &code).await?;
             println!("{number} is bound");
             print(&b);

@@ -1,8 +1,8 @@
 //! The profile HTTP API: one's own profile, others' profiles (filtered by visibility), the
 //! batch fetch clients use when they come online (MM-3), and avatar upload/download.
 
-use super::model::{self, Change, Viewer};
 use super::avatar;
+use super::model::{self, Change, Viewer};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Session};
 use crate::state::AppState;
@@ -11,7 +11,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ringbook_proto::profiles::{Profile, ProfileField, ProfileUpdate, ProfilesBatch, ProfilesQuery, Visibility};
+use ringbook_proto::profiles::{
+    Profile, ProfileField, ProfileUpdate, ProfilesBatch, ProfilesQuery, Visibility,
+};
 use ringbook_store::profiles::AvatarChange;
 use serde::Deserialize;
 
@@ -23,7 +25,9 @@ fn viewer(s: &Session) -> Viewer {
 }
 
 async fn own_view(state: &AppState, s: &Session) -> ApiResult<Json<Profile>> {
-    Ok(Json(model::view(state, s.user_id, s.phone.as_str(), &viewer(s)).await?))
+    Ok(Json(
+        model::view(state, s.user_id, s.phone.as_str(), &viewer(s)).await?,
+    ))
 }
 
 /// `GET /v1/profile`: every field of one's own profile, with the visibilities.
@@ -88,7 +92,10 @@ pub async fn put_avatar(
 }
 
 /// `DELETE /v1/profile/avatar`.
-pub async fn delete_avatar(State(state): State<AppState>, session: Session) -> ApiResult<Json<Profile>> {
+pub async fn delete_avatar(
+    State(state): State<AppState>,
+    session: Session,
+) -> ApiResult<Json<Profile>> {
     let change = Change {
         avatar: Some(AvatarChange::Remove),
         ..Change::default()
@@ -104,10 +111,7 @@ async fn owner_of(state: &AppState, raw: &str) -> ApiResult<ringbook_store::iden
         .user_by_phone(phone.as_str())
         .await?
         .ok_or_else(|| {
-            ApiError::not_found(
-                "no_such_user",
-                format!("{phone} is not a Ringbook user"),
-            )
+            ApiError::not_found("no_such_user", format!("{phone} is not a Ringbook user"))
         })
 }
 
@@ -118,7 +122,9 @@ pub async fn show(
     Path(phone): Path<String>,
 ) -> ApiResult<Json<Profile>> {
     let owner = owner_of(&state, &phone).await?;
-    Ok(Json(model::view(&state, owner.id, &owner.phone, &viewer(&session)).await?))
+    Ok(Json(
+        model::view(&state, owner.id, &owner.phone, &viewer(&session)).await?,
+    ))
 }
 
 /// `POST /v1/profiles/batch`: what a client fetches when it comes online.
@@ -150,12 +156,18 @@ pub async fn batch(
             continue;
         };
         if let Some(known) = req.known.get(phone.as_str()) {
-            let current = state.store.profile(owner.id).await?.map(|p| p.version).unwrap_or(0);
+            let current = state
+                .store
+                .profile(owner.id)
+                .await?
+                .map(|p| p.version)
+                .unwrap_or(0);
             if current == *known {
                 continue;
             }
         }
-        out.profiles.push(model::view(&state, owner.id, &owner.phone, &me).await?);
+        out.profiles
+            .push(model::view(&state, owner.id, &owner.phone, &me).await?);
     }
     Ok(Json(out))
 }
@@ -194,11 +206,20 @@ pub async fn avatar_image(
     let me = viewer(&session);
     let mut access = model::Access::new(&state, owner.id, &me);
     let vis: Visibility = parsed.visibility_of(ProfileField::Avatar);
-    let no_avatar = || ApiError::not_found("no_avatar", format!("{} has no avatar you can see", owner.phone));
+    let no_avatar = || {
+        ApiError::not_found(
+            "no_avatar",
+            format!("{} has no avatar you can see", owner.phone),
+        )
+    };
     if !access.may_see(vis).await? {
         return Err(no_avatar());
     }
-    let (id, bytes) = state.store.avatar_image(owner.id, thumb).await?.ok_or_else(no_avatar)?;
+    let (id, bytes) = state
+        .store
+        .avatar_image(owner.id, thumb)
+        .await?
+        .ok_or_else(no_avatar)?;
     let etag = format!("\"{}{}\"", &id, if thumb { "-t" } else { "" });
     if headers
         .get(header::IF_NONE_MATCH)
@@ -210,7 +231,10 @@ pub async fn avatar_image(
     let mut resp = bytes.into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=0, must-revalidate"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=0, must-revalidate"),
+    );
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
     }

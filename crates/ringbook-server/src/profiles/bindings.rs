@@ -71,7 +71,9 @@ pub async fn resolve(state: &AppState, phone: &str) -> ApiResult<Resolution> {
 }
 
 fn code_hash(user_id: i64, phone: &str, code: &str) -> String {
-    hex::encode(Sha256::digest(format!("bind:{user_id}:{phone}:{code}").as_bytes()))
+    hex::encode(Sha256::digest(
+        format!("bind:{user_id}:{phone}:{code}").as_bytes(),
+    ))
 }
 
 async fn own_binding(state: &AppState, user_id: i64) -> ApiResult<bool> {
@@ -158,13 +160,19 @@ pub async fn start(
     }
     let cfg = &state.config.identity;
     let now = now_ms();
-    if let Some(existing) = state.store.binding_code(session.user_id, phone.as_str()).await? {
+    if let Some(existing) = state
+        .store
+        .binding_code(session.user_id, phone.as_str())
+        .await?
+    {
         let ready_at = existing.sent_at + cfg.code_resend_secs as i64 * 1000;
         if ready_at > now {
             let secs = ((ready_at - now + 999) / 1000) as u64;
             return Err(ApiError::rate_limited(
                 "resend_too_soon",
-                format!("a code was just sent to {phone}; you can ask for another in {secs} seconds"),
+                format!(
+                    "a code was just sent to {phone}; you can ask for another in {secs} seconds"
+                ),
                 secs,
             ));
         }
@@ -187,7 +195,10 @@ pub async fn start(
         session.phone
     );
     if let Err(e) = state.sms.send(phone.as_str(), &text, "binding_code").await {
-        state.store.delete_binding_code(session.user_id, phone.as_str()).await?;
+        state
+            .store
+            .delete_binding_code(session.user_id, phone.as_str())
+            .await?;
         return Err(ApiError::Upstream {
             code: "sms_failed",
             message: format!("the code could not be sent by SMS ({e}); try again later"),
@@ -219,8 +230,14 @@ pub async fn confirm(
             )
         })?;
     if row.expires_at <= now_ms() {
-        state.store.delete_binding_code(session.user_id, phone.as_str()).await?;
-        return Err(ApiError::gone("code_expired", "the code has expired; ask for a new one"));
+        state
+            .store
+            .delete_binding_code(session.user_id, phone.as_str())
+            .await?;
+        return Err(ApiError::gone(
+            "code_expired",
+            "the code has expired; ask for a new one",
+        ));
     }
     if row.attempts >= cfg.code_max_attempts {
         return Err(ApiError::rate_limited(
@@ -241,8 +258,15 @@ pub async fn confirm(
             format!("wrong code; {left} tries left"),
         ));
     }
-    state.store.delete_binding_code(session.user_id, phone.as_str()).await?;
-    match state.store.add_binding(phone.as_str(), session.user_id, now_ms()).await {
+    state
+        .store
+        .delete_binding_code(session.user_id, phone.as_str())
+        .await?;
+    match state
+        .store
+        .add_binding(phone.as_str(), session.user_id, now_ms())
+        .await
+    {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => {
             return Err(ApiError::conflict(
@@ -264,7 +288,11 @@ pub async fn remove(
     let phone = parse(&state, &raw)?;
     if phone == session.phone {
         set_own_binding(&state, &session, false).await?;
-    } else if !state.store.remove_binding(session.user_id, phone.as_str()).await? {
+    } else if !state
+        .store
+        .remove_binding(session.user_id, phone.as_str())
+        .await?
+    {
         return Err(ApiError::not_found(
             "not_bound",
             format!("{phone} is not bound to this account"),

@@ -47,7 +47,9 @@ pub fn read(req: &DeliverReq, own_numbers: &[&str], region: &str) -> Result<MmsC
                 }
             }
             AttachmentKind::Text => read_text(&att.text(), &mut text_fields, &mut signature_lines),
-            AttachmentKind::VCard => read_vcard(att, own_numbers, region, &mut text_fields, &mut out)?,
+            AttachmentKind::VCard => {
+                read_vcard(att, own_numbers, region, &mut text_fields, &mut out)?
+            }
             AttachmentKind::Smil | AttachmentKind::Other => {}
         }
     }
@@ -145,7 +147,10 @@ mod tests {
         assert_eq!(f[&ProfileField::Nickname], "小李");
         assert_eq!(f[&ProfileField::Company], "Acme");
         assert_eq!(f[&ProfileField::Website], "https://x.cn");
-        assert_eq!(sig, vec!["今天心情不错".to_string(), "Note: hi".to_string()]);
+        assert_eq!(
+            sig,
+            vec!["今天心情不错".to_string(), "Note: hi".to_string()]
+        );
     }
 
     #[test]

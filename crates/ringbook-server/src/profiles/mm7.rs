@@ -26,8 +26,8 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode as Http};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use ringbook_mm7::{
-    build_deliver_response, build_fault, parse_request, peek_transaction_id, DeliverReq, Mm7Request,
-    StatusCode, RESPONSE_CONTENT_TYPE,
+    build_deliver_response, build_fault, parse_request, peek_transaction_id, DeliverReq,
+    Mm7Request, StatusCode, RESPONSE_CONTENT_TYPE,
 };
 use ringbook_proto::PhoneNumber;
 use ringbook_store::contacts::ContactRow;
@@ -70,7 +70,11 @@ fn authorise(state: &AppState, addr: &ClientAddr, headers: &HeaderMap) -> Result
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Basic "))
-            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
+            .and_then(|b| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(b.trim())
+                    .ok()
+            })
             .unwrap_or_default();
         if !bool::from(given.ct_eq(expected.as_bytes())) {
             let mut resp = fault(
@@ -116,7 +120,7 @@ pub async fn endpoint(
                 None,
                 StatusCode::MultimediaContentRefused,
                 &format!("the message is larger than the {limit} bytes this service accepts"),
-            )
+            );
         }
         Err(e) => {
             return fault(
@@ -173,7 +177,8 @@ async fn deliver(state: &AppState, req: &DeliverReq) -> (StatusCode, String) {
             tracing::error!(error = ?e, tid = %req.transaction_id, "MM7 delivery failed");
             (
                 StatusCode::ServerError,
-                "the profile could not be updated because of a server error; try again later".into(),
+                "the profile could not be updated because of a server error; try again later"
+                    .into(),
             )
         }
     }
@@ -191,7 +196,10 @@ async fn deliver_inner(state: &AppState, req: &DeliverReq) -> anyhow::Result<(St
             format!("the sender '{}' is not a mobile number", req.sender.raw),
         ));
     };
-    let user = match bindings::resolve(state, sender.as_str()).await.map_err(api)? {
+    let user = match bindings::resolve(state, sender.as_str())
+        .await
+        .map_err(api)?
+    {
         Resolution::Bound(u) => u,
         Resolution::Blocked => {
             return Ok((
@@ -203,7 +211,8 @@ async fn deliver_inner(state: &AppState, req: &DeliverReq) -> anyhow::Result<(St
             prompts::send(state, sender.as_str(), prompts::text::bind(), reply);
             return Ok((
                 StatusCode::OperationRestricted,
-                "not applied: the number is not bound to an account; a prompt to bind was sent".into(),
+                "not applied: the number is not bound to an account; a prompt to bind was sent"
+                    .into(),
             ));
         }
         Resolution::NotRegisteredNotBound => {
@@ -218,14 +227,30 @@ async fn deliver_inner(state: &AppState, req: &DeliverReq) -> anyhow::Result<(St
     let content: MmsContent = match content::read(req, &own, &state.config.default_region) {
         Ok(c) => c,
         Err(reason) => {
-            prompts::send(state, sender.as_str(), prompts::text::refused(&reason), reply);
-            return Ok((StatusCode::ValidationError, format!("not applied: {reason}")));
+            prompts::send(
+                state,
+                sender.as_str(),
+                prompts::text::refused(&reason),
+                reply,
+            );
+            return Ok((
+                StatusCode::ValidationError,
+                format!("not applied: {reason}"),
+            ));
         }
     };
     if content.is_empty() {
         let reason = "the MMS holds no picture, text or vCard to update a profile with";
-        prompts::send(state, sender.as_str(), prompts::text::refused(reason), reply);
-        return Ok((StatusCode::MultimediaContentRefused, format!("not applied: {reason}")));
+        prompts::send(
+            state,
+            sender.as_str(),
+            prompts::text::refused(reason),
+            reply,
+        );
+        return Ok((
+            StatusCode::MultimediaContentRefused,
+            format!("not applied: {reason}"),
+        ));
     }
     let mut change = Change {
         fields: content.fields.clone(),
@@ -239,7 +264,12 @@ async fn deliver_inner(state: &AppState, req: &DeliverReq) -> anyhow::Result<(St
                 applied.insert(0, "avatar".into());
             }
             Err(r) if r.sender_fault => {
-                prompts::send(state, sender.as_str(), prompts::text::refused(&r.reason), reply);
+                prompts::send(
+                    state,
+                    sender.as_str(),
+                    prompts::text::refused(&r.reason),
+                    reply,
+                );
                 return Ok((
                     StatusCode::MultimediaContentRefused,
                     format!("not applied: {} ({})", r.reason, r.code),
@@ -248,7 +278,9 @@ async fn deliver_inner(state: &AppState, req: &DeliverReq) -> anyhow::Result<(St
             Err(r) => anyhow::bail!("avatar: {}", r.reason),
         }
     }
-    let result = model::apply(state, user.id, &user.phone, change).await.map_err(api)?;
+    let result = model::apply(state, user.id, &user.phone, change)
+        .await
+        .map_err(api)?;
     if !content.contacts.is_empty() {
         let now = now_ms();
         let rows: Vec<ContactRow> = content
@@ -279,7 +311,12 @@ async fn deliver_inner(state: &AppState, req: &DeliverReq) -> anyhow::Result<(St
     }
     Ok((
         StatusCode::Success,
-        format!("profile of {} updated (version {}): {}", user.phone, result.version, applied.join(", ")),
+        format!(
+            "profile of {} updated (version {}): {}",
+            user.phone,
+            result.version,
+            applied.join(", ")
+        ),
     ))
 }
 

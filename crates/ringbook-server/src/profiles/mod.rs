@@ -143,7 +143,10 @@ impl fmt::Debug for PromptConfig {
             .field("via", &self.via)
             .field("mmsc_url", &self.mmsc_url)
             .field("mmsc_username", &self.mmsc_username)
-            .field("mmsc_password", &self.mmsc_password.as_ref().map(|_| "<redacted>"))
+            .field(
+                "mmsc_password",
+                &self.mmsc_password.as_ref().map(|_| "<redacted>"),
+            )
             .field("vasp_id", &self.vasp_id)
             .field("vas_id", &self.vas_id)
             .field("sender_address", &self.sender_address)
@@ -166,9 +169,15 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/profiles/batch", post(api::batch))
         .route("/v1/profiles/{phone}", get(api::show))
         .route("/v1/profiles/{phone}/avatar", get(api::avatar_image))
-        .route("/v1/profile/bindings", get(bindings::list).post(bindings::start))
+        .route(
+            "/v1/profile/bindings",
+            get(bindings::list).post(bindings::start),
+        )
         .route("/v1/profile/bindings/confirm", post(bindings::confirm))
         .route("/v1/profile/bindings/{phone}", delete(bindings::remove))
         // Its own (larger) limit, `profiles.mm7.max_body_bytes`, checked in the handler.
-        .route("/mm7", post(mm7::endpoint).layer(DefaultBodyLimit::disable()))
+        .route(
+            "/mm7",
+            post(mm7::endpoint).layer(DefaultBodyLimit::disable()),
+        )
 }

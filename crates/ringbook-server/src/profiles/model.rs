@@ -218,8 +218,16 @@ pub async fn view(
             fields.insert(*f, v.clone());
         }
     }
-    let avatar = if access.may_see(parsed.visibility_of(ProfileField::Avatar)).await? {
-        state.store.avatar_meta(owner_id).await?.as_ref().map(avatar_info)
+    let avatar = if access
+        .may_see(parsed.visibility_of(ProfileField::Avatar))
+        .await?
+    {
+        state
+            .store
+            .avatar_meta(owner_id)
+            .await?
+            .as_ref()
+            .map(avatar_info)
     } else {
         None
     };
@@ -308,8 +316,16 @@ pub async fn apply(
         match state.store.save_profile(&next, &avatar, now_ms()).await {
             Ok(version) => {
                 if !changed.is_empty() {
-                    notices::profile_changed(state, owner_id, owner_phone, version, &old, &new, &changed)
-                        .await;
+                    notices::profile_changed(
+                        state,
+                        owner_id,
+                        owner_phone,
+                        version,
+                        &old,
+                        &new,
+                        &changed,
+                    )
+                    .await;
                 }
                 return Ok(Applied { version, changed });
             }
@@ -343,7 +359,10 @@ mod tests {
 
     #[test]
     fn values_are_checked() {
-        assert_eq!(validate(ProfileField::Nickname, "  Lei ").ok().as_deref(), Some("Lei"));
+        assert_eq!(
+            validate(ProfileField::Nickname, "  Lei ").ok().as_deref(),
+            Some("Lei")
+        );
         assert!(validate(ProfileField::Email, "not-an-email").is_err());
         assert!(validate(ProfileField::Email, "a@b.cn").is_ok());
         assert!(validate(ProfileField::Avatar, "x").is_err());

@@ -62,8 +62,14 @@ async fn may_see_change(
     };
     let mut access = Access::new(state, owner_id, &viewer);
     for f in changed {
-        if access.may_see(old.visibility_of(*f)).await.map_err(anyhow_of)?
-            || access.may_see(new.visibility_of(*f)).await.map_err(anyhow_of)?
+        if access
+            .may_see(old.visibility_of(*f))
+            .await
+            .map_err(anyhow_of)?
+            || access
+                .may_see(new.visibility_of(*f))
+                .await
+                .map_err(anyhow_of)?
         {
             return Ok(true);
         }

@@ -97,8 +97,9 @@ async fn send_now(state: &AppState, to: &str, text: &str, reply: &ReplyTo) -> an
                 .to_string();
             let status = resp.status();
             let bytes = resp.bytes().await?;
-            let parsed = parse_submit_response(&ct, &bytes)
-                .map_err(|e| anyhow::anyhow!("MMSC answered HTTP {status} with no SubmitRsp: {e}"))?;
+            let parsed = parse_submit_response(&ct, &bytes).map_err(|e| {
+                anyhow::anyhow!("MMSC answered HTTP {status} with no SubmitRsp: {e}")
+            })?;
             if !parsed.is_success() {
                 anyhow::bail!(
                     "MMSC refused the prompt: {} {}",

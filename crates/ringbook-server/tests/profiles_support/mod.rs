@@ -20,7 +20,9 @@ pub fn jpeg(w: u32, h: u32) -> Vec<u8> {
         }
     });
     let mut out = Vec::new();
-    JpegEncoder::new_with_quality(&mut out, 90).encode_image(&img).unwrap();
+    JpegEncoder::new_with_quality(&mut out, 90)
+        .encode_image(&img)
+        .unwrap();
     out
 }
 
@@ -62,7 +64,11 @@ fn crc32(data: &[u8]) -> u32 {
     for b in data {
         crc ^= u32::from(*b);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -83,7 +89,10 @@ pub fn png_bomb() -> Vec<u8> {
     ihdr.extend_from_slice(&100_000u32.to_be_bytes());
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
     chunk(b"IHDR", &ihdr);
-    chunk(b"IDAT", &[0x78, 0x9C, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01]);
+    chunk(
+        b"IDAT",
+        &[0x78, 0x9C, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01],
+    );
     chunk(b"IEND", &[]);
     out
 }
@@ -147,7 +156,12 @@ pub fn with_picture(body: &[u8], picture: &[u8]) -> Vec<u8> {
 
 /// Puts `phones` into `owner`'s server-side phone book.
 pub async fn add_to_book(state: &AppState, owner_phone: &str, phones: &[&str]) {
-    let owner = state.store.user_by_phone(owner_phone).await.unwrap().unwrap();
+    let owner = state
+        .store
+        .user_by_phone(owner_phone)
+        .await
+        .unwrap()
+        .unwrap();
     let rows: Vec<ContactRow> = phones
         .iter()
         .map(|p| ContactRow {
@@ -161,7 +175,11 @@ pub async fn add_to_book(state: &AppState, owner_phone: &str, phones: &[&str]) {
             updated_at: 0,
         })
         .collect();
-    state.store.upsert_contacts(owner.id, &rows, 1).await.unwrap();
+    state
+        .store
+        .upsert_contacts(owner.id, &rows, 1)
+        .await
+        .unwrap();
 }
 
 /// The next `profile_updated` frame (other frames are skipped), within 5 seconds.
@@ -200,7 +218,10 @@ where
         if let Some(v) = f().await {
             return v;
         }
-        assert!(tokio::time::Instant::now() < deadline, "condition not met within 5 s");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not met within 5 s"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
