@@ -4,6 +4,12 @@
 //! malformed SOAP are refused with the right status and change nothing; unregistered and
 //! unbound senders get the MM-6 prompt by SMS or by MM7 SubmitReq and change nothing.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::field_reassign_with_default
+)] // tests (and the shared harness) may unwrap
+
 mod common;
 mod profiles_support;
 
@@ -431,8 +437,11 @@ async fn mm6_unregistered_and_unbound_senders_get_a_prompt_by_sms() {
 }
 
 /// A tiny MMSC that records SubmitReqs and answers SubmitRsp 1000.
-async fn capturing_mmsc() -> (String, Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>) {
-    let seen: Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>> = Arc::default();
+/// What the capturing MMSC received: headers and body of each request.
+type Seen = Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>;
+
+async fn capturing_mmsc() -> (String, Seen) {
+    let seen: Seen = Arc::default();
     let store = seen.clone();
     let app = axum::Router::new().route(
         "/mm7",

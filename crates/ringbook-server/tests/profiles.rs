@@ -1,6 +1,12 @@
 //! Profiles against the real server: fields and per-field visibility, the batch fetch and live
 //! notices (MM-3), avatar upload under the standard (MM-5), and number bindings (MM-4).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::field_reassign_with_default
+)] // tests (and the shared harness) may unwrap
+
 mod common;
 mod profiles_support;
 

@@ -32,7 +32,7 @@ use subtle::ConstantTimeEq;
 #[derive(Debug)]
 pub enum Resolution {
     /// Apply to this account.
-    Bound(UserRow),
+    Bound(Box<UserRow>),
     /// The number has an account but its MMS binding is off: prompt to bind.
     RegisteredNotBound,
     /// Unknown number: prompt to register (then bind).
@@ -47,7 +47,7 @@ pub async fn resolve(state: &AppState, phone: &str) -> ApiResult<Resolution> {
             return Ok(if user.blocked {
                 Resolution::Blocked
             } else {
-                Resolution::Bound(user)
+                Resolution::Bound(Box::new(user))
             });
         }
     }
@@ -64,7 +64,7 @@ pub async fn resolve(state: &AppState, phone: &str) -> ApiResult<Resolution> {
         .map(|p| p.own_binding)
         .unwrap_or(true);
     Ok(if own_binding {
-        Resolution::Bound(user)
+        Resolution::Bound(Box::new(user))
     } else {
         Resolution::RegisteredNotBound
     })

@@ -48,17 +48,21 @@ fn fault(http: Http, tid: Option<&str>, status: StatusCode, text: &str) -> Respo
 }
 
 /// Checks the MMSC's credentials and address; `Err` is the response to send.
-fn authorise(state: &AppState, addr: &ClientAddr, headers: &HeaderMap) -> Result<(), Response> {
+fn authorise(
+    state: &AppState,
+    addr: &ClientAddr,
+    headers: &HeaderMap,
+) -> Result<(), Box<Response>> {
     let cfg = &state.config.profiles.mm7;
     let has_basic = cfg.username.is_some() || cfg.password.is_some();
     if !cfg.allowed.is_empty() && !cfg.allowed.iter().any(|n| n.contains(&addr.ip)) {
         tracing::warn!(addr = %addr.ip, "MM7 request from an address not allowed");
-        return Err(fault(
+        return Err(Box::new(fault(
             Http::FORBIDDEN,
             None,
             StatusCode::ImproperIdentification,
             "this address may not post MM7 requests",
-        ));
+        )));
     }
     if has_basic {
         let expected = format!(
@@ -87,16 +91,16 @@ fn authorise(state: &AppState, addr: &ClientAddr, headers: &HeaderMap) -> Result
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"ringbook-mm7\""),
             );
-            return Err(resp);
+            return Err(Box::new(resp));
         }
     }
     if !has_basic && cfg.allowed.is_empty() && !addr.ip.is_loopback() {
-        return Err(fault(
+        return Err(Box::new(fault(
             Http::FORBIDDEN,
             None,
             StatusCode::ImproperIdentification,
             "MM7 is open to loopback only until profiles.mm7 credentials or allowed addresses are configured",
-        ));
+        )));
     }
     Ok(())
 }
@@ -108,7 +112,7 @@ pub async fn endpoint(
     body: Body,
 ) -> Response {
     if let Err(resp) = authorise(&state, &addr, &headers) {
-        return resp;
+        return *resp;
     }
     let limit = state.config.profiles.mm7.max_body_bytes;
     let bytes = match axum::body::to_bytes(body, limit).await {
@@ -200,7 +204,7 @@ async fn deliver_inner(state: &AppState, req: &DeliverReq) -> anyhow::Result<(St
         .await
         .map_err(api)?
     {
-        Resolution::Bound(u) => u,
+        Resolution::Bound(u) => *u,
         Resolution::Blocked => {
             return Ok((
                 StatusCode::OperationRestricted,

@@ -95,18 +95,14 @@ pub fn validate(field: ProfileField, value: &str) -> ApiResult<String> {
                 return Err(invalid(field, format!("'{v}' is not an e-mail address")));
             }
         }
-        ProfileField::Website => {
-            if v.contains(char::is_whitespace) || !v.contains('.') {
-                return Err(invalid(field, format!("'{v}' is not a web address")));
-            }
+        ProfileField::Website if v.contains(char::is_whitespace) || !v.contains('.') => {
+            return Err(invalid(field, format!("'{v}' is not a web address")));
         }
-        ProfileField::Birthday => {
-            if !valid_birthday(v) {
-                return Err(invalid(
-                    field,
-                    format!("'{v}' is not a date; write YYYY-MM-DD or MM-DD"),
-                ));
-            }
+        ProfileField::Birthday if !valid_birthday(v) => {
+            return Err(invalid(
+                field,
+                format!("'{v}' is not a date; write YYYY-MM-DD or MM-DD"),
+            ));
         }
         _ => {}
     }
