@@ -43,7 +43,7 @@ impl ClientError {
 
 #[derive(Clone, Debug)]
 pub struct Client {
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
     base: url::Url,
     token: Option<String>,
 }

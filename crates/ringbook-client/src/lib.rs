@@ -11,6 +11,7 @@ pub mod api;
 pub mod messaging;
 pub mod contacts;
 pub mod contacts_store;
+pub mod profiles;
 pub mod store;
 pub mod ws;
 

@@ -7,6 +7,7 @@
 //! - [`error`]: the error body every failed request returns, with stable codes.
 //! - [`ws`]: WebSocket frames, as closed enums tagged by `type`.
 //! - [`messaging`]: chat history and block-list bodies.
+//! - [`profiles`]: profiles, field visibility and number bindings (part MM).
 // Library code must not panic on input; tests may unwrap.
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
@@ -17,6 +18,7 @@ pub mod error;
 pub mod messaging;
 pub mod phone;
 pub mod presence;
+pub mod profiles;
 pub mod ws;
 
 pub use device::DeviceIdentity;

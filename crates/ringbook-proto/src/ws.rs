@@ -128,6 +128,12 @@ pub enum ServerFrame {
     /// A contact's presence changed (PB-13), or this user's own (from another device).
     Presence(crate::presence::PresenceInfo),
     Error(ErrorBody),
+    /// A profile this user may see changed (MM-3); fetch it with `GET /v1/profiles/{phone}`.
+    /// Also sent to the owner's own devices.
+    ProfileUpdated {
+        phone: String,
+        version: i64,
+    },
     Closing {
         reason: CloseReason,
     },
