@@ -6,11 +6,13 @@
 //! - [`api`]: JSON bodies of the HTTP API, requests and responses.
 //! - [`error`]: the error body every failed request returns, with stable codes.
 //! - [`ws`]: WebSocket frames, as closed enums tagged by `type`.
+//! - [`services`]: service sharing between matched friends (SS-1 … SS-6).
 
 pub mod api;
 pub mod device;
 pub mod error;
 pub mod phone;
+pub mod services;
 pub mod ws;
 
 pub use device::DeviceIdentity;
