@@ -395,6 +395,45 @@ impl Store {
         .transpose()
     }
 
+    /// Bulk import of address books for a whole user base (migration from another system,
+    /// benchmarks): multi-row inserts in one transaction, WITHOUT incremental matching — run
+    /// the batch rematch afterwards. Existing (owner, number) rows are left as they are.
+    pub async fn import_contacts_unmatched(&self, rows: &[crate::contacts::ContactRow]) -> Result<()> {
+        const PER_STATEMENT: usize = 400;
+        let mut tx = self.pool().begin().await?;
+        for chunk in rows.chunks(PER_STATEMENT) {
+            let mut sql = String::from(
+                "INSERT INTO contacts (owner_id, contact_phone, name, group_name, flag, fields, created_at, updated_at) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let b = i * 8;
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8
+                ));
+            }
+            sql.push_str(" ON CONFLICT (owner_id, contact_phone) DO NOTHING");
+            let mut q = sqlx::query(&sql);
+            for r in chunk {
+                q = q
+                    .bind(r.owner_id)
+                    .bind(&r.contact_phone)
+                    .bind(&r.name)
+                    .bind(r.group_name.clone())
+                    .bind(r.flag)
+                    .bind(&r.fields)
+                    .bind(r.created_at)
+                    .bind(r.updated_at);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     // ---- sharing ----
 
     /// Shares a service; `false` when it was already shared.
