@@ -26,7 +26,11 @@ fn arg(name: &str, default: i64) -> i64 {
 fn vm_hwm() -> String {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.trim_start_matches("VmHWM:").trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.trim_start_matches("VmHWM:").trim().to_string())
+        })
         .unwrap_or_else(|| "n/a".into())
 }
 
@@ -35,7 +39,16 @@ fn user_phone(i: i64) -> String {
 }
 
 fn row(owner_id: i64, phone: String, now: i64) -> ContactRow {
-    ContactRow { owner_id, contact_phone: phone, name: String::new(), group_name: None, flag: 1, fields: "{}".into(), created_at: now, updated_at: now }
+    ContactRow {
+        owner_id,
+        contact_phone: phone,
+        name: String::new(),
+        group_name: None,
+        flag: 1,
+        fields: "{}".into(),
+        created_at: now,
+        updated_at: now,
+    }
 }
 
 #[tokio::main]
@@ -52,13 +65,21 @@ async fn main() -> anyhow::Result<()> {
     let _ = std::fs::remove_file(&db);
     let store = Store::open(&format!("sqlite://{}", db.display())).await?;
     let now = 1_700_000_000_000;
-    println!("services bench: {users} users x {contacts} contacts, SQLite at {}", db.display());
+    println!(
+        "services bench: {users} users x {contacts} contacts, SQLite at {}",
+        db.display()
+    );
 
     // Users (ids 1..=users in order).
     let t = Instant::now();
     let mut ids = Vec::with_capacity(users as usize);
     for i in 0..users {
-        let dev = DeviceRow { device_id: format!("bench-{i}"), imei: None, iccid: None, imsi: None };
+        let dev = DeviceRow {
+            device_id: format!("bench-{i}"),
+            imei: None,
+            iccid: None,
+            imsi: None,
+        };
         ids.push(store.create_user(&user_phone(i), &dev, now).await?.id);
     }
     println!("create users: {:.1} s", t.elapsed().as_secs_f64());
@@ -76,7 +97,11 @@ async fn main() -> anyhow::Result<()> {
             batch.push(row(owner, user_phone((i + k) % users), now));
         }
         for k in 0..(contacts - 100) {
-            batch.push(row(owner, format!("+86137{:08}", (i * 131 + k * 7919) % 100_000_000), now));
+            batch.push(row(
+                owner,
+                format!("+86137{:08}", (i * 131 + k * 7919) % 100_000_000),
+                now,
+            ));
         }
         if batch.len() >= 50_000 {
             store.import_contacts_unmatched(&batch).await?;
@@ -85,7 +110,12 @@ async fn main() -> anyhow::Result<()> {
     }
     store.import_contacts_unmatched(&batch).await?;
     drop(batch);
-    println!("import {} contacts: {:.1} s (VmHWM {})", users * contacts, t.elapsed().as_secs_f64(), vm_hwm());
+    println!(
+        "import {} contacts: {:.1} s (VmHWM {})",
+        users * contacts,
+        t.elapsed().as_secs_f64(),
+        vm_hwm()
+    );
 
     // Batch rematch of the whole base.
     let t = Instant::now();
@@ -112,12 +142,27 @@ async fn main() -> anyhow::Result<()> {
     // Incremental: a new user uploads `upload` contacts; 100 of them already have the new
     // user's number, so 100 matches appear in the same transaction.
     let me = store
-        .create_user(&user_phone(users), &DeviceRow { device_id: "bench-me".into(), imei: None, iccid: None, imsi: None }, now)
+        .create_user(
+            &user_phone(users),
+            &DeviceRow {
+                device_id: "bench-me".into(),
+                imei: None,
+                iccid: None,
+                imsi: None,
+            },
+            now,
+        )
         .await?
         .id;
     let fans = 100.min(users);
     for i in 0..fans {
-        store.upsert_contacts(ids[i as usize], &[row(ids[i as usize], user_phone(users), now)], now).await?;
+        store
+            .upsert_contacts(
+                ids[i as usize],
+                &[row(ids[i as usize], user_phone(users), now)],
+                now,
+            )
+            .await?;
     }
     let mut book: Vec<ContactRow> = (0..fans).map(|i| row(me, user_phone(i), now)).collect();
     for k in 0..(upload - fans) {

@@ -3,6 +3,9 @@
 //! ordering branch — carrier, SP with a right, wrong, late and repeated reply, not orderable,
 //! already subscribed, double clicks — with the notices both people get.
 
+// Tests may unwrap (workspace lint note); the shared harness (`common`) builds its config field by field.
+#![allow(clippy::unwrap_used, clippy::field_reassign_with_default)]
+
 mod common;
 
 use common::{delete_from_book, phone, upload_book, TestServer};
@@ -12,11 +15,18 @@ use ringbook_proto::ws::{ChatMessage, ServerFrame};
 use std::time::Duration;
 
 fn code_of(e: &ClientError) -> &str {
-    e.code().unwrap_or_else(|| panic!("expected an API error, got {e:?}"))
+    e.code()
+        .unwrap_or_else(|| panic!("expected an API error, got {e:?}"))
 }
 
 async fn friend_phones(c: &Client) -> Vec<String> {
-    c.services_friends().await.unwrap().friends.into_iter().map(|f| f.phone).collect()
+    c.services_friends()
+        .await
+        .unwrap()
+        .friends
+        .into_iter()
+        .map(|f| f.phone)
+        .collect()
 }
 
 /// Two users who have each other's number.
@@ -28,7 +38,12 @@ async fn matched_pair(srv: &TestServer, a: &str, b: &str) -> (Client, Client) {
     (ca, cb)
 }
 
-async fn order(c: &Client, friend: &str, service: &str, key: Option<&str>) -> Result<OrderView, ClientError> {
+async fn order(
+    c: &Client,
+    friend: &str,
+    service: &str,
+    key: Option<&str>,
+) -> Result<OrderView, ClientError> {
     c.services_order(&OrderRequest {
         friend: friend.into(),
         service_id: service.into(),
@@ -39,7 +54,10 @@ async fn order(c: &Client, friend: &str, service: &str, key: Option<&str>) -> Re
 
 async fn mo(srv: &TestServer, from: &str, text: &str) -> String {
     let mut url = reqwest::Url::parse(&format!("{}/v1/sms/mo", srv.url)).unwrap();
-    url.query_pairs_mut().append_pair("from", from).append_pair("to", "10690000").append_pair("text", text);
+    url.query_pairs_mut()
+        .append_pair("from", from)
+        .append_pair("to", "10690000")
+        .append_pair("text", text);
     let resp = reqwest::get(url).await.unwrap();
     assert_eq!(resp.status().as_u16(), 200);
     resp.text().await.unwrap()
@@ -52,9 +70,18 @@ fn confirmation(srv: &TestServer, to: &str) -> (String, usize) {
         .into_iter()
         .filter(|m| m["to"] == to && m["kind"] == "service_confirmation")
         .collect();
-    let text = sms.last().unwrap_or_else(|| panic!("no confirmation SMS to {to}"))["text"].as_str().unwrap().to_string();
+    let text = sms
+        .last()
+        .unwrap_or_else(|| panic!("no confirmation SMS to {to}"))["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(text.contains("reply Y"), "{text}");
-    let code = text.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 4).unwrap().to_string();
+    let code = text
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 4)
+        .unwrap()
+        .to_string();
     (code, sms.len())
 }
 
@@ -65,13 +92,19 @@ fn subscribed(mine: &ringbook_proto::services::MyServices, id: &str) -> bool {
 /// A live connection that collects the notices pushed to its user.
 async fn listen(c: &Client) -> ringbook_client::ws::Connection {
     let mut ws = c.connect().await.unwrap();
-    assert!(matches!(ws.next().await.unwrap(), Some(ServerFrame::Hello { .. })));
+    assert!(matches!(
+        ws.next().await.unwrap(),
+        Some(ServerFrame::Hello { .. })
+    ));
     ws
 }
 
 async fn next_notice(ws: &mut ringbook_client::ws::Connection) -> ChatMessage {
     loop {
-        let frame = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.expect("a notice in time").unwrap();
+        let frame = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a notice in time")
+            .unwrap();
         if let Some(ServerFrame::Message(m)) = frame {
             assert_eq!(m.kind, "notice");
             return m;
@@ -98,7 +131,12 @@ async fn matching_appears_and_disappears_as_books_change() {
     upload_book(&cb, &[&a[3..]]).await;
     assert_eq!(friend_phones(&ca).await, vec![b.clone()]);
     assert_eq!(friend_phones(&cb).await, vec![a.clone()]);
-    assert_eq!(ca.services_friends().await.unwrap().friends[0].name.as_deref(), Some("n0"));
+    assert_eq!(
+        ca.services_friends().await.unwrap().friends[0]
+            .name
+            .as_deref(),
+        Some("n0")
+    );
 
     // C has A too: A now has two friends, C one; B and C are not friends of each other.
     upload_book(&cc, &[&a]).await;
@@ -108,11 +146,20 @@ async fn matching_appears_and_disappears_as_books_change() {
 
     // An edit (new name) keeps the match.
     use ringbook_proto::services::{BookEntry, BookUpload};
-    ca.upload_book(&BookUpload { upserts: vec![BookEntry { phone: b.clone(), name: "Bob".into() }], deletes: vec![] })
-        .await
-        .unwrap();
+    ca.upload_book(&BookUpload {
+        upserts: vec![BookEntry {
+            phone: b.clone(),
+            name: "Bob".into(),
+        }],
+        deletes: vec![],
+    })
+    .await
+    .unwrap();
     let f = ca.services_friends().await.unwrap().friends;
-    assert_eq!(f.iter().find(|f| f.phone == b).unwrap().name.as_deref(), Some("Bob"));
+    assert_eq!(
+        f.iter().find(|f| f.phone == b).unwrap().name.as_deref(),
+        Some("Bob")
+    );
 
     // A deletes B: the match ends for both; A and C stay matched.
     delete_from_book(&ca, &[&b]).await;
@@ -129,16 +176,28 @@ async fn matching_appears_and_disappears_as_books_change() {
     let r = upload_book(&ca, &["not a number", "12"]).await;
     assert_eq!((r.upserted, r.rejected.len()), (0, 2));
     assert_eq!(friend_phones(&ca).await, vec![b.clone(), c.clone()]);
-    let big = BookUpload { upserts: vec![], deletes: vec!["1".to_string(); 5001] };
-    assert_eq!(code_of(&ca.upload_book(&big).await.unwrap_err()), "too_many_entries");
-    assert_eq!(code_of(&srv.client().services_friends().await.unwrap_err()), "missing_token");
+    let big = BookUpload {
+        upserts: vec![],
+        deletes: vec!["1".to_string(); 5001],
+    };
+    assert_eq!(
+        code_of(&ca.upload_book(&big).await.unwrap_err()),
+        "too_many_entries"
+    );
+    assert_eq!(
+        code_of(&srv.client().services_friends().await.unwrap_err()),
+        "missing_token"
+    );
 }
 
 #[tokio::test]
 async fn batch_rematch_runs_over_the_whole_base_with_progress() {
     let srv = TestServer::start_with(|c| c.services.rematch_batch_users = 2).await;
     let admin = srv.client();
-    assert_eq!(code_of(&admin.admin_rematch_status().await.unwrap_err()), "no_rematch");
+    assert_eq!(
+        code_of(&admin.admin_rematch_status().await.unwrap_err()),
+        "no_rematch"
+    );
     let numbers: Vec<String> = (10..15).map(phone).collect();
     let mut clients = Vec::new();
     for n in &numbers {
@@ -161,14 +220,25 @@ async fn batch_rematch_runs_over_the_whole_base_with_progress() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     // The incremental path had it right already: nothing to add or remove.
-    assert_eq!((done.done_users, done.added, done.removed, done.error), (5, 0, 0, None));
+    assert_eq!(
+        (done.done_users, done.added, done.removed, done.error),
+        (5, 0, 0, None)
+    );
     assert!(done.finished_at.is_some());
     assert_eq!(friend_phones(&clients[0]).await.len(), 4);
 
     // Admin only: with an admin token configured, a caller without it is refused.
     let srv2 = TestServer::start_with(|c| c.admin.token = Some("s3cret".into())).await;
-    assert_eq!(code_of(&srv2.client().admin_rematch_start().await.unwrap_err()), "admin_only");
-    let ok = srv2.client().with_token("s3cret").admin_rematch_start().await.unwrap();
+    assert_eq!(
+        code_of(&srv2.client().admin_rematch_start().await.unwrap_err()),
+        "admin_only"
+    );
+    let ok = srv2
+        .client()
+        .with_token("s3cret")
+        .admin_rematch_start()
+        .await
+        .unwrap();
     assert_eq!(ok.total_users, 0);
 }
 
@@ -186,38 +256,101 @@ async fn only_matched_friends_see_shared_services() {
     assert!(catalog.iter().any(|s| s.id == "legacy-fax" && !s.orderable));
 
     // Only own subscriptions can be shared.
-    assert_eq!(code_of(&ca.services_set_shared("color-ring", true).await.unwrap_err()), "not_subscribed");
-    admin.admin_grant_subscription(&a, "color-ring").await.unwrap();
-    admin.admin_grant_subscription(&a, "news-daily").await.unwrap();
-    assert_eq!(code_of(&admin.admin_grant_subscription(&a, "nope").await.unwrap_err()), "unknown_service");
+    assert_eq!(
+        code_of(
+            &ca.services_set_shared("color-ring", true)
+                .await
+                .unwrap_err()
+        ),
+        "not_subscribed"
+    );
+    admin
+        .admin_grant_subscription(&a, "color-ring")
+        .await
+        .unwrap();
+    admin
+        .admin_grant_subscription(&a, "news-daily")
+        .await
+        .unwrap();
+    assert_eq!(
+        code_of(
+            &admin
+                .admin_grant_subscription(&a, "nope")
+                .await
+                .unwrap_err()
+        ),
+        "unknown_service"
+    );
     let s = ca.services_set_shared("color-ring", true).await.unwrap();
     assert!(s.shared && s.changed);
-    assert!(!ca.services_set_shared("color-ring", true).await.unwrap().changed);
+    assert!(
+        !ca.services_set_shared("color-ring", true)
+            .await
+            .unwrap()
+            .changed
+    );
     let mine = ca.services_mine().await.unwrap();
     assert_eq!(mine.services.len(), 2);
-    assert!(mine.services.iter().find(|m| m.service.id == "color-ring").unwrap().shared);
-    assert!(!mine.services.iter().find(|m| m.service.id == "news-daily").unwrap().shared);
+    assert!(
+        mine.services
+            .iter()
+            .find(|m| m.service.id == "color-ring")
+            .unwrap()
+            .shared
+    );
+    assert!(
+        !mine
+            .services
+            .iter()
+            .find(|m| m.service.id == "news-daily")
+            .unwrap()
+            .shared
+    );
 
     // B (matched) sees it; C (one-sided) and strangers see nothing.
     let f = cb.services_friend(&a).await.unwrap();
-    assert_eq!(f.shared.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), vec!["color-ring"]);
-    assert_eq!(cb.services_friends().await.unwrap().friends[0].shared.len(), 1);
+    assert_eq!(
+        f.shared.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+        vec!["color-ring"]
+    );
+    assert_eq!(
+        cb.services_friends().await.unwrap().friends[0].shared.len(),
+        1
+    );
     assert!(cc.services_friends().await.unwrap().friends.is_empty());
-    assert_eq!(code_of(&cc.services_friend(&a).await.unwrap_err()), "not_a_friend");
-    assert_eq!(code_of(&cc.services_friend(&phone(99)).await.unwrap_err()), "not_a_friend");
-    assert_eq!(code_of(&cc.services_friend("garbage").await.unwrap_err()), "invalid_phone");
-    assert_eq!(code_of(&order(&cc, &a, "color-ring", None).await.unwrap_err()), "not_a_friend");
+    assert_eq!(
+        code_of(&cc.services_friend(&a).await.unwrap_err()),
+        "not_a_friend"
+    );
+    assert_eq!(
+        code_of(&cc.services_friend(&phone(99)).await.unwrap_err()),
+        "not_a_friend"
+    );
+    assert_eq!(
+        code_of(&cc.services_friend("garbage").await.unwrap_err()),
+        "invalid_phone"
+    );
+    assert_eq!(
+        code_of(&order(&cc, &a, "color-ring", None).await.unwrap_err()),
+        "not_a_friend"
+    );
 
     // Unsharing hides it again.
     let s = ca.services_set_shared("color-ring", false).await.unwrap();
     assert!(!s.shared && s.changed);
     assert!(cb.services_friend(&a).await.unwrap().shared.is_empty());
-    assert_eq!(code_of(&order(&cb, &a, "color-ring", None).await.unwrap_err()), "not_shared");
+    assert_eq!(
+        code_of(&order(&cb, &a, "color-ring", None).await.unwrap_err()),
+        "not_shared"
+    );
 
     // The match ending hides everything.
     ca.services_set_shared("color-ring", true).await.unwrap();
     delete_from_book(&cb, &[&a]).await;
-    assert_eq!(code_of(&cb.services_friend(&a).await.unwrap_err()), "not_a_friend");
+    assert_eq!(
+        code_of(&cb.services_friend(&a).await.unwrap_err()),
+        "not_a_friend"
+    );
 }
 
 #[tokio::test]
@@ -225,7 +358,10 @@ async fn carrier_service_is_ordered_at_once_once() {
     let srv = TestServer::start().await;
     let (a, b) = (phone(30), phone(31));
     let (ca, cb) = matched_pair(&srv, &a, &b).await;
-    srv.client().admin_grant_subscription(&a, "color-ring").await.unwrap();
+    srv.client()
+        .admin_grant_subscription(&a, "color-ring")
+        .await
+        .unwrap();
     ca.services_set_shared("color-ring", true).await.unwrap();
     let mut ws_a = listen(&ca).await;
     let mut ws_b = listen(&cb).await;
@@ -240,7 +376,12 @@ async fn carrier_service_is_ordered_at_once_once() {
     assert!(to_b.body.contains("ordered 'color-ring'"), "{}", to_b.body);
     let to_a = next_notice(&mut ws_a).await;
     assert_eq!(to_a.from, b);
-    assert!(to_a.body.contains("ordered 'color-ring' through your share"), "{}", to_a.body);
+    assert!(
+        to_a.body
+            .contains("ordered 'color-ring' through your share"),
+        "{}",
+        to_a.body
+    );
 
     // A double click (same key) returns the same order; nothing new happens.
     let again = order(&cb, &a, "color-ring", Some("click-1")).await.unwrap();
@@ -250,19 +391,43 @@ async fn carrier_service_is_ordered_at_once_once() {
     assert_eq!(r.state, OrderState::Refused);
     assert_eq!(r.reason.as_deref(), Some("already_subscribed"));
     assert!(r.message.contains("already subscribe"), "{}", r.message);
-    assert!(next_notice(&mut ws_b).await.body.contains("was not ordered"));
-    assert!(next_notice(&mut ws_a).await.body.contains("already_subscribed"));
+    assert!(next_notice(&mut ws_b)
+        .await
+        .body
+        .contains("was not ordered"));
+    assert!(next_notice(&mut ws_a)
+        .await
+        .body
+        .contains("already_subscribed"));
     assert_eq!(cb.services_orders().await.unwrap().orders.len(), 2);
-    assert_eq!(cb.services_order_status(o.id).await.unwrap().state, OrderState::Ordered);
-    assert_eq!(code_of(&ca.services_order_status(o.id).await.unwrap_err()), "unknown_order");
+    assert_eq!(
+        cb.services_order_status(o.id).await.unwrap().state,
+        OrderState::Ordered
+    );
+    assert_eq!(
+        code_of(&ca.services_order_status(o.id).await.unwrap_err()),
+        "unknown_order"
+    );
 
     // Not shared / not orderable.
-    assert_eq!(code_of(&order(&cb, &a, "music-club", None).await.unwrap_err()), "not_shared");
-    srv.client().admin_grant_subscription(&a, "legacy-fax").await.unwrap();
+    assert_eq!(
+        code_of(&order(&cb, &a, "music-club", None).await.unwrap_err()),
+        "not_shared"
+    );
+    srv.client()
+        .admin_grant_subscription(&a, "legacy-fax")
+        .await
+        .unwrap();
     ca.services_set_shared("legacy-fax", true).await.unwrap();
     let r = order(&cb, &a, "legacy-fax", None).await.unwrap();
-    assert_eq!((r.state, r.reason.as_deref()), (OrderState::Refused, Some("not_orderable")));
-    assert!(!subscribed(&cb.services_mine().await.unwrap(), "legacy-fax"));
+    assert_eq!(
+        (r.state, r.reason.as_deref()),
+        (OrderState::Refused, Some("not_orderable"))
+    );
+    assert!(!subscribed(
+        &cb.services_mine().await.unwrap(),
+        "legacy-fax"
+    ));
 }
 
 #[tokio::test]
@@ -270,7 +435,10 @@ async fn sp_service_is_ordered_on_the_right_reply_once() {
     let srv = TestServer::start().await;
     let (a, b) = (phone(40), phone(41));
     let (ca, cb) = matched_pair(&srv, &a, &b).await;
-    srv.client().admin_grant_subscription(&a, "news-daily").await.unwrap();
+    srv.client()
+        .admin_grant_subscription(&a, "news-daily")
+        .await
+        .unwrap();
     ca.services_set_shared("news-daily", true).await.unwrap();
     let mut ws_a = listen(&ca).await;
 
@@ -279,7 +447,10 @@ async fn sp_service_is_ordered_on_the_right_reply_once() {
     assert!(o.expires_at.is_some());
     let (code, sent) = confirmation(&srv, &b);
     assert_eq!(sent, 1);
-    assert!(!subscribed(&cb.services_mine().await.unwrap(), "news-daily"));
+    assert!(!subscribed(
+        &cb.services_mine().await.unwrap(),
+        "news-daily"
+    ));
 
     // A double click with another key while it waits: the same order, no second SMS.
     let again = order(&cb, &a, "news-daily", Some("k2")).await.unwrap();
@@ -289,15 +460,27 @@ async fn sp_service_is_ordered_on_the_right_reply_once() {
     // The right reply orders it.
     let reply = mo(&srv, &b, &format!("y {code}")).await;
     assert!(reply.contains("confirmed"), "{reply}");
-    assert_eq!(cb.services_order_status(o.id).await.unwrap().state, OrderState::Ordered);
+    assert_eq!(
+        cb.services_order_status(o.id).await.unwrap().state,
+        OrderState::Ordered
+    );
     assert!(subscribed(&cb.services_mine().await.unwrap(), "news-daily"));
-    assert!(next_notice(&mut ws_a).await.body.contains("through your share"));
+    assert!(next_notice(&mut ws_a)
+        .await
+        .body
+        .contains("through your share"));
 
     // The same reply again: recognised, nothing more.
     let reply = mo(&srv, &b, &format!("Y {code}")).await;
     assert!(reply.contains("already confirmed"), "{reply}");
     let mine = cb.services_mine().await.unwrap();
-    assert_eq!(mine.services.iter().filter(|s| s.service.id == "news-daily").count(), 1);
+    assert_eq!(
+        mine.services
+            .iter()
+            .filter(|s| s.service.id == "news-daily")
+            .count(),
+        1
+    );
     assert_eq!(cb.services_orders().await.unwrap().orders.len(), 1);
 
     // A text from someone with nothing open is not claimed (empty answer: no reply SMS).
@@ -321,24 +504,48 @@ async fn wrong_or_declining_replies_refuse_the_order() {
     let reply = mo(&srv, &b, &format!("Y {wrong}")).await;
     assert!(reply.contains("did not match"), "{reply}");
     let v = cb.services_order_status(o.id).await.unwrap();
-    assert_eq!((v.state, v.reason.as_deref()), (OrderState::Refused, Some("wrong_reply")));
-    assert!(next_notice(&mut ws_b).await.body.contains("was not ordered"));
+    assert_eq!(
+        (v.state, v.reason.as_deref()),
+        (OrderState::Refused, Some("wrong_reply"))
+    );
+    assert!(next_notice(&mut ws_b)
+        .await
+        .body
+        .contains("was not ordered"));
     // The right code after a wrong reply is too late: the order is closed.
     let reply = mo(&srv, &b, &format!("Y {code}")).await;
     assert!(reply.contains("already cancelled"), "{reply}");
-    assert!(!subscribed(&cb.services_mine().await.unwrap(), "music-club"));
+    assert!(!subscribed(
+        &cb.services_mine().await.unwrap(),
+        "music-club"
+    ));
 
     // "N <code>" declines.
     let o = order(&cb, &a, "news-daily", None).await.unwrap();
     let (code, _) = confirmation(&srv, &b);
-    assert!(mo(&srv, &b, &format!("N {code}")).await.contains("cancelled"));
+    assert!(mo(&srv, &b, &format!("N {code}"))
+        .await
+        .contains("cancelled"));
     let v = cb.services_order_status(o.id).await.unwrap();
-    assert_eq!((v.state, v.reason.as_deref()), (OrderState::Refused, Some("declined")));
+    assert_eq!(
+        (v.state, v.reason.as_deref()),
+        (OrderState::Refused, Some("declined"))
+    );
     // A bare "Y" without the code is not a correct reply either.
     let o = order(&cb, &a, "news-daily", None).await.unwrap();
     assert!(mo(&srv, &b, "Y").await.contains("did not match"));
-    assert_eq!(cb.services_order_status(o.id).await.unwrap().reason.as_deref(), Some("wrong_reply"));
-    assert!(!subscribed(&cb.services_mine().await.unwrap(), "news-daily"));
+    assert_eq!(
+        cb.services_order_status(o.id)
+            .await
+            .unwrap()
+            .reason
+            .as_deref(),
+        Some("wrong_reply")
+    );
+    assert!(!subscribed(
+        &cb.services_mine().await.unwrap(),
+        "news-daily"
+    ));
 }
 
 #[tokio::test]
@@ -347,7 +554,10 @@ async fn a_late_reply_refuses_the_order() {
     let srv = TestServer::start_with(|c| c.services.confirm_ttl_secs = 0).await;
     let (a, b) = (phone(60), phone(61));
     let (ca, cb) = matched_pair(&srv, &a, &b).await;
-    srv.client().admin_grant_subscription(&a, "news-daily").await.unwrap();
+    srv.client()
+        .admin_grant_subscription(&a, "news-daily")
+        .await
+        .unwrap();
     ca.services_set_shared("news-daily", true).await.unwrap();
     let mut ws_a = listen(&ca).await;
 
@@ -358,12 +568,23 @@ async fn a_late_reply_refuses_the_order() {
     let reply = mo(&srv, &b, &format!("Y {code}")).await;
     assert!(reply.contains("too late"), "{reply}");
     let v = cb.services_order_status(o.id).await.unwrap();
-    assert_eq!((v.state, v.reason.as_deref()), (OrderState::Refused, Some("expired")));
-    assert!(!subscribed(&cb.services_mine().await.unwrap(), "news-daily"));
+    assert_eq!(
+        (v.state, v.reason.as_deref()),
+        (OrderState::Refused, Some("expired"))
+    );
+    assert!(!subscribed(
+        &cb.services_mine().await.unwrap(),
+        "news-daily"
+    ));
     assert!(next_notice(&mut ws_a).await.body.contains("expired"));
     // Repeating the late reply: still too late, nothing ordered.
-    assert!(mo(&srv, &b, &format!("Y {code}")).await.contains("too late"));
-    assert!(!subscribed(&cb.services_mine().await.unwrap(), "news-daily"));
+    assert!(mo(&srv, &b, &format!("Y {code}"))
+        .await
+        .contains("too late"));
+    assert!(!subscribed(
+        &cb.services_mine().await.unwrap(),
+        "news-daily"
+    ));
 }
 
 #[tokio::test]
@@ -379,8 +600,20 @@ async fn orders_go_through_the_http_adapter_to_an_external_platform() {
     let (a, b) = (phone(70), phone(71));
     let (ca, cb) = matched_pair(&srv, &a, &b).await;
     // Subscriptions live on the platform; Ringbook's own grant refuses.
-    assert_eq!(code_of(&srv.client().admin_grant_subscription(&a, "color-ring").await.unwrap_err()), "external_platform");
-    platform.client().admin_grant_subscription(&a, "color-ring").await.unwrap();
+    assert_eq!(
+        code_of(
+            &srv.client()
+                .admin_grant_subscription(&a, "color-ring")
+                .await
+                .unwrap_err()
+        ),
+        "external_platform"
+    );
+    platform
+        .client()
+        .admin_grant_subscription(&a, "color-ring")
+        .await
+        .unwrap();
     assert_eq!(ca.services_catalog().await.unwrap().services.len(), 6);
     ca.services_set_shared("color-ring", true).await.unwrap();
     let o = order(&cb, &a, "color-ring", None).await.unwrap();

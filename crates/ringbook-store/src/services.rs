@@ -147,7 +147,11 @@ pub(crate) async fn link_if_mutual(
 }
 
 /// `owner` no longer has `contact_phone` in their book: a match with that number ends.
-pub(crate) async fn unlink(conn: &mut AnyConnection, owner_id: i64, contact_phone: &str) -> Result<()> {
+pub(crate) async fn unlink(
+    conn: &mut AnyConnection,
+    owner_id: i64,
+    contact_phone: &str,
+) -> Result<()> {
     let other = sqlx::query("SELECT id FROM users WHERE phone = $1")
         .bind(contact_phone)
         .fetch_optional(&mut *conn)
@@ -181,7 +185,8 @@ fn order_from_row(r: &AnyRow) -> Result<OrderRow> {
     })
 }
 
-const ORDER_COLUMNS: &str = "id, orderer_id, friend_id, service_id, idempotency_key, state, reason, message, \
+const ORDER_COLUMNS: &str =
+    "id, orderer_id, friend_id, service_id, idempotency_key, state, reason, message, \
      code_hash, expires_at, created_at, decided_at";
 
 fn platform_service_from_row(r: &AnyRow) -> Result<PlatformServiceRow> {
@@ -209,12 +214,14 @@ impl Store {
             return Ok(());
         };
         for p in phones {
-            let in_book = sqlx::query("SELECT 1 AS one FROM contacts WHERE owner_id = $1 AND contact_phone = $2")
-                .bind(owner_id)
-                .bind(p)
-                .fetch_optional(&mut *tx)
-                .await?
-                .is_some();
+            let in_book = sqlx::query(
+                "SELECT 1 AS one FROM contacts WHERE owner_id = $1 AND contact_phone = $2",
+            )
+            .bind(owner_id)
+            .bind(p)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
             if in_book {
                 link_if_mutual(&mut tx, owner_id, &owner_phone, p, now).await?;
             } else {
@@ -272,16 +279,22 @@ impl Store {
     }
 
     pub async fn are_friends(&self, a: i64, b: i64) -> Result<bool> {
-        Ok(sqlx::query("SELECT 1 AS one FROM mutual_friends WHERE user_id = $1 AND friend_id = $2")
+        Ok(
+            sqlx::query(
+                "SELECT 1 AS one FROM mutual_friends WHERE user_id = $1 AND friend_id = $2",
+            )
             .bind(a)
             .bind(b)
             .fetch_optional(self.pool())
             .await?
-            .is_some())
+            .is_some(),
+        )
     }
 
     pub async fn mutual_pair_count(&self) -> Result<i64> {
-        let r = sqlx::query("SELECT COUNT(*) AS n FROM mutual_friends").fetch_one(self.pool()).await?;
+        let r = sqlx::query("SELECT COUNT(*) AS n FROM mutual_friends")
+            .fetch_one(self.pool())
+            .await?;
         Ok(r.try_get("n")?)
     }
 
@@ -296,7 +309,9 @@ impl Store {
     }
 
     pub async fn user_count(&self) -> Result<i64> {
-        let r = sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(self.pool()).await?;
+        let r = sqlx::query("SELECT COUNT(*) AS n FROM users")
+            .fetch_one(self.pool())
+            .await?;
         Ok(r.try_get("n")?)
     }
 
@@ -355,21 +370,25 @@ impl Store {
     }
 
     pub async fn rematch_progress(&self, done_users: i64, added: i64, removed: i64) -> Result<()> {
-        sqlx::query("UPDATE service_rematch SET done_users = $1, added = $2, removed = $3 WHERE id = 1")
-            .bind(done_users)
-            .bind(added)
-            .bind(removed)
-            .execute(self.pool())
-            .await?;
+        sqlx::query(
+            "UPDATE service_rematch SET done_users = $1, added = $2, removed = $3 WHERE id = 1",
+        )
+        .bind(done_users)
+        .bind(added)
+        .bind(removed)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 
     pub async fn rematch_finish(&self, now: i64, error: Option<&str>) -> Result<()> {
-        sqlx::query("UPDATE service_rematch SET running = 0, finished_at = $1, error = $2 WHERE id = 1")
-            .bind(now)
-            .bind(error.map(str::to_string))
-            .execute(self.pool())
-            .await?;
+        sqlx::query(
+            "UPDATE service_rematch SET running = 0, finished_at = $1, error = $2 WHERE id = 1",
+        )
+        .bind(now)
+        .bind(error.map(str::to_string))
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 
@@ -398,7 +417,10 @@ impl Store {
     /// Bulk import of address books for a whole user base (migration from another system,
     /// benchmarks): multi-row inserts in one transaction, WITHOUT incremental matching — run
     /// the batch rematch afterwards. Existing (owner, number) rows are left as they are.
-    pub async fn import_contacts_unmatched(&self, rows: &[crate::contacts::ContactRow]) -> Result<()> {
+    pub async fn import_contacts_unmatched(
+        &self,
+        rows: &[crate::contacts::ContactRow],
+    ) -> Result<()> {
         const PER_STATEMENT: usize = 400;
         let mut tx = self.pool().begin().await?;
         for chunk in rows.chunks(PER_STATEMENT) {
@@ -412,7 +434,14 @@ impl Store {
                 }
                 sql.push_str(&format!(
                     "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 8
                 ));
             }
             sql.push_str(" ON CONFLICT (owner_id, contact_phone) DO NOTHING");
@@ -470,7 +499,9 @@ impl Store {
         .bind(user_id)
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(|r| Ok((r.try_get("service_id")?, r.try_get("shared_at")?))).collect()
+        rows.iter()
+            .map(|r| Ok((r.try_get("service_id")?, r.try_get("shared_at")?)))
+            .collect()
     }
 
     /// Every service shared by a matched friend of `user_id` — nobody else's.
@@ -495,12 +526,14 @@ impl Store {
     }
 
     pub async fn is_shared(&self, user_id: i64, service_id: &str) -> Result<bool> {
-        Ok(sqlx::query("SELECT 1 AS one FROM service_shares WHERE user_id = $1 AND service_id = $2")
-            .bind(user_id)
-            .bind(service_id)
-            .fetch_optional(self.pool())
-            .await?
-            .is_some())
+        Ok(sqlx::query(
+            "SELECT 1 AS one FROM service_shares WHERE user_id = $1 AND service_id = $2",
+        )
+        .bind(user_id)
+        .bind(service_id)
+        .fetch_optional(self.pool())
+        .await?
+        .is_some())
     }
 
     // ---- orders ----
@@ -534,15 +567,19 @@ impl Store {
         match existing {
             Some(r) => Ok(CreatedOrder::Existing(order_from_row(&r)?)),
             // The conflicting order was decided between the two statements: a new try is fine.
-            None => Err(StoreError::Conflict("the order changed meanwhile; try again".into())),
+            None => Err(StoreError::Conflict(
+                "the order changed meanwhile; try again".into(),
+            )),
         }
     }
 
     pub async fn order_by_id(&self, id: i64) -> Result<Option<OrderRow>> {
-        let row = sqlx::query(&format!("SELECT {ORDER_COLUMNS} FROM service_orders WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM service_orders WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
         row.map(|r| order_from_row(&r)).transpose()
     }
 
@@ -560,7 +597,11 @@ impl Store {
 
     /// Orders of `orderer_id` that wait for a confirmation SMS, or were decided after `since`
     /// (to recognise a repeated reply).
-    pub async fn confirmable_orders_of(&self, orderer_id: i64, since: i64) -> Result<Vec<OrderRow>> {
+    pub async fn confirmable_orders_of(
+        &self,
+        orderer_id: i64,
+        since: i64,
+    ) -> Result<Vec<OrderRow>> {
         let rows = sqlx::query(&format!(
             "SELECT {ORDER_COLUMNS} FROM service_orders WHERE orderer_id = $1 AND code_hash IS NOT NULL \
              AND (state = 'pending' OR decided_at >= $2) ORDER BY id DESC LIMIT 50"
@@ -586,7 +627,13 @@ impl Store {
     }
 
     /// Records that a confirmation SMS went out for a pending order.
-    pub async fn set_order_awaiting(&self, id: i64, code_hash: &str, expires_at: i64, message: &str) -> Result<()> {
+    pub async fn set_order_awaiting(
+        &self,
+        id: i64,
+        code_hash: &str,
+        expires_at: i64,
+        message: &str,
+    ) -> Result<()> {
         sqlx::query(
             "UPDATE service_orders SET code_hash = $2, expires_at = $3, message = $4 WHERE id = $1 AND state = 'pending'",
         )
@@ -668,7 +715,10 @@ impl Store {
         Ok(())
     }
 
-    pub async fn platform_subscriptions(&self, phone: &str) -> Result<Vec<PlatformSubscriptionRow>> {
+    pub async fn platform_subscriptions(
+        &self,
+        phone: &str,
+    ) -> Result<Vec<PlatformSubscriptionRow>> {
         let rows = sqlx::query(
             "SELECT phone, service_id, since, channel, reference FROM platform_subscriptions WHERE phone = $1 \
              ORDER BY service_id",
@@ -714,12 +764,13 @@ impl Store {
     }
 
     pub async fn platform_unsubscribe(&self, phone: &str, service_id: &str) -> Result<bool> {
-        let n = sqlx::query("DELETE FROM platform_subscriptions WHERE phone = $1 AND service_id = $2")
-            .bind(phone)
-            .bind(service_id)
-            .execute(self.pool())
-            .await?
-            .rows_affected();
+        let n =
+            sqlx::query("DELETE FROM platform_subscriptions WHERE phone = $1 AND service_id = $2")
+                .bind(phone)
+                .bind(service_id)
+                .execute(self.pool())
+                .await?
+                .rows_affected();
         Ok(n == 1)
     }
 }

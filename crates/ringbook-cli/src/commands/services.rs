@@ -5,7 +5,9 @@
 
 use crate::ctx::Global;
 use anyhow::Context;
-use ringbook_proto::services::{BookEntry, BookUpload, OrderRequest, OrderState, OrderView, ServiceInfo, ServiceKind};
+use ringbook_proto::services::{
+    BookEntry, BookUpload, OrderRequest, OrderState, OrderView, ServiceInfo, ServiceKind,
+};
 use std::io::Write;
 use std::time::Duration;
 
@@ -54,7 +56,13 @@ pub enum BookCmd {
 }
 
 fn price(s: &ServiceInfo) -> String {
-    format!("{}.{:02} {}/{}", s.price_cents / 100, s.price_cents % 100, s.currency, s.period)
+    format!(
+        "{}.{:02} {}/{}",
+        s.price_cents / 100,
+        s.price_cents % 100,
+        s.currency,
+        s.period
+    )
 }
 
 fn kind(s: &ServiceInfo) -> &'static str {
@@ -68,18 +76,32 @@ fn kind(s: &ServiceInfo) -> &'static str {
 fn print_order(o: &OrderView) -> anyhow::Result<()> {
     match o.state {
         OrderState::Ordered => {
-            println!("order #{}: ordered {} (shared by {}). {}", o.id, o.service_id, o.friend, o.message);
+            println!(
+                "order #{}: ordered {} (shared by {}). {}",
+                o.id, o.service_id, o.friend, o.message
+            );
             Ok(())
         }
         OrderState::AwaitingConfirmation => {
-            println!("order #{}: waiting for your SMS confirmation. {}", o.id, o.message);
+            println!(
+                "order #{}: waiting for your SMS confirmation. {}",
+                o.id, o.message
+            );
             Ok(())
         }
         OrderState::Processing => {
-            println!("order #{}: at the service platform; check with `ringbook services orders`", o.id);
+            println!(
+                "order #{}: at the service platform; check with `ringbook services orders`",
+                o.id
+            );
             Ok(())
         }
-        OrderState::Refused => anyhow::bail!("order #{} refused ({}): {}", o.id, o.reason.as_deref().unwrap_or("refused"), o.message),
+        OrderState::Refused => anyhow::bail!(
+            "order #{} refused ({}): {}",
+            o.id,
+            o.reason.as_deref().unwrap_or("refused"),
+            o.message
+        ),
     }
 }
 
@@ -98,7 +120,15 @@ pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
         ServicesCmd::Catalog => {
             let catalogue = ctx.authed()?.services_catalog().await?;
             for s in catalogue.services {
-                println!("{:<14} {:<28} {:>16}  {} — {} [{}]", s.id, s.name, price(&s), s.provider, s.description, kind(&s));
+                println!(
+                    "{:<14} {:<28} {:>16}  {} — {} [{}]",
+                    s.id,
+                    s.name,
+                    price(&s),
+                    s.provider,
+                    s.description,
+                    kind(&s)
+                );
             }
         }
         ServicesCmd::Mine => {
@@ -108,7 +138,12 @@ pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
             }
             for m in mine.services {
                 let shared = if m.shared { "shared" } else { "not shared" };
-                println!("{:<14} {:<28} {:>16}  {shared}", m.service.id, m.service.name, price(&m.service));
+                println!(
+                    "{:<14} {:<28} {:>16}  {shared}",
+                    m.service.id,
+                    m.service.name,
+                    price(&m.service)
+                );
             }
         }
         ServicesCmd::Share { id } => {
@@ -133,14 +168,24 @@ pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
                 } else {
                     println!("{}{name} shares:", f.phone);
                     for s in f.shared {
-                        println!("  {:<14} {:<28} {:>16}  [{}]", s.id, s.name, price(&s), kind(&s));
+                        println!(
+                            "  {:<14} {:<28} {:>16}  [{}]",
+                            s.id,
+                            s.name,
+                            price(&s),
+                            kind(&s)
+                        );
                     }
                 }
             }
         }
         ServicesCmd::Order { friend, service } => {
             let key = format!("cli-{:016x}{:016x}", rand_u64(), rand_u64());
-            let req = OrderRequest { friend, service_id: service, idempotency_key: Some(key) };
+            let req = OrderRequest {
+                friend,
+                service_id: service,
+                idempotency_key: Some(key),
+            };
             let o = ctx.authed()?.services_order(&req).await?;
             print_order(&o)?;
         }
@@ -154,9 +199,14 @@ pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
                     OrderState::Ordered => "ordered".to_string(),
                     OrderState::AwaitingConfirmation => "awaiting SMS confirmation".to_string(),
                     OrderState::Processing => "processing".to_string(),
-                    OrderState::Refused => format!("refused ({})", o.reason.as_deref().unwrap_or("-")),
+                    OrderState::Refused => {
+                        format!("refused ({})", o.reason.as_deref().unwrap_or("-"))
+                    }
                 };
-                println!("#{:<5} {:<14} via {:<16} {state}: {}", o.id, o.service_id, o.friend, o.message);
+                println!(
+                    "#{:<5} {:<14} via {:<16} {state}: {}",
+                    o.id, o.service_id, o.friend, o.message
+                );
             }
         }
         ServicesCmd::Book(cmd) => {
@@ -165,28 +215,47 @@ pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
                     upserts: numbers
                         .into_iter()
                         .map(|n| match n.split_once('=') {
-                            Some((p, name)) => BookEntry { phone: p.into(), name: name.into() },
-                            None => BookEntry { phone: n, name: String::new() },
+                            Some((p, name)) => BookEntry {
+                                phone: p.into(),
+                                name: name.into(),
+                            },
+                            None => BookEntry {
+                                phone: n,
+                                name: String::new(),
+                            },
                         })
                         .collect(),
                     deletes: vec![],
                 },
-                BookCmd::Remove { numbers } => BookUpload { upserts: vec![], deletes: numbers },
+                BookCmd::Remove { numbers } => BookUpload {
+                    upserts: vec![],
+                    deletes: numbers,
+                },
             };
             let r = ctx.authed()?.upload_book(&upload).await?;
             println!("{} added or changed, {} removed", r.upserted, r.deleted);
             if !r.rejected.is_empty() {
-                anyhow::bail!("not valid mobile numbers, skipped: {}", r.rejected.join(", "));
+                anyhow::bail!(
+                    "not valid mobile numbers, skipped: {}",
+                    r.rejected.join(", ")
+                );
             }
         }
         ServicesCmd::Rematch { status } => {
             let admin = admin_client(&ctx.server)?;
-            let mut s = if status { admin.admin_rematch_status().await? } else { admin.admin_rematch_start().await? };
+            let mut s = if status {
+                admin.admin_rematch_status().await?
+            } else {
+                admin.admin_rematch_start().await?
+            };
             if !status {
                 eprintln!("batch rematch started for {} users", s.total_users);
             }
             while s.running && !status {
-                eprint!("\r{}/{} users, +{} -{} match rows", s.done_users, s.total_users, s.added, s.removed);
+                eprint!(
+                    "\r{}/{} users, +{} -{} match rows",
+                    s.done_users, s.total_users, s.added, s.removed
+                );
                 std::io::stderr().flush().context("stderr")?;
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 s = admin.admin_rematch_status().await?;
@@ -204,8 +273,13 @@ pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
             );
         }
         ServicesCmd::Grant { phone, service } => {
-            let m = admin_client(&ctx.server)?.admin_grant_subscription(&phone, &service).await?;
-            println!("{phone} now subscribes to {} ({})", m.service.id, m.service.name);
+            let m = admin_client(&ctx.server)?
+                .admin_grant_subscription(&phone, &service)
+                .await?;
+            println!(
+                "{phone} now subscribes to {} ({})",
+                m.service.id, m.service.name
+            );
         }
     }
     Ok(())
@@ -214,6 +288,11 @@ pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
 fn rand_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
     h.finish()
 }

@@ -14,7 +14,11 @@ use ringbook_store::contacts::ContactRow;
 /// Entries per request; larger books are sent in several requests.
 pub const MAX_ENTRIES: usize = 5000;
 
-pub async fn upload(State(state): State<AppState>, session: Session, ApiJson(req): ApiJson<BookUpload>) -> ApiResult<Json<BookUploaded>> {
+pub async fn upload(
+    State(state): State<AppState>,
+    session: Session,
+    ApiJson(req): ApiJson<BookUpload>,
+) -> ApiResult<Json<BookUploaded>> {
     if req.upserts.len() + req.deletes.len() > MAX_ENTRIES {
         return Err(ApiError::bad_request(
             "too_many_entries",
@@ -47,8 +51,22 @@ pub async fn upload(State(state): State<AppState>, session: Session, ApiJson(req
         }
     }
     if !rows.is_empty() {
-        state.store.upsert_contacts(session.user_id, &rows, now).await?;
+        state
+            .store
+            .upsert_contacts(session.user_id, &rows, now)
+            .await?;
     }
-    let deleted = if deletes.is_empty() { 0 } else { state.store.delete_contacts(session.user_id, &deletes).await? };
-    Ok(Json(BookUploaded { upserted: rows.len(), deleted, rejected }))
+    let deleted = if deletes.is_empty() {
+        0
+    } else {
+        state
+            .store
+            .delete_contacts(session.user_id, &deletes)
+            .await?
+    };
+    Ok(Json(BookUploaded {
+        upserted: rows.len(),
+        deleted,
+        rejected,
+    }))
 }

@@ -13,21 +13,40 @@ use ringbook_proto::services::{Catalogue, GrantSubscription, MyService, MyServic
 use std::collections::HashSet;
 
 /// `GET /v1/services/catalog`.
-pub async fn catalog(State(state): State<AppState>, _session: Session) -> ApiResult<Json<Catalogue>> {
-    Ok(Json(Catalogue { services: platform(&state)?.catalogue().await? }))
+pub async fn catalog(
+    State(state): State<AppState>,
+    _session: Session,
+) -> ApiResult<Json<Catalogue>> {
+    Ok(Json(Catalogue {
+        services: platform(&state)?.catalogue().await?,
+    }))
 }
 
 /// The caller's subscriptions with the catalogue entry and the share flag.
 pub async fn my_services(state: &AppState, user_id: i64, phone: &str) -> ApiResult<Vec<MyService>> {
     let p = platform(state)?;
     let catalogue = p.catalogue().await?;
-    let shared: HashSet<String> = state.store.shares_of(user_id).await?.into_iter().map(|(id, _)| id).collect();
+    let shared: HashSet<String> = state
+        .store
+        .shares_of(user_id)
+        .await?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
     let subs = p.subscriptions(phone).await?;
     Ok(subs
         .into_iter()
         .map(|s| {
-            let service = catalogue.iter().find(|c| c.id == s.service_id).cloned().unwrap_or_else(|| unknown(&s.service_id));
-            MyService { shared: shared.contains(&s.service_id), service, since: s.since }
+            let service = catalogue
+                .iter()
+                .find(|c| c.id == s.service_id)
+                .cloned()
+                .unwrap_or_else(|| unknown(&s.service_id));
+            MyService {
+                shared: shared.contains(&s.service_id),
+                service,
+                since: s.since,
+            }
         })
         .collect())
 }
@@ -49,7 +68,9 @@ pub fn unknown(id: &str) -> ServiceInfo {
 
 /// `GET /v1/services/mine`.
 pub async fn mine(State(state): State<AppState>, session: Session) -> ApiResult<Json<MyServices>> {
-    Ok(Json(MyServices { services: my_services(&state, session.user_id, session.phone.as_str()).await? }))
+    Ok(Json(MyServices {
+        services: my_services(&state, session.user_id, session.phone.as_str()).await?,
+    }))
 }
 
 /// `POST /v1/admin/services/subscriptions`: records on the reference platform a subscription made
@@ -71,11 +92,29 @@ pub async fn grant(
     let Some(service) = state.store.platform_service(&req.service_id).await? else {
         return Err(ApiError::not_found(
             "unknown_service",
-            format!("the catalogue has no service '{}'; see `ringbook services catalog`", req.service_id),
+            format!(
+                "the catalogue has no service '{}'; see `ringbook services catalog`",
+                req.service_id
+            ),
         ));
     };
-    state.store.platform_subscribe(phone.as_str(), &service.id, "operator", None, now_ms()).await?;
-    let subs = ReferencePlatform { store: state.store.clone() }.subscriptions(phone.as_str()).await?;
-    let since = subs.iter().find(|s| s.service_id == service.id).map(|s| s.since).unwrap_or_else(now_ms);
-    Ok(Json(MyService { service: super::platform::to_info(&service), since, shared: false }))
+    state
+        .store
+        .platform_subscribe(phone.as_str(), &service.id, "operator", None, now_ms())
+        .await?;
+    let subs = ReferencePlatform {
+        store: state.store.clone(),
+    }
+    .subscriptions(phone.as_str())
+    .await?;
+    let since = subs
+        .iter()
+        .find(|s| s.service_id == service.id)
+        .map(|s| s.since)
+        .unwrap_or_else(now_ms);
+    Ok(Json(MyService {
+        service: super::platform::to_info(&service),
+        since,
+        shared: false,
+    }))
 }

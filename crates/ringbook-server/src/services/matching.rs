@@ -20,7 +20,12 @@ use ringbook_store::services::RematchStatus;
 use ringbook_store::Store;
 
 /// Re-checks the matches between `owner_id` and the numbers added to or removed from their book.
-pub async fn on_book_changed(state: &AppState, owner_id: i64, added: &[String], removed: &[String]) -> ApiResult<()> {
+pub async fn on_book_changed(
+    state: &AppState,
+    owner_id: i64,
+    added: &[String],
+    removed: &[String],
+) -> ApiResult<()> {
     let mut phones = added.to_vec();
     phones.extend_from_slice(removed);
     state.store.relink(owner_id, &phones, now_ms()).await?;
@@ -37,16 +42,33 @@ pub struct RematchTotals {
 
 /// One step of the batch rematch: the next `batch` users after id `after`. Returns the last
 /// id done and the step's totals, or `None` when every user was done.
-pub async fn rematch_step(store: &Store, after: i64, batch: i64) -> ringbook_store::Result<Option<(i64, RematchTotals)>> {
+pub async fn rematch_step(
+    store: &Store,
+    after: i64,
+    batch: i64,
+) -> ringbook_store::Result<Option<(i64, RematchTotals)>> {
     let ids = store.user_ids_after(after, batch.max(1)).await?;
-    let (Some(&lo), Some(&hi)) = (ids.first(), ids.last()) else { return Ok(None) };
+    let (Some(&lo), Some(&hi)) = (ids.first(), ids.last()) else {
+        return Ok(None);
+    };
     let (added, removed) = store.rematch_range(lo, hi, now_ms()).await?;
-    Ok(Some((hi, RematchTotals { users: ids.len() as i64, added, removed })))
+    Ok(Some((
+        hi,
+        RematchTotals {
+            users: ids.len() as i64,
+            added,
+            removed,
+        },
+    )))
 }
 
 /// Rebuilds the relation for every user, `batch` users per transaction, calling `progress`
 /// after each batch with the totals so far.
-pub async fn rematch_all(store: &Store, batch: i64, mut progress: impl FnMut(RematchTotals)) -> ringbook_store::Result<RematchTotals> {
+pub async fn rematch_all(
+    store: &Store,
+    batch: i64,
+    mut progress: impl FnMut(RematchTotals),
+) -> ringbook_store::Result<RematchTotals> {
     let mut totals = RematchTotals::default();
     let mut after = 0;
     while let Some((last, t)) = rematch_step(store, after, batch).await? {
@@ -76,7 +98,10 @@ async fn run_rematch(state: AppState) {
                 // Progress goes to the store at most every 200 ms.
                 if now_ms() - last_write >= 200 {
                     last_write = now_ms();
-                    if let Err(e) = store.rematch_progress(totals.users, totals.added as i64, totals.removed as i64).await {
+                    if let Err(e) = store
+                        .rematch_progress(totals.users, totals.added as i64, totals.removed as i64)
+                        .await
+                    {
                         tracing::warn!(error = %e, "recording rematch progress failed");
                     }
                 }
@@ -88,10 +113,18 @@ async fn run_rematch(state: AppState) {
             }
         }
     };
-    if let Err(e) = store.rematch_progress(totals.users, totals.added as i64, totals.removed as i64).await {
+    if let Err(e) = store
+        .rematch_progress(totals.users, totals.added as i64, totals.removed as i64)
+        .await
+    {
         tracing::warn!(error = %e, "recording rematch totals failed");
     }
-    tracing::info!(users = totals.users, added = totals.added, removed = totals.removed, "batch rematch ended");
+    tracing::info!(
+        users = totals.users,
+        added = totals.added,
+        removed = totals.removed,
+        "batch rematch ended"
+    );
     if let Err(e) = store.rematch_finish(now_ms(), error.as_deref()).await {
         tracing::error!(error = %e, "recording the end of the rematch failed");
     }
@@ -131,10 +164,17 @@ pub async fn start_rematch(
 }
 
 /// `GET /v1/admin/services/rematch`: progress of the running or last batch rematch.
-pub async fn rematch_status(State(state): State<AppState>, addr: ClientAddr, headers: HeaderMap) -> ApiResult<Json<RematchView>> {
+pub async fn rematch_status(
+    State(state): State<AppState>,
+    addr: ClientAddr,
+    headers: HeaderMap,
+) -> ApiResult<Json<RematchView>> {
     super::require_admin(&state, &addr, &headers)?;
     match state.store.rematch_status().await? {
         Some(s) => Ok(Json(view(s))),
-        None => Err(ApiError::not_found("no_rematch", "no batch rematch has run yet; start one with `ringbook services rematch`")),
+        None => Err(ApiError::not_found(
+            "no_rematch",
+            "no batch rematch has run yet; start one with `ringbook services rematch`",
+        )),
     }
 }

@@ -77,7 +77,10 @@ impl std::fmt::Debug for ServicesConfig {
         f.debug_struct("ServicesConfig")
             .field("platform", &self.platform)
             .field("platform_url", &self.platform_url)
-            .field("platform_token", &self.platform_token.as_ref().map(|_| "***"))
+            .field(
+                "platform_token",
+                &self.platform_token.as_ref().map(|_| "***"),
+            )
             .field("platform_timeout_secs", &self.platform_timeout_secs)
             .field("confirm_ttl_secs", &self.confirm_ttl_secs)
             .field("rematch_batch_users", &self.rematch_batch_users)
@@ -89,19 +92,32 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/services/catalog", get(catalogue::catalog))
         .route("/v1/services/mine", get(catalogue::mine))
-        .route("/v1/services/shared/{id}", put(sharing::share).delete(sharing::unshare))
+        .route(
+            "/v1/services/shared/{id}",
+            put(sharing::share).delete(sharing::unshare),
+        )
         .route("/v1/services/friends", get(sharing::friends))
         .route("/v1/services/friends/{phone}", get(sharing::friend))
-        .route("/v1/services/orders", post(ordering::create).get(ordering::list))
+        .route(
+            "/v1/services/orders",
+            post(ordering::create).get(ordering::list),
+        )
         .route("/v1/services/orders/{id}", get(ordering::show))
-        .route("/v1/admin/services/rematch", post(matching::start_rematch).get(matching::rematch_status))
+        .route(
+            "/v1/admin/services/rematch",
+            post(matching::start_rematch).get(matching::rematch_status),
+        )
         .route("/v1/admin/services/subscriptions", post(catalogue::grant))
         .route("/v1/contacts/upload", post(book::upload))
         .merge(platform::serve_routes())
 }
 
 /// With `admin.token` set, callers present it as a bearer token; without, only loopback callers.
-pub(crate) fn require_admin(state: &AppState, addr: &ClientAddr, headers: &HeaderMap) -> ApiResult<()> {
+pub(crate) fn require_admin(
+    state: &AppState,
+    addr: &ClientAddr,
+    headers: &HeaderMap,
+) -> ApiResult<()> {
     match &state.config.admin.token {
         Some(expected) => {
             let given = headers
@@ -112,7 +128,10 @@ pub(crate) fn require_admin(state: &AppState, addr: &ClientAddr, headers: &Heade
             if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
                 Ok(())
             } else {
-                Err(ApiError::unauthorized("admin_only", "this needs the operator's admin token"))
+                Err(ApiError::unauthorized(
+                    "admin_only",
+                    "this needs the operator's admin token",
+                ))
             }
         }
         None if addr.peer.is_loopback() => Ok(()),

@@ -32,7 +32,9 @@ use subtle::ConstantTimeEq;
 const REPEAT_WINDOW_MS: i64 = 24 * 3_600_000;
 
 fn code_hash(order_id: i64, code: &str) -> String {
-    hex::encode(Sha256::digest(format!("ringbook-order:{order_id}:{code}").as_bytes()))
+    hex::encode(Sha256::digest(
+        format!("ringbook-order:{order_id}:{code}").as_bytes(),
+    ))
 }
 
 fn state_of(o: &OrderRow) -> OrderState {
@@ -45,7 +47,12 @@ fn state_of(o: &OrderRow) -> OrderState {
 }
 
 async fn view(state: &AppState, o: &OrderRow) -> ApiResult<OrderView> {
-    let friend = state.store.user_by_id(o.friend_id).await?.map(|u| u.phone).unwrap_or_default();
+    let friend = state
+        .store
+        .user_by_id(o.friend_id)
+        .await?
+        .map(|u| u.phone)
+        .unwrap_or_default();
     Ok(OrderView {
         id: o.id,
         friend,
@@ -60,7 +67,13 @@ async fn view(state: &AppState, o: &OrderRow) -> ApiResult<OrderView> {
 }
 
 fn price(s: &ServiceInfo) -> String {
-    format!("{}.{:02} {}/{}", s.price_cents / 100, s.price_cents % 100, s.currency, s.period)
+    format!(
+        "{}.{:02} {}/{}",
+        s.price_cents / 100,
+        s.price_cents % 100,
+        s.currency,
+        s.period
+    )
 }
 
 /// `POST /v1/services/orders`.
@@ -70,7 +83,11 @@ pub async fn create(
     ApiJson(req): ApiJson<OrderRequest>,
 ) -> ApiResult<(StatusCode, Json<OrderView>)> {
     let friend = super::sharing::require_friend(&state, session.user_id, &req.friend).await?;
-    if !state.store.is_shared(friend.user_id, &req.service_id).await? {
+    if !state
+        .store
+        .is_shared(friend.user_id, &req.service_id)
+        .await?
+    {
         return Err(ApiError::not_found(
             "not_shared",
             format!(
@@ -81,17 +98,30 @@ pub async fn create(
     }
     let key = match req.idempotency_key {
         Some(k) if k.is_empty() || k.len() > 100 => {
-            return Err(ApiError::bad_request("invalid_idempotency_key", "the idempotency key must be 1 to 100 characters"))
+            return Err(ApiError::bad_request(
+                "invalid_idempotency_key",
+                "the idempotency key must be 1 to 100 characters",
+            ))
         }
         Some(k) => k,
         None => format!("auto-{}", hex::encode(rand::random::<[u8; 12]>())),
     };
-    let new = NewOrder { orderer_id: session.user_id, friend_id: friend.user_id, service_id: &req.service_id, idempotency_key: &key };
+    let new = NewOrder {
+        orderer_id: session.user_id,
+        friend_id: friend.user_id,
+        service_id: &req.service_id,
+        idempotency_key: &key,
+    };
     let order = match state.store.create_order(&new, now_ms()).await {
         Ok(CreatedOrder::New(o)) => o,
-        Ok(CreatedOrder::Existing(o)) => return Ok((StatusCode::OK, Json(view(&state, &o).await?))),
+        Ok(CreatedOrder::Existing(o)) => {
+            return Ok((StatusCode::OK, Json(view(&state, &o).await?)))
+        }
         Err(ringbook_store::StoreError::Conflict(_)) => {
-            return Err(ApiError::conflict("order_changed", "an order for this service was just decided; try again"))
+            return Err(ApiError::conflict(
+                "order_changed",
+                "an order for this service was just decided; try again",
+            ))
         }
         Err(e) => return Err(e.into()),
     };
@@ -109,15 +139,28 @@ pub async fn create(
         Ok(d) => d,
         Err(e) => {
             // Free the open-order slot so the user can try again later.
-            state.store.decide_order(order.id, "refused", Some("unavailable"), "the service platform did not answer", now_ms()).await?;
+            state
+                .store
+                .decide_order(
+                    order.id,
+                    "refused",
+                    Some("unavailable"),
+                    "the service platform did not answer",
+                    now_ms(),
+                )
+                .await?;
             return Err(e.into());
         }
     };
     let order = match decision {
-        Decision::ConfirmationRequired => ask_confirmation(&state, &session.phone, &friend.phone, &order, &service).await?,
+        Decision::ConfirmationRequired => {
+            ask_confirmation(&state, &session.phone, &friend.phone, &order, &service).await?
+        }
         other => {
             let (st, reason, msg) = outcome(&other, &service);
-            finish(&state, &order, st, reason.as_deref(), &msg).await?.unwrap_or(order)
+            finish(&state, &order, st, reason.as_deref(), &msg)
+                .await?
+                .unwrap_or(order)
         }
     };
     Ok((StatusCode::CREATED, Json(view(&state, &order).await?)))
@@ -125,7 +168,10 @@ pub async fn create(
 
 async fn service_info(p: &dyn ServicePlatform, id: &str) -> ServiceInfo {
     match p.catalogue().await {
-        Ok(c) => c.into_iter().find(|s| s.id == id).unwrap_or_else(|| super::catalogue::unknown(id)),
+        Ok(c) => c
+            .into_iter()
+            .find(|s| s.id == id)
+            .unwrap_or_else(|| super::catalogue::unknown(id)),
         Err(e) => {
             tracing::warn!(error = %e, "catalogue unavailable for an order message");
             super::catalogue::unknown(id)
@@ -136,17 +182,28 @@ async fn service_info(p: &dyn ServicePlatform, id: &str) -> ServiceInfo {
 /// The final state, reason and message for a platform decision (not `ConfirmationRequired`).
 fn outcome(d: &Decision, s: &ServiceInfo) -> (&'static str, Option<String>, String) {
     match d {
-        Decision::Ordered => ("ordered", None, format!("{} is now active on your number ({}).", s.name, price(s))),
+        Decision::Ordered => (
+            "ordered",
+            None,
+            format!("{} is now active on your number ({}).", s.name, price(s)),
+        ),
         Decision::AlreadySubscribed => (
             "refused",
             Some("already_subscribed".into()),
             format!("You already subscribe to {}; nothing was ordered.", s.name),
         ),
-        Decision::Refused { reason, message } => ("refused", Some(reason.clone()), format!("{} was not ordered: {message}.", s.name)),
+        Decision::Refused { reason, message } => (
+            "refused",
+            Some(reason.clone()),
+            format!("{} was not ordered: {message}.", s.name),
+        ),
         Decision::ConfirmationRequired => (
             "refused",
             Some("protocol".into()),
-            format!("{} was not ordered: the service platform asked for a second confirmation.", s.name),
+            format!(
+                "{} was not ordered: the service platform asked for a second confirmation.",
+                s.name
+            ),
         ),
     }
 }
@@ -161,11 +218,16 @@ async fn ask_confirmation(
 ) -> ApiResult<OrderRow> {
     let now = now_ms();
     // A code distinct from those of the orderer's other open confirmations.
-    let open = state.store.confirmable_orders_of(order.orderer_id, now).await?;
+    let open = state
+        .store
+        .confirmable_orders_of(order.orderer_id, now)
+        .await?;
     let mut code = String::new();
     for _ in 0..20 {
         code = format!("{:04}", rand::thread_rng().gen_range(0..10_000));
-        if !open.iter().any(|o| o.state == "pending" && o.code_hash.as_deref() == Some(code_hash(o.id, &code).as_str())) {
+        if !open.iter().any(|o| {
+            o.state == "pending" && o.code_hash.as_deref() == Some(code_hash(o.id, &code).as_str())
+        }) {
             break;
         }
     }
@@ -178,25 +240,68 @@ async fn ask_confirmation(
         service.provider,
         price(service)
     );
-    if let Err(e) = state.sms.send(orderer.as_str(), &text, "service_confirmation").await {
+    if let Err(e) = state
+        .sms
+        .send(orderer.as_str(), &text, "service_confirmation")
+        .await
+    {
         tracing::warn!(error = %e, order = order.id, "confirmation SMS failed");
-        state.store.decide_order(order.id, "refused", Some("sms_failed"), "the confirmation SMS could not be sent", now_ms()).await?;
+        state
+            .store
+            .decide_order(
+                order.id,
+                "refused",
+                Some("sms_failed"),
+                "the confirmation SMS could not be sent",
+                now_ms(),
+            )
+            .await?;
         return Err(ApiError::Upstream {
             code: "sms_failed",
             message: "the confirmation SMS could not be sent; try again in a few minutes".into(),
         });
     }
-    let message = format!("Reply Y {code} to the SMS we sent to confirm {} within {minutes} min.", service.name);
-    state.store.set_order_awaiting(order.id, &code_hash(order.id, &code), now + ttl_ms, &message).await?;
-    Ok(state.store.order_by_id(order.id).await?.unwrap_or_else(|| order.clone()))
+    let message = format!(
+        "Reply Y {code} to the SMS we sent to confirm {} within {minutes} min.",
+        service.name
+    );
+    state
+        .store
+        .set_order_awaiting(
+            order.id,
+            &code_hash(order.id, &code),
+            now + ttl_ms,
+            &message,
+        )
+        .await?;
+    Ok(state
+        .store
+        .order_by_id(order.id)
+        .await?
+        .unwrap_or_else(|| order.clone()))
 }
 
 /// Decides a pending order and tells both people. `None` when it was already decided.
-async fn finish(state: &AppState, order: &OrderRow, st: &str, reason: Option<&str>, message: &str) -> ApiResult<Option<OrderRow>> {
-    let Some(decided) = state.store.decide_order(order.id, st, reason, message, now_ms()).await? else {
+async fn finish(
+    state: &AppState,
+    order: &OrderRow,
+    st: &str,
+    reason: Option<&str>,
+    message: &str,
+) -> ApiResult<Option<OrderRow>> {
+    let Some(decided) = state
+        .store
+        .decide_order(order.id, st, reason, message, now_ms())
+        .await?
+    else {
         return Ok(None);
     };
-    tracing::info!(order = decided.id, state = st, reason, "service order decided");
+    tracing::info!(
+        order = decided.id,
+        state = st,
+        reason,
+        "service order decided"
+    );
     notify(state, &decided).await;
     Ok(Some(decided))
 }
@@ -204,7 +309,10 @@ async fn finish(state: &AppState, order: &OrderRow, st: &str, reason: Option<&st
 /// The two outcome notices: to the orderer from the friend, to the friend from the orderer, so
 /// each lands in their conversation. A failed notice is logged; the order stands.
 async fn notify(state: &AppState, o: &OrderRow) {
-    let users = (state.store.user_by_id(o.orderer_id).await, state.store.user_by_id(o.friend_id).await);
+    let users = (
+        state.store.user_by_id(o.orderer_id).await,
+        state.store.user_by_id(o.friend_id).await,
+    );
     let (Ok(Some(orderer)), Ok(Some(friend))) = users else {
         tracing::warn!(order = o.id, "order notice skipped: a party is gone");
         return;
@@ -213,12 +321,21 @@ async fn notify(state: &AppState, o: &OrderRow) {
     let friend_phone = PhoneNumber::from_e164_unchecked(friend.phone.clone());
     let ordered = o.state == "ordered";
     let to_orderer = if ordered {
-        format!("Service order #{}: ordered '{}' from {}'s share. {}", o.id, o.service_id, friend.phone, o.message)
+        format!(
+            "Service order #{}: ordered '{}' from {}'s share. {}",
+            o.id, o.service_id, friend.phone, o.message
+        )
     } else {
-        format!("Service order #{}: '{}' (shared by {}) was not ordered. {}", o.id, o.service_id, friend.phone, o.message)
+        format!(
+            "Service order #{}: '{}' (shared by {}) was not ordered. {}",
+            o.id, o.service_id, friend.phone, o.message
+        )
     };
     let to_friend = if ordered {
-        format!("{} ordered '{}' through your share (order #{}).", orderer.phone, o.service_id, o.id)
+        format!(
+            "{} ordered '{}' through your share (order #{}).",
+            orderer.phone, o.service_id, o.id
+        )
     } else {
         format!(
             "{} tried to order '{}' through your share, but it was not ordered ({}).",
@@ -233,7 +350,15 @@ async fn notify(state: &AppState, o: &OrderRow) {
         (friend.id, &friend_phone, &orderer_phone, to_orderer),
         (orderer.id, &orderer_phone, &friend_phone, to_friend),
     ] {
-        let out = Outgoing { sender_id, sender_phone: sender, to, client_msg_id: &client_msg_id, kind: "notice", body: &body, sent_at: now };
+        let out = Outgoing {
+            sender_id,
+            sender_phone: sender,
+            to,
+            client_msg_id: &client_msg_id,
+            kind: "notice",
+            body: &body,
+            sent_at: now,
+        };
         if let Err(e) = messaging::deliver(state, out).await {
             tracing::warn!(order = o.id, error = %e, "order notice failed");
         }
@@ -250,10 +375,17 @@ pub async fn list(State(state): State<AppState>, session: Session) -> ApiResult<
 }
 
 /// `GET /v1/services/orders/{id}`: one of the caller's orders.
-pub async fn show(State(state): State<AppState>, session: Session, Path(id): Path<i64>) -> ApiResult<Json<OrderView>> {
+pub async fn show(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<OrderView>> {
     match state.store.order_by_id(id).await? {
         Some(o) if o.orderer_id == session.user_id => Ok(Json(view(&state, &o).await?)),
-        _ => Err(ApiError::not_found("unknown_order", format!("you have no order #{id}; see `ringbook services orders`"))),
+        _ => Err(ApiError::not_found(
+            "unknown_order",
+            format!("you have no order #{id}; see `ringbook services orders`"),
+        )),
     }
 }
 
@@ -270,16 +402,28 @@ fn parse_reply(text: &str) -> Reply {
         .map(str::to_ascii_uppercase)
         .collect();
     let yes = matches!(words.first().map(String::as_str), Some("Y" | "YES"));
-    let code = words.iter().find(|w| w.len() == 4 && w.bytes().all(|b| b.is_ascii_digit())).cloned();
+    let code = words
+        .iter()
+        .find(|w| w.len() == 4 && w.bytes().all(|b| b.is_ascii_digit()))
+        .cloned();
     Reply { yes, code }
 }
 
 /// A mobile-originated SMS: claims it when its sender has orders awaiting (or recently past) a
 /// confirmation, and answers with the reply SMS text.
-pub async fn handle_mo_sms(state: &AppState, from: &PhoneNumber, text: &str) -> ApiResult<Option<String>> {
-    let Some(user) = state.store.user_by_phone(from.as_str()).await? else { return Ok(None) };
+pub async fn handle_mo_sms(
+    state: &AppState,
+    from: &PhoneNumber,
+    text: &str,
+) -> ApiResult<Option<String>> {
+    let Some(user) = state.store.user_by_phone(from.as_str()).await? else {
+        return Ok(None);
+    };
     let now = now_ms();
-    let orders = state.store.confirmable_orders_of(user.id, now - REPEAT_WINDOW_MS).await?;
+    let orders = state
+        .store
+        .confirmable_orders_of(user.id, now - REPEAT_WINDOW_MS)
+        .await?;
     if orders.is_empty() {
         return Ok(None);
     }
@@ -365,7 +509,10 @@ pub async fn expire_overdue(state: &AppState) -> ApiResult<()> {
     let p = platform(state)?;
     for o in overdue {
         let service = service_info(&*p, &o.service_id).await;
-        let msg = format!("{} was not ordered: no confirmation arrived in time.", service.name);
+        let msg = format!(
+            "{} was not ordered: no confirmation arrived in time.",
+            service.name
+        );
         finish(state, &o, "refused", Some("expired"), &msg).await?;
     }
     Ok(())

@@ -8,7 +8,7 @@
 //! ordered; a contracted SP's service → confirmation required first; anything else → refused.
 //! Ringbook's service-sync side sends the confirmation SMS and asks again with `confirmed`.
 
-use super::{ServicesConfig, PlatformKind};
+use super::{PlatformKind, ServicesConfig};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ClientAddr};
 use crate::state::{now_ms, AppState};
@@ -74,20 +74,34 @@ pub enum Decision {
     AlreadySubscribed,
     /// An SP service: ask the subscriber to confirm by SMS, then order again with `confirmed`.
     ConfirmationRequired,
-    Refused { reason: String, message: String },
+    Refused {
+        reason: String,
+        message: String,
+    },
 }
 
 /// The adapter interface to a service platform.
 pub trait ServicePlatform: Send + Sync {
     fn catalogue(&self) -> BoxFuture<'_, Result<Vec<ServiceInfo>, PlatformError>>;
-    fn subscriptions<'a>(&'a self, phone: &'a str) -> BoxFuture<'a, Result<Vec<Subscription>, PlatformError>>;
-    fn order<'a>(&'a self, order: &'a PlatformOrder) -> BoxFuture<'a, Result<Decision, PlatformError>>;
+    fn subscriptions<'a>(
+        &'a self,
+        phone: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Subscription>, PlatformError>>;
+    fn order<'a>(
+        &'a self,
+        order: &'a PlatformOrder,
+    ) -> BoxFuture<'a, Result<Decision, PlatformError>>;
 }
 
 /// The platform the config names.
-pub fn from_config(cfg: &ServicesConfig, store: &Store) -> Result<Box<dyn ServicePlatform>, PlatformError> {
+pub fn from_config(
+    cfg: &ServicesConfig,
+    store: &Store,
+) -> Result<Box<dyn ServicePlatform>, PlatformError> {
     match cfg.platform {
-        PlatformKind::Reference => Ok(Box::new(ReferencePlatform { store: store.clone() })),
+        PlatformKind::Reference => Ok(Box::new(ReferencePlatform {
+            store: store.clone(),
+        })),
         PlatformKind::Http => {
             let url = cfg
                 .platform_url
@@ -97,7 +111,11 @@ pub fn from_config(cfg: &ServicesConfig, store: &Store) -> Result<Box<dyn Servic
                 .timeout(Duration::from_secs(cfg.platform_timeout_secs.max(1)))
                 .build()
                 .map_err(|e| PlatformError::Unreachable(e.to_string()))?;
-            Ok(Box::new(HttpPlatform { client, url: url.trim_end_matches('/').to_string(), token: cfg.platform_token.clone() }))
+            Ok(Box::new(HttpPlatform {
+                client,
+                url: url.trim_end_matches('/').to_string(),
+                token: cfg.platform_token.clone(),
+            }))
         }
     }
 }
@@ -166,7 +184,13 @@ impl ReferencePlatform {
         // The unique (phone, service) key makes two racing orders subscribe once.
         if self
             .store
-            .platform_subscribe(&o.phone, &o.service_id, "ringbook", Some(&o.reference), now_ms())
+            .platform_subscribe(
+                &o.phone,
+                &o.service_id,
+                "ringbook",
+                Some(&o.reference),
+                now_ms(),
+            )
             .await?
         {
             return Ok(Decision::Ordered);
@@ -174,7 +198,9 @@ impl ReferencePlatform {
         // Lost a race: decide by whose order made the subscription.
         let subs = self.store.platform_subscriptions(&o.phone).await?;
         match subs.iter().find(|s| s.service_id == o.service_id) {
-            Some(s) if s.reference.as_deref() == Some(o.reference.as_str()) => Ok(Decision::Ordered),
+            Some(s) if s.reference.as_deref() == Some(o.reference.as_str()) => {
+                Ok(Decision::Ordered)
+            }
             _ => Ok(Decision::AlreadySubscribed),
         }
     }
@@ -197,22 +223,39 @@ pub fn to_info(s: &ringbook_store::services::PlatformServiceRow) -> ServiceInfo 
 
 impl ServicePlatform for ReferencePlatform {
     fn catalogue(&self) -> BoxFuture<'_, Result<Vec<ServiceInfo>, PlatformError>> {
-        Box::pin(async move { Ok(self.store.platform_services().await?.iter().map(to_info).collect()) })
+        Box::pin(async move {
+            Ok(self
+                .store
+                .platform_services()
+                .await?
+                .iter()
+                .map(to_info)
+                .collect())
+        })
     }
 
-    fn subscriptions<'a>(&'a self, phone: &'a str) -> BoxFuture<'a, Result<Vec<Subscription>, PlatformError>> {
+    fn subscriptions<'a>(
+        &'a self,
+        phone: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Subscription>, PlatformError>> {
         Box::pin(async move {
             Ok(self
                 .store
                 .platform_subscriptions(phone)
                 .await?
                 .into_iter()
-                .map(|s| Subscription { service_id: s.service_id, since: s.since })
+                .map(|s| Subscription {
+                    service_id: s.service_id,
+                    since: s.since,
+                })
                 .collect())
         })
     }
 
-    fn order<'a>(&'a self, order: &'a PlatformOrder) -> BoxFuture<'a, Result<Decision, PlatformError>> {
+    fn order<'a>(
+        &'a self,
+        order: &'a PlatformOrder,
+    ) -> BoxFuture<'a, Result<Decision, PlatformError>> {
         Box::pin(self.decide(order))
     }
 }
@@ -236,14 +279,23 @@ pub struct SubscriptionsBody {
 }
 
 impl HttpPlatform {
-    async fn send<T: serde::de::DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T, PlatformError> {
+    async fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<T, PlatformError> {
         let req = match &self.token {
             Some(t) => req.bearer_auth(t),
             None => req,
         };
-        let resp = req.send().await.map_err(|e| PlatformError::Unreachable(e.to_string()))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| PlatformError::Unreachable(e.to_string()))?;
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| PlatformError::Unreachable(e.to_string()))?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| PlatformError::Unreachable(e.to_string()))?;
         if !status.is_success() {
             let body: String = String::from_utf8_lossy(&bytes).chars().take(200).collect();
             return Err(PlatformError::Protocol(format!("HTTP {status}: {body}")));
@@ -255,21 +307,35 @@ impl HttpPlatform {
 impl ServicePlatform for HttpPlatform {
     fn catalogue(&self) -> BoxFuture<'_, Result<Vec<ServiceInfo>, PlatformError>> {
         Box::pin(async move {
-            let body: CatalogueBody = self.send(self.client.get(format!("{}/catalogue", self.url))).await?;
+            let body: CatalogueBody = self
+                .send(self.client.get(format!("{}/catalogue", self.url)))
+                .await?;
             Ok(body.services)
         })
     }
 
-    fn subscriptions<'a>(&'a self, phone: &'a str) -> BoxFuture<'a, Result<Vec<Subscription>, PlatformError>> {
+    fn subscriptions<'a>(
+        &'a self,
+        phone: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Subscription>, PlatformError>> {
         Box::pin(async move {
-            let req = self.client.get(format!("{}/subscriptions", self.url)).query(&[("phone", phone)]);
+            let req = self
+                .client
+                .get(format!("{}/subscriptions", self.url))
+                .query(&[("phone", phone)]);
             let body: SubscriptionsBody = self.send(req).await?;
             Ok(body.subscriptions)
         })
     }
 
-    fn order<'a>(&'a self, order: &'a PlatformOrder) -> BoxFuture<'a, Result<Decision, PlatformError>> {
-        Box::pin(async move { self.send(self.client.post(format!("{}/orders", self.url)).json(order)).await })
+    fn order<'a>(
+        &'a self,
+        order: &'a PlatformOrder,
+    ) -> BoxFuture<'a, Result<Decision, PlatformError>> {
+        Box::pin(async move {
+            self.send(self.client.post(format!("{}/orders", self.url)).json(order))
+                .await
+        })
     }
 }
 
@@ -285,12 +351,20 @@ pub fn serve_routes() -> Router<AppState> {
 }
 
 fn reference(state: &AppState) -> ReferencePlatform {
-    ReferencePlatform { store: state.store.clone() }
+    ReferencePlatform {
+        store: state.store.clone(),
+    }
 }
 
-async fn serve_catalogue(State(state): State<AppState>, addr: ClientAddr, headers: HeaderMap) -> ApiResult<Json<CatalogueBody>> {
+async fn serve_catalogue(
+    State(state): State<AppState>,
+    addr: ClientAddr,
+    headers: HeaderMap,
+) -> ApiResult<Json<CatalogueBody>> {
     super::require_admin(&state, &addr, &headers)?;
-    Ok(Json(CatalogueBody { services: reference(&state).catalogue().await? }))
+    Ok(Json(CatalogueBody {
+        services: reference(&state).catalogue().await?,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -306,7 +380,9 @@ async fn serve_subscriptions(
 ) -> ApiResult<Json<SubscriptionsBody>> {
     super::require_admin(&state, &addr, &headers)?;
     let phone = crate::identity::parse_phone(&state, &q.phone)?;
-    Ok(Json(SubscriptionsBody { subscriptions: reference(&state).subscriptions(phone.as_str()).await? }))
+    Ok(Json(SubscriptionsBody {
+        subscriptions: reference(&state).subscriptions(phone.as_str()).await?,
+    }))
 }
 
 async fn serve_order(
