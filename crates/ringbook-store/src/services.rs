@@ -50,6 +50,9 @@ pub struct NewOrder<'a> {
     pub friend_id: i64,
     pub service_id: &'a str,
     pub idempotency_key: &'a str,
+    /// When housekeeping may refuse the order if it is still pending (a node died mid-order);
+    /// replaced by the confirmation deadline when an SMS goes out.
+    pub expires_at: i64,
 }
 
 /// Whether [`Store::create_order`] made a new order or found the one a retry refers to.
@@ -542,14 +545,15 @@ impl Store {
     /// the open order for the same service (a double click).
     pub async fn create_order(&self, o: &NewOrder<'_>, now: i64) -> Result<CreatedOrder> {
         let row = sqlx::query(&format!(
-            "INSERT INTO service_orders (orderer_id, friend_id, service_id, idempotency_key, state, created_at) \
-             VALUES ($1, $2, $3, $4, 'pending', $5) ON CONFLICT DO NOTHING RETURNING {ORDER_COLUMNS}"
+            "INSERT INTO service_orders (orderer_id, friend_id, service_id, idempotency_key, state, expires_at, created_at) \
+             VALUES ($1, $2, $3, $4, 'pending', $6, $5) ON CONFLICT DO NOTHING RETURNING {ORDER_COLUMNS}"
         ))
         .bind(o.orderer_id)
         .bind(o.friend_id)
         .bind(o.service_id)
         .bind(o.idempotency_key)
         .bind(now)
+        .bind(o.expires_at)
         .fetch_optional(self.pool())
         .await?;
         if let Some(r) = row {

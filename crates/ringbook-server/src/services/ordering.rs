@@ -31,6 +31,10 @@ use subtle::ConstantTimeEq;
 /// How long after a decision a repeated reply is still recognised (and answered) as one.
 const REPEAT_WINDOW_MS: i64 = 24 * 3_600_000;
 
+/// A pending order with no decision after this long (its node died at the platform call) is
+/// refused by housekeeping, freeing the slot for a new order.
+const STUCK_AFTER_MS: i64 = 5 * 60_000;
+
 fn code_hash(order_id: i64, code: &str) -> String {
     hex::encode(Sha256::digest(
         format!("ringbook-order:{order_id}:{code}").as_bytes(),
@@ -60,7 +64,9 @@ async fn view(state: &AppState, o: &OrderRow) -> ApiResult<OrderView> {
         state: state_of(o),
         reason: o.reason.clone(),
         message: o.message.clone(),
-        expires_at: o.expires_at,
+        expires_at: o
+            .expires_at
+            .filter(|_| o.state == "pending" && o.code_hash.is_some()),
         created_at: o.created_at,
         decided_at: o.decided_at,
     })
@@ -111,6 +117,7 @@ pub async fn create(
         friend_id: friend.user_id,
         service_id: &req.service_id,
         idempotency_key: &key,
+        expires_at: now_ms() + STUCK_AFTER_MS,
     };
     let order = match state.store.create_order(&new, now_ms()).await {
         Ok(CreatedOrder::New(o)) => o,
@@ -509,11 +516,19 @@ pub async fn expire_overdue(state: &AppState) -> ApiResult<()> {
     let p = platform(state)?;
     for o in overdue {
         let service = service_info(&*p, &o.service_id).await;
-        let msg = format!(
-            "{} was not ordered: no confirmation arrived in time.",
-            service.name
-        );
-        finish(state, &o, "refused", Some("expired"), &msg).await?;
+        if o.code_hash.is_some() {
+            let msg = format!(
+                "{} was not ordered: no confirmation arrived in time.",
+                service.name
+            );
+            finish(state, &o, "refused", Some("expired"), &msg).await?;
+        } else {
+            let msg = format!(
+                "{} was not ordered: the service platform did not answer.",
+                service.name
+            );
+            finish(state, &o, "refused", Some("unavailable"), &msg).await?;
+        }
     }
     Ok(())
 }
