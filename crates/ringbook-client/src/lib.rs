@@ -1,6 +1,7 @@
 //! Ringbook's client SDK, used by the `ringbook` CLI and by the server's integration tests.
 //!
 //! - [`api`]: [`Client`], typed calls to the HTTP API, and [`ClientError`].
+//! - [`services`]: service sharing between matched friends (SS-1 … SS-6).
 //! - [`ws`]: the WebSocket connection ([`ws::Connection`]).
 //! - [`store`]: the client's own SQLite store in its home folder (PB-7): the own-user record, the
 //!   device identity generated once, the session token.
@@ -12,6 +13,7 @@ pub mod messaging;
 pub mod contacts;
 pub mod contacts_store;
 pub mod profiles;
+pub mod services;
 pub mod store;
 pub mod ws;
 

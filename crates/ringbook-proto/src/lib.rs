@@ -8,6 +8,7 @@
 //! - [`ws`]: WebSocket frames, as closed enums tagged by `type`.
 //! - [`messaging`]: chat history and block-list bodies.
 //! - [`profiles`]: profiles, field visibility and number bindings (part MM).
+//! - [`services`]: service sharing between matched friends (SS-1 … SS-6).
 // Library code must not panic on input; tests may unwrap.
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
@@ -19,6 +20,7 @@ pub mod messaging;
 pub mod phone;
 pub mod presence;
 pub mod profiles;
+pub mod services;
 pub mod ws;
 
 pub use device::DeviceIdentity;

@@ -161,6 +161,7 @@ async fn housekeeping(state: AppState) {
         state.limits.codes_per_addr.retain_recent();
         state.limits.codes_per_number.retain_recent();
         state.limits.logins_per_addr.retain_recent();
+        services::housekeeping(&state).await;
     }
 }
 

@@ -53,6 +53,9 @@ async fn receive(
     if let Some(reply) = crate::identity::handle_mo_sms(&state, &from, &sms.text).await? {
         return Ok(reply);
     }
+    if let Some(reply) = crate::services::handle_mo_sms(&state, &from, &sms.text).await? {
+        return Ok(reply);
+    }
     // Nobody claimed it: an empty body means no reply SMS.
     Ok(String::new())
 }

@@ -19,14 +19,11 @@ pub struct ContactRow {
 }
 
 impl Store {
-    /// Inserts or updates contacts of one owner in one transaction.
-    pub async fn upsert_contacts(
-        &self,
-        owner_id: i64,
-        rows: &[ContactRow],
-        now: i64,
-    ) -> Result<()> {
+    /// Inserts or updates contacts of one owner in one transaction; mutual matches (SS-2) are
+    /// updated in the same transaction, at the cost of index look-ups per changed contact.
+    pub async fn upsert_contacts(&self, owner_id: i64, rows: &[ContactRow], now: i64) -> Result<()> {
         let mut tx = self.pool().begin().await?;
+        let owner_phone = crate::services::phone_of(&mut tx, owner_id).await?;
         for r in rows {
             sqlx::query(
                 "INSERT INTO contacts (owner_id, contact_phone, name, group_name, flag, fields, created_at, updated_at) \
@@ -44,12 +41,16 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
+            if let Some(owner_phone) = &owner_phone {
+                crate::services::link_if_mutual(&mut tx, owner_id, owner_phone, &r.contact_phone, now).await?;
+            }
         }
         tx.commit().await?;
         Ok(())
     }
 
-    /// Removes contacts of one owner; returns how many were there.
+    /// Removes contacts of one owner; returns how many were there. Mutual matches (SS-2) with
+    /// the removed numbers end in the same transaction.
     pub async fn delete_contacts(&self, owner_id: i64, phones: &[String]) -> Result<u64> {
         let mut tx = self.pool().begin().await?;
         let mut n = 0;
@@ -60,6 +61,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+            crate::services::unlink(&mut tx, owner_id, p).await?;
         }
         tx.commit().await?;
         Ok(n)
@@ -277,6 +279,8 @@ impl Store {
             .bind(version)
             .execute(&mut *tx)
             .await?;
+            // Service sharing's mutual matches (SS-2) move with the book, in this transaction.
+            crate::services::link_if_mutual(&mut tx, owner_id, owner_phone, &w.contact_phone, now).await?;
         }
         for phone in deletes {
             let n = sqlx::query(
@@ -293,6 +297,7 @@ impl Store {
             if n == 0 {
                 continue;
             }
+            crate::services::unlink(&mut tx, owner_id, phone).await?;
             if let Some(other) = user_id_by_phone(&mut tx, phone)
                 .await?
                 .filter(|o| *o != owner_id)

@@ -1,13 +1,150 @@
-//! The services part (to be built).
+//! Service sharing between mutual contacts (SPEC SS-1 … SS-6).
+//!
+//! - `matching`: the mutual-match relation (SS-2). Kept in the store's `mutual_friends` table by
+//!   `Store::upsert_contacts` / `delete_contacts` in the book change's own transaction, so every
+//!   writer keeps it consistent at a cost proportional to the change; [`matching::on_book_changed`]
+//!   re-checks numbers for other writers; the operator's batch rematch rebuilds it for the whole
+//!   user base with progress.
+//! - `catalogue`: the carrier's catalogue and the caller's subscriptions, as the platform reports
+//!   them (SS-3), and the operator's subscription grant on the reference platform.
+//! - `sharing`: per-service sharing switched on and off (SS-3); matched friends and what they
+//!   share (SS-4) — nobody else sees anything.
+//! - `ordering`: one-click orders with the SS-5 branches, the confirmation SMS and its reply
+//!   (through `sms_inbound`), outcome notices to both people, no double orders.
+//! - `platform`: the service-platform adapter trait, the reference in-process platform, the HTTP
+//!   adapter (SS-6).
+//! - `book`: a minimal address-book upload (`POST /v1/contacts/upload`) for clients and tests.
 
+pub mod book;
+pub mod catalogue;
+pub mod matching;
+pub mod ordering;
+pub mod platform;
+pub mod sharing;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ClientAddr;
 use crate::state::AppState;
+use axum::http::HeaderMap;
+use axum::routing::{get, post, put};
 use axum::Router;
 use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub use ordering::handle_mo_sms;
+
+/// Which service platform orders go to.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PlatformKind {
+    /// The reference platform in this process, over its own tables.
+    #[default]
+    Reference,
+    /// An external platform over HTTP/JSON at `platform_url`.
+    Http,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct ServicesConfig {}
+pub struct ServicesConfig {
+    pub platform: PlatformKind,
+    /// Base URL of an external platform (`platform = "http"`), e.g. `https://sp.example/v1/platform`.
+    pub platform_url: Option<String>,
+    /// Bearer token for the external platform.
+    pub platform_token: Option<String>,
+    pub platform_timeout_secs: u64,
+    /// How long a confirmation SMS for an SP service stays valid.
+    pub confirm_ttl_secs: u64,
+    /// Users per transaction in the batch rematch.
+    pub rematch_batch_users: i64,
+}
+
+impl Default for ServicesConfig {
+    fn default() -> Self {
+        ServicesConfig {
+            platform: PlatformKind::Reference,
+            platform_url: None,
+            platform_token: None,
+            platform_timeout_secs: 10,
+            confirm_ttl_secs: 600,
+            rematch_batch_users: 1000,
+        }
+    }
+}
+
+impl std::fmt::Debug for ServicesConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServicesConfig")
+            .field("platform", &self.platform)
+            .field("platform_url", &self.platform_url)
+            .field(
+                "platform_token",
+                &self.platform_token.as_ref().map(|_| "***"),
+            )
+            .field("platform_timeout_secs", &self.platform_timeout_secs)
+            .field("confirm_ttl_secs", &self.confirm_ttl_secs)
+            .field("rematch_batch_users", &self.rematch_batch_users)
+            .finish()
+    }
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/v1/services/catalog", get(catalogue::catalog))
+        .route("/v1/services/mine", get(catalogue::mine))
+        .route(
+            "/v1/services/shared/{id}",
+            put(sharing::share).delete(sharing::unshare),
+        )
+        .route("/v1/services/friends", get(sharing::friends))
+        .route("/v1/services/friends/{phone}", get(sharing::friend))
+        .route(
+            "/v1/services/orders",
+            post(ordering::create).get(ordering::list),
+        )
+        .route("/v1/services/orders/{id}", get(ordering::show))
+        .route(
+            "/v1/admin/services/rematch",
+            post(matching::start_rematch).get(matching::rematch_status),
+        )
+        .route("/v1/admin/services/subscriptions", post(catalogue::grant))
+        .route("/v1/contacts/upload", post(book::upload))
+        .merge(platform::serve_routes())
+}
+
+/// With `admin.token` set, callers present it as a bearer token; without, only loopback callers.
+pub(crate) fn require_admin(
+    state: &AppState,
+    addr: &ClientAddr,
+    headers: &HeaderMap,
+) -> ApiResult<()> {
+    match &state.config.admin.token {
+        Some(expected) => {
+            let given = headers
+                .get(axum::http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or_default();
+            if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+                Ok(())
+            } else {
+                Err(ApiError::unauthorized(
+                    "admin_only",
+                    "this needs the operator's admin token",
+                ))
+            }
+        }
+        None if addr.peer.is_loopback() => Ok(()),
+        None => Err(ApiError::forbidden(
+            "admin_only",
+            "admin actions are only accepted from the server's own host unless admin.token is set",
+        )),
+    }
+}
+
+/// Periodic work: refuse (and announce) orders whose confirmation window closed.
+pub async fn housekeeping(state: &AppState) {
+    if let Err(e) = ordering::expire_overdue(state).await {
+        tracing::warn!(error = %e, "expiring service orders failed");
+    }
 }
