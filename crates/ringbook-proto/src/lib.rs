@@ -6,10 +6,12 @@
 //! - [`api`]: JSON bodies of the HTTP API, requests and responses.
 //! - [`error`]: the error body every failed request returns, with stable codes.
 //! - [`ws`]: WebSocket frames, as closed enums tagged by `type`.
+//! - [`official`]: official accounts, the console and the direct API (OA-1 … OA-5).
 
 pub mod api;
 pub mod device;
 pub mod error;
+pub mod official;
 pub mod phone;
 pub mod ws;
 

@@ -64,6 +64,8 @@ pub enum ServerFrame {
     },
     /// A message for this user, live or from sync.
     Message(ChatMessage),
+    /// A message from an official account this user follows (OA-1).
+    OfficialMessage(crate::official::OfficialMessage),
     Error(ErrorBody),
     Closing {
         reason: CloseReason,

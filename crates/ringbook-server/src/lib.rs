@@ -112,6 +112,8 @@ pub fn router(state: AppState) -> Router {
 pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let app = router(state.clone());
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    // Developer-mode pushes waiting in the database (also those of an earlier run).
+    let official_pushes = tokio::spawn(official::push::worker(state.clone()));
     let hub_state = state.clone();
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {
@@ -123,6 +125,7 @@ pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<O
         .await
         .context("server error")?;
     housekeeping.abort();
+    official_pushes.abort();
     state.store.close().await;
     Ok(())
 }
