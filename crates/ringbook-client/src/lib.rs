@@ -2,10 +2,12 @@
 //!
 //! - [`api`]: [`Client`], typed calls to the HTTP API, and [`ClientError`].
 //! - [`ws`]: the WebSocket connection ([`ws::Connection`]).
+//! - [`official`]: official accounts (follow, write, inbox, developer mode).
 //! - [`store`]: the client's own SQLite store in its home folder (PB-7): the own-user record, the
 //!   device identity generated once, the session token.
 
 pub mod api;
+pub mod official;
 pub mod store;
 pub mod ws;
 
