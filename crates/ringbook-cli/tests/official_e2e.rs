@@ -23,7 +23,11 @@ impl Drop for Proc {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn wait_http(url: &str) {
@@ -41,8 +45,19 @@ async fn wait_http(url: &str) {
 
 /// Runs the CLI with a home folder; returns stdout, or panics with stderr.
 fn cli(server: &str, home: &Path, args: &[&str]) -> String {
-    let out = Command::new(BIN).arg("--server").arg(server).arg("--home").arg(home).args(args).output().unwrap();
-    assert!(out.status.success(), "ringbook {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(BIN)
+        .arg("--server")
+        .arg(server)
+        .arg("--home")
+        .arg(home)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ringbook {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -54,7 +69,13 @@ fn last_code(data: &Path, e164: &str) -> String {
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
         .find(|m| m["to"] == e164)
         .unwrap();
-    sms["text"].as_str().unwrap().split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).unwrap().to_string()
+    sms["text"]
+        .as_str()
+        .unwrap()
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap()
+        .to_string()
 }
 
 fn cli_login(server: &str, data: &Path, home: &Path, phone: &str) {
@@ -112,12 +133,19 @@ async fn resolver_messages(base: &str) -> Vec<Value> {
 /// Waits until the resolver shows a message matching `pred` in a final state.
 async fn wait_resolved(base: &str, pred: impl Fn(&Value) -> bool) -> Value {
     for _ in 0..600 {
-        if let Some(m) = resolver_messages(base).await.into_iter().find(|m| pred(m) && m["status"] == "resolved") {
+        if let Some(m) = resolver_messages(base)
+            .await
+            .into_iter()
+            .find(|m| pred(m) && m["status"] == "resolved")
+        {
             return m;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    panic!("no resolved message matched; resolver has {:#?}", resolver_messages(base).await);
+    panic!(
+        "no resolved message matched; resolver has {:#?}",
+        resolver_messages(base).await
+    );
 }
 
 fn phone(n: u32) -> String {
@@ -132,7 +160,13 @@ async fn resolver_finds_senders_by_openid_create_time_and_store() {
     let server = format!("http://127.0.0.1:{port}");
     let _platform = Proc(
         Command::new(BIN)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--allow-private-callbacks", "--data-dir"])
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--allow-private-callbacks",
+                "--data-dir",
+            ])
             .arg(&data)
             .env("RINGBOOK_OFFICIAL__RETRY_DELAY_MS", "1000")
             .env("RINGBOOK_OFFICIAL__POLL_MS", "50")
@@ -147,7 +181,15 @@ async fn resolver_finds_senders_by_openid_create_time_and_store() {
     // The owner creates the account with the CLI.
     let owner_home = dir.path().join("owner");
     cli_login(&server, &data, &owner_home, &phone(1));
-    assert_eq!(cli(&server, &owner_home, &["oa", "create", "news", "--password", "password1"]).trim(), "news");
+    assert_eq!(
+        cli(
+            &server,
+            &owner_home,
+            &["oa", "create", "news", "--password", "password1"]
+        )
+        .trim(),
+        "news"
+    );
 
     // Followers who follow before developer mode is on: the resolver never hears of them
     // until they write, so their first message needs the create-time method.
@@ -175,7 +217,11 @@ async fn resolver_finds_senders_by_openid_create_time_and_store() {
     )
     .unwrap();
     set_mode(&cfg_path, 0o644);
-    let out = Command::new(BIN).args(["thirdparty", "serve", "--config"]).arg(&cfg_path).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["thirdparty", "serve", "--config"])
+        .arg(&cfg_path)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("chmod 600"));
     set_mode(&cfg_path, 0o600);
@@ -184,7 +230,11 @@ async fn resolver_finds_senders_by_openid_create_time_and_store() {
 
     // Developer mode on, through the handshake.
     let url = format!("{rbase}/callback/news");
-    let out = cli(&server, &owner_home, &["oa", "callback", "news", &url, "--token", TOKEN]);
+    let out = cli(
+        &server,
+        &owner_home,
+        &["oa", "callback", "news", &url, "--token", TOKEN],
+    );
     assert!(out.contains("developer mode on"), "{out}");
     // A wrong token fails the handshake (the resolver refuses the signature).
     let bad = Command::new(BIN)
@@ -206,7 +256,10 @@ async fn resolver_finds_senders_by_openid_create_time_and_store() {
     // Later messages of A come from the store.
     cli(&server, &a_home, &["oa", "send", "news", "hello from A"]);
     let m = wait_resolved(&rbase, |m| m["content"] == "hello from A").await;
-    assert_eq!((m["method"].as_str(), m["fake_id"].as_str()), (Some("store"), Some(a_fake.as_str())));
+    assert_eq!(
+        (m["method"].as_str(), m["fake_id"].as_str()),
+        (Some("store"), Some(a_fake.as_str()))
+    );
 
     // 2. B writes for the first time: the create-time method; then again: from the store.
     b.oa_send("news", "text", "hello from B").await.unwrap();
@@ -216,7 +269,10 @@ async fn resolver_finds_senders_by_openid_create_time_and_store() {
     assert_ne!(b_fake, a_fake);
     b.oa_send("news", "text", "B again").await.unwrap();
     let m = wait_resolved(&rbase, |m| m["content"] == "B again").await;
-    assert_eq!((m["method"].as_str(), m["fake_id"].as_str()), (Some("store"), Some(b_fake.as_str())));
+    assert_eq!(
+        (m["method"].as_str(), m["fake_id"].as_str()),
+        (Some("store"), Some(b_fake.as_str()))
+    );
 
     // 3. A push with a bad signature is refused.
     let r = reqwest::Client::new()
@@ -226,17 +282,28 @@ async fn resolver_finds_senders_by_openid_create_time_and_store() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 403);
-    assert!(resolver_messages(&rbase).await.iter().all(|m| m["content"] != "forged"));
+    assert!(resolver_messages(&rbase)
+        .await
+        .iter()
+        .all(|m| m["content"] != "forged"));
 
     // 4. The callback is down for a while, then back: retried, delivered once.
     drop(resolver);
-    cli(&server, &a_home, &["oa", "send", "news", "while you were away"]);
+    cli(
+        &server,
+        &a_home,
+        &["oa", "send", "news", "while you were away"],
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     resolver = start_resolver(&cfg_path, rport);
     let m = wait_resolved(&rbase, |m| m["content"] == "while you were away").await;
     assert_eq!(m["fake_id"], a_fake.as_str());
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let copies = resolver_messages(&rbase).await.iter().filter(|m| m["content"] == "while you were away").count();
+    let copies = resolver_messages(&rbase)
+        .await
+        .iter()
+        .filter(|m| m["content"] == "while you were away")
+        .count();
     assert_eq!(copies, 1);
 
     // 5. Two unknown followers write the same text in the same second: ambiguous, said so,
@@ -244,7 +311,10 @@ async fn resolver_finds_senders_by_openid_create_time_and_store() {
     let mut ambiguous_seen = false;
     for (i, (c, d)) in pairs.iter().enumerate() {
         let text = format!("same words {i}");
-        let (rc, rd) = tokio::join!(c.oa_send("news", "text", &text), d.oa_send("news", "text", &text));
+        let (rc, rd) = tokio::join!(
+            c.oa_send("news", "text", &text),
+            d.oa_send("news", "text", &text)
+        );
         let (rc, rd) = (rc.unwrap(), rd.unwrap());
         let m1 = wait_resolved(&rbase, |m| m["msg_id"] == rc.msg_id).await;
         let m2 = wait_resolved(&rbase, |m| m["msg_id"] == rd.msg_id).await;
@@ -252,30 +322,48 @@ async fn resolver_finds_senders_by_openid_create_time_and_store() {
         if rc.create_time == rd.create_time {
             let log = std::fs::read_to_string(dir.path().join("tp/resolver.log")).unwrap();
             assert!(log.contains(&format!("\"{text}\": ambiguous")), "{log}");
-            assert!(m1["method"] == "openid" || m2["method"] == "openid", "{m1} {m2}");
+            assert!(
+                m1["method"] == "openid" || m2["method"] == "openid",
+                "{m1} {m2}"
+            );
             ambiguous_seen = true;
             break;
         }
     }
-    assert!(ambiguous_seen, "no two sends landed in the same second in 6 tries");
+    assert!(
+        ambiguous_seen,
+        "no two sends landed in the same second in 6 tries"
+    );
 
     // 6. A follower who allows nothing: the resolver learns no fields.
     let e = sdk_login(&server, &data, &phone(50)).await;
     e.oa_set_privacy(&[]).await.unwrap();
     let e_phone_fake_before = resolver_messages(&rbase).await.len();
     e.oa_follow("news").await.unwrap();
-    let m = wait_resolved(&rbase, |m| m["event"] == "subscribe" && m["fake_id"] != a_fake.as_str()).await;
+    let m = wait_resolved(&rbase, |m| {
+        m["event"] == "subscribe" && m["fake_id"] != a_fake.as_str()
+    })
+    .await;
     assert_eq!(m["info"], serde_json::json!({}));
     assert!(resolver_messages(&rbase).await.len() > e_phone_fake_before);
 
     // The page and the log show who sent each message.
-    let html = reqwest::get(format!("{rbase}/")).await.unwrap().text().await.unwrap();
+    let html = reqwest::get(format!("{rbase}/"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("hello from B") && html.contains(&b_fake));
     let log = std::fs::read_to_string(dir.path().join("tp/resolver.log")).unwrap();
     assert!(log.contains(&format!("from fake_id={b_fake}")) && log.contains("bad signature"));
 
     // The follower's side of the CLI: an owner broadcast lands in `oa inbox`.
-    cli(&server, &owner_home, &["oa", "broadcast", "news", "thanks for following"]);
+    cli(
+        &server,
+        &owner_home,
+        &["oa", "broadcast", "news", "thanks for following"],
+    );
     let inbox = cli(&server, &a_home, &["oa", "inbox"]);
     assert!(inbox.contains("news: thanks for following"), "{inbox}");
     assert!(cli(&server, &a_home, &["oa", "unfollow", "news"]).contains("no longer following"));

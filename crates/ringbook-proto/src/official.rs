@@ -163,8 +163,15 @@ pub mod push {
     /// Constant-time check of a received signature.
     pub fn check_signature(token: &str, timestamp: &str, nonce: &str, received: &str) -> bool {
         let expected = signature(token, timestamp, nonce);
-        let (a, b) = (expected.as_bytes(), received.to_ascii_lowercase().into_bytes());
-        a.len() == b.len() && a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        let (a, b) = (
+            expected.as_bytes(),
+            received.to_ascii_lowercase().into_bytes(),
+        );
+        a.len() == b.len()
+            && a.iter()
+                .zip(b.iter())
+                .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+                == 0
     }
 
     fn cdata(v: &str) -> String {
@@ -175,7 +182,8 @@ pub mod push {
     pub fn encode(elements: &[(&str, String)]) -> String {
         let mut out = String::from("<xml>");
         for (name, value) in elements {
-            let numeric = matches!(*name, "CreateTime" | "MsgId") && value.chars().all(|c| c.is_ascii_digit());
+            let numeric = matches!(*name, "CreateTime" | "MsgId")
+                && value.chars().all(|c| c.is_ascii_digit());
             let v = if numeric { value.clone() } else { cdata(value) };
             out.push_str(&format!("<{name}>{v}</{name}>"));
         }
@@ -184,7 +192,11 @@ pub mod push {
     }
 
     fn unescape(s: &str) -> String {
-        s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&")
+        s.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&amp;", "&")
     }
 
     /// Reads the top-level elements of a flat `<xml>` document. Nested elements are kept raw.
@@ -250,7 +262,12 @@ pub mod push {
             // sorted: "1409304348", "nonce", "token" → sha1("1409304348noncetoken")
             let s = signature("token", "1409304348", "nonce");
             assert_eq!(s, hex::encode(Sha1::digest(b"1409304348noncetoken")));
-            assert!(check_signature("token", "1409304348", "nonce", &s.to_uppercase()));
+            assert!(check_signature(
+                "token",
+                "1409304348",
+                "nonce",
+                &s.to_uppercase()
+            ));
             assert!(!check_signature("token", "1409304348", "nonce2", &s));
         }
 

@@ -49,7 +49,10 @@ async fn receive(
         if r.no_echo.load(Ordering::SeqCst) {
             return (StatusCode::OK, "hello".into());
         }
-        return (StatusCode::OK, q.get("echostr").cloned().unwrap_or_default());
+        return (
+            StatusCode::OK,
+            q.get("echostr").cloned().unwrap_or_default(),
+        );
     }
     if r.down.load(Ordering::SeqCst) {
         return (StatusCode::SERVICE_UNAVAILABLE, "down".into());
@@ -78,7 +81,9 @@ async fn receive(
 
 async fn start_receiver() -> (Arc<Receiver>, String) {
     let r = Arc::new(Receiver::default());
-    let app = axum::Router::new().route("/callback/{account}", any(receive)).with_state(r.clone());
+    let app = axum::Router::new()
+        .route("/callback/{account}", any(receive))
+        .with_state(r.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -95,7 +100,12 @@ async fn private_ok_server() -> TestServer {
 }
 
 fn parsed(r: &Receiver) -> Vec<BTreeMap<String, String>> {
-    r.pushes.lock().unwrap().iter().map(|(_, b)| xml::parse(b).unwrap()).collect()
+    r.pushes
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, b)| xml::parse(b).unwrap())
+        .collect()
 }
 
 async fn wait_for(mut f: impl FnMut() -> bool) {
@@ -117,7 +127,11 @@ struct Console {
 }
 
 impl Console {
-    async fn login(base: &str, account: &str, password: &str) -> Result<Console, (u16, serde_json::Value)> {
+    async fn login(
+        base: &str,
+        account: &str,
+        password: &str,
+    ) -> Result<Console, (u16, serde_json::Value)> {
         let http = reqwest::Client::new();
         let resp = http
             .post(format!("{base}/console/login"))
@@ -151,11 +165,20 @@ impl Console {
             .send()
             .await
             .unwrap();
-        (resp.status().as_u16(), resp.json().await.unwrap_or(serde_json::Value::Null))
+        (
+            resp.status().as_u16(),
+            resp.json().await.unwrap_or(serde_json::Value::Null),
+        )
     }
 
     async fn get_html(&self, path: &str) -> (u16, String) {
-        let resp = self.http.get(format!("{}{path}", self.base)).header("cookie", &self.cookie).send().await.unwrap();
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap();
         (resp.status().as_u16(), resp.text().await.unwrap())
     }
 }
@@ -171,13 +194,39 @@ async fn oa1_oa2_accounts_follow_fakeid_and_openid() {
     assert!(!a.developer_mode);
     owner.oa_create("shop", "password2").await.unwrap();
     // Bad input: taken name, bad name, weak password — nothing created.
-    assert_eq!(owner.oa_create("news", "password9").await.unwrap_err().code(), Some("account_name_taken"));
-    assert_eq!(owner.oa_create("No Spaces", "password9").await.unwrap_err().code(), Some("invalid_account_name"));
-    assert_eq!(owner.oa_create("weak", "short").await.unwrap_err().code(), Some("weak_password"));
-    assert_eq!(fan.oa_account("weak").await.unwrap_err().code(), Some("no_such_account"));
-    assert_eq!(fan.oa_follow("nope").await.unwrap_err().code(), Some("no_such_account"));
+    assert_eq!(
+        owner
+            .oa_create("news", "password9")
+            .await
+            .unwrap_err()
+            .code(),
+        Some("account_name_taken")
+    );
+    assert_eq!(
+        owner
+            .oa_create("No Spaces", "password9")
+            .await
+            .unwrap_err()
+            .code(),
+        Some("invalid_account_name")
+    );
+    assert_eq!(
+        owner.oa_create("weak", "short").await.unwrap_err().code(),
+        Some("weak_password")
+    );
+    assert_eq!(
+        fan.oa_account("weak").await.unwrap_err().code(),
+        Some("no_such_account")
+    );
+    assert_eq!(
+        fan.oa_follow("nope").await.unwrap_err().code(),
+        Some("no_such_account")
+    );
     // Writing before following is refused.
-    assert_eq!(fan.oa_send("news", "text", "hi").await.unwrap_err().code(), Some("not_following"));
+    assert_eq!(
+        fan.oa_send("news", "text", "hi").await.unwrap_err().code(),
+        Some("not_following")
+    );
 
     assert!(fan.oa_follow("news").await.unwrap().changed);
     assert!(!fan.oa_follow("news").await.unwrap().changed);
@@ -206,35 +255,67 @@ async fn oa1_oa2_accounts_follow_fakeid_and_openid() {
     // Text, image, voice, video from the follower reach the message page.
     fan.oa_send("news", "text", "hello news").await.unwrap();
     fan.oa_send("news", "image", "media-1").await.unwrap();
-    assert_eq!(fan.oa_send("news", "sticker", "x").await.unwrap_err().code(), Some("invalid_kind"));
-    assert_eq!(fan.oa_send("news", "text", "  ").await.unwrap_err().code(), Some("empty_message"));
+    assert_eq!(
+        fan.oa_send("news", "sticker", "x")
+            .await
+            .unwrap_err()
+            .code(),
+        Some("invalid_kind")
+    );
+    assert_eq!(
+        fan.oa_send("news", "text", "  ").await.unwrap_err().code(),
+        Some("empty_message")
+    );
     let (_, msgs) = news.get_json("/console/messages").await;
     let msgs = msgs.as_array().unwrap();
     assert_eq!(msgs.len(), 2);
     assert_eq!(msgs[1]["content"], "hello news");
     assert_eq!(msgs[1]["fake_id"], fake.as_str());
     let t = msgs[1]["create_time"].as_i64().unwrap();
-    let (_, at) = news.get_json(&format!("/console/messages?create_time={t}")).await;
+    let (_, at) = news
+        .get_json(&format!("/console/messages?create_time={t}"))
+        .await;
     assert!(at.as_array().unwrap().iter().all(|m| m["create_time"] == t));
 
     // The owner's mass send reaches the follower's inbox and live connection.
     let mut conn = fan.connect().await.unwrap();
     let _hello = conn.next().await.unwrap();
     let sent = owner
-        .oa_owner_send("news", &AccountSendRequest { kind: "text".into(), body: "weekly digest".into(), to_fake_id: None })
+        .oa_owner_send(
+            "news",
+            &AccountSendRequest {
+                kind: "text".into(),
+                body: "weekly digest".into(),
+                to_fake_id: None,
+            },
+        )
         .await
         .unwrap();
     assert_eq!((sent.total, sent.sent), (1, 1));
-    let frame = tokio::time::timeout(Duration::from_secs(5), conn.next()).await.unwrap().unwrap().unwrap();
+    let frame = tokio::time::timeout(Duration::from_secs(5), conn.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     match frame {
-        ServerFrame::OfficialMessage(m) => assert_eq!((m.account.as_str(), m.body.as_str()), ("news", "weekly digest")),
+        ServerFrame::OfficialMessage(m) => assert_eq!(
+            (m.account.as_str(), m.body.as_str()),
+            ("news", "weekly digest")
+        ),
         other => panic!("expected an official message, got {other:?}"),
     }
     let inbox = fan.oa_inbox(0).await.unwrap();
     assert_eq!(inbox.len(), 1);
     // Only the owner sends as the account.
     let e = fan
-        .oa_owner_send("news", &AccountSendRequest { kind: "text".into(), body: "spoof".into(), to_fake_id: None })
+        .oa_owner_send(
+            "news",
+            &AccountSendRequest {
+                kind: "text".into(),
+                body: "spoof".into(),
+                to_fake_id: None,
+            },
+        )
         .await
         .unwrap_err();
     assert_eq!(e.code(), Some("not_account_owner"));
@@ -249,14 +330,23 @@ async fn oa3_push_xml_signature_handshake_and_passive_reply() {
     owner.oa_create("news", "password1").await.unwrap();
     // Only the owner sets the callback.
     let url = format!("{base}/callback/news");
-    assert_eq!(fan.oa_set_callback("news", &url, TOKEN).await.unwrap_err().code(), Some("not_account_owner"));
+    assert_eq!(
+        fan.oa_set_callback("news", &url, TOKEN)
+            .await
+            .unwrap_err()
+            .code(),
+        Some("not_account_owner")
+    );
     let a = owner.oa_set_callback("news", &url, TOKEN).await.unwrap();
     assert!(a.developer_mode);
     assert_eq!(a.callback_url.as_deref(), Some(url.as_str()));
 
     *rx.reply.lock().unwrap() = Some("thanks, we got it".into());
     fan.oa_follow("news").await.unwrap();
-    let sent = fan.oa_send("news", "text", "hello <there> & ]]> bye").await.unwrap();
+    let sent = fan
+        .oa_send("news", "text", "hello <there> & ]]> bye")
+        .await
+        .unwrap();
     assert!(sent.pushed);
     wait_for(|| rx.pushes.lock().unwrap().len() == 2).await;
     let p = parsed(&rx);
@@ -281,18 +371,33 @@ async fn oa3_push_xml_signature_handshake_and_passive_reply() {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     assert_eq!(got.len(), 2);
-    assert!(got.iter().all(|m| m.account == "news" && m.body == "thanks, we got it"));
+    assert!(got
+        .iter()
+        .all(|m| m.account == "news" && m.body == "thanks, we got it"));
 
     // A handshake that does not echo leaves developer mode as it was (off for a new account).
     owner.oa_create("shop", "password2").await.unwrap();
     rx.no_echo.store(true, Ordering::SeqCst);
-    let e = owner.oa_set_callback("shop", &format!("{base}/callback/shop"), TOKEN).await.unwrap_err();
+    let e = owner
+        .oa_set_callback("shop", &format!("{base}/callback/shop"), TOKEN)
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Some("callback_verification_failed"));
     assert!(!owner.oa_account("shop").await.unwrap().developer_mode);
     // Nobody listening.
-    let e = owner.oa_set_callback("shop", "http://127.0.0.1:9/callback/shop", TOKEN).await.unwrap_err();
+    let e = owner
+        .oa_set_callback("shop", "http://127.0.0.1:9/callback/shop", TOKEN)
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Some("callback_unreachable"));
-    assert_eq!(owner.oa_set_callback("shop", &url, "bad token!").await.unwrap_err().code(), Some("invalid_token"));
+    assert_eq!(
+        owner
+            .oa_set_callback("shop", &url, "bad token!")
+            .await
+            .unwrap_err()
+            .code(),
+        Some("invalid_token")
+    );
 }
 
 #[tokio::test]
@@ -308,10 +413,17 @@ async fn oa3_callbacks_to_private_addresses_are_refused_by_default() {
         "http://[::1]:80/callback/news".to_string(),
         "http://localhost/callback/news".to_string(),
     ] {
-        let e = owner.oa_set_callback("news", &url, TOKEN).await.unwrap_err();
+        let e = owner
+            .oa_set_callback("news", &url, TOKEN)
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), Some("callback_private_address"), "{url}");
     }
-    for url in ["ftp://example.com/x", "not a url", "http://user:pw@example.com/x"] {
+    for url in [
+        "ftp://example.com/x",
+        "not a url",
+        "http://user:pw@example.com/x",
+    ] {
         let e = owner.oa_set_callback("news", url, TOKEN).await.unwrap_err();
         assert_eq!(e.code(), Some("invalid_callback_url"), "{url}");
     }
@@ -327,7 +439,10 @@ async fn oa3_failed_pushes_are_retried_and_delivered_once_then_given_up() {
     let (owner, _, _) = srv.login(&phone(1)).await;
     let (fan, _, _) = srv.login(&phone(2)).await;
     owner.oa_create("news", "password1").await.unwrap();
-    owner.oa_set_callback("news", &format!("{base}/callback/news"), TOKEN).await.unwrap();
+    owner
+        .oa_set_callback("news", &format!("{base}/callback/news"), TOKEN)
+        .await
+        .unwrap();
     fan.oa_follow("news").await.unwrap();
     wait_for(|| rx.pushes.lock().unwrap().len() == 1).await;
 
@@ -336,7 +451,13 @@ async fn oa3_failed_pushes_are_retried_and_delivered_once_then_given_up() {
     let sent = fan.oa_send("news", "text", "retry me").await.unwrap();
     wait_for(|| rx.pushes.lock().unwrap().len() == 2).await;
     assert_eq!(rx.fail_next.load(Ordering::SeqCst), 0);
-    let account = srv.state.store.oa_account_by_name("news").await.unwrap().unwrap();
+    let account = srv
+        .state
+        .store
+        .oa_account_by_name("news")
+        .await
+        .unwrap()
+        .unwrap();
     let pushes = srv.state.store.oa_pushes_of(account.id).await.unwrap();
     let p = pushes.iter().find(|p| p.inbound_id == sent.msg_id).unwrap();
     assert_eq!((p.state.as_str(), p.attempts), ("delivered", 3));
@@ -378,10 +499,19 @@ async fn oa3_pending_pushes_survive_a_restart() {
     let (owner, _, _) = srv.login(&phone(1)).await;
     let (fan, _, _) = srv.login(&phone(2)).await;
     owner.oa_create("news", "password1").await.unwrap();
-    owner.oa_set_callback("news", &format!("{base}/callback/news"), TOKEN).await.unwrap();
+    owner
+        .oa_set_callback("news", &format!("{base}/callback/news"), TOKEN)
+        .await
+        .unwrap();
     rx.down.store(true, Ordering::SeqCst);
     fan.oa_follow("news").await.unwrap();
-    let account = srv.state.store.oa_account_by_name("news").await.unwrap().unwrap();
+    let account = srv
+        .state
+        .store
+        .oa_account_by_name("news")
+        .await
+        .unwrap()
+        .unwrap();
     let store = srv.state.store.clone();
     for _ in 0..400 {
         if store.oa_pushes_of(account.id).await.unwrap()[0].attempts == 1 {
@@ -402,9 +532,19 @@ async fn oa3_pending_pushes_survive_a_restart() {
     })
     .await;
     // The lease/next_at from the first run is honoured; move it forward for the test.
-    let p = srv.state.store.oa_pushes_of(account.id).await.unwrap().remove(0);
+    let p = srv
+        .state
+        .store
+        .oa_pushes_of(account.id)
+        .await
+        .unwrap()
+        .remove(0);
     assert_eq!(p.state, "pending");
-    srv.state.store.oa_push_outcome(p.id, "pending", 0, p.last_error.as_deref(), 0).await.unwrap();
+    srv.state
+        .store
+        .oa_push_outcome(p.id, "pending", 0, p.last_error.as_deref(), 0)
+        .await
+        .unwrap();
     wait_for(|| rx.pushes.lock().unwrap().len() == 1).await;
     assert_eq!(parsed(&rx)[0]["Event"], "subscribe");
 }
@@ -418,21 +558,42 @@ async fn oa4_console_login_csrf_rate_limit_pages_privacy_and_direct_api() {
     owner.oa_create("news", "password1").await.unwrap();
     fan.oa_follow("news").await.unwrap();
     shy.oa_follow("news").await.unwrap();
-    assert_eq!(shy.oa_privacy().await.unwrap().fields, ["nickname", "gender", "region", "avatar"]);
-    assert_eq!(shy.oa_set_privacy(&["phone"]).await.unwrap_err().code(), Some("unknown_field"));
+    assert_eq!(
+        shy.oa_privacy().await.unwrap().fields,
+        ["nickname", "gender", "region", "avatar"]
+    );
+    assert_eq!(
+        shy.oa_set_privacy(&["phone"]).await.unwrap_err().code(),
+        Some("unknown_field")
+    );
     assert!(shy.oa_set_privacy(&[]).await.unwrap().fields.is_empty());
 
     // Pages need a session.
     let anon = reqwest::Client::new();
-    let r = anon.get(format!("{}/console/followers", srv.url)).send().await.unwrap();
+    let r = anon
+        .get(format!("{}/console/followers", srv.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 401);
 
-    let (status, body) = Console::login(&srv.url, "news", "wrong-password").await.err().unwrap();
-    assert_eq!((status, body["code"].as_str().unwrap()), (401, "wrong_credentials"));
+    let (status, body) = Console::login(&srv.url, "news", "wrong-password")
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(
+        (status, body["code"].as_str().unwrap()),
+        (401, "wrong_credentials")
+    );
     let c = Console::login(&srv.url, "news", "password1").await.unwrap();
 
     let (_, followers) = c.get_json("/console/followers").await;
-    let fakes: Vec<String> = followers.as_array().unwrap().iter().map(|f| f["fake_id"].as_str().unwrap().into()).collect();
+    let fakes: Vec<String> = followers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fake_id"].as_str().unwrap().into())
+        .collect();
     assert_eq!(fakes.len(), 2);
     let (_, fan_info) = c.get_json(&format!("/console/users/{}", fakes[0])).await;
     assert_eq!(fan_info["fields"]["region"], "CN");
@@ -464,10 +625,17 @@ async fn oa4_console_login_csrf_rate_limit_pages_privacy_and_direct_api() {
     assert_eq!(fan.oa_inbox(0).await.unwrap().len(), 1);
 
     // Direct API: follower information by openID with the account's credentials.
-    let (_, page) = c.get_json(&format!("/console/followers/{}", fakes[0])).await;
+    let (_, page) = c
+        .get_json(&format!("/console/followers/{}", fakes[0]))
+        .await;
     let open_id = page["open_id"].as_str().unwrap();
     let api = format!("{}/v1/official/api/news/followers/{open_id}", srv.url);
-    let r = anon.get(&api).basic_auth("news", Some("password1")).send().await.unwrap();
+    let r = anon
+        .get(&api)
+        .basic_auth("news", Some("password1"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let info: serde_json::Value = r.json().await.unwrap();
     assert_eq!(info["fake_id"], fakes[0].as_str());
@@ -475,17 +643,32 @@ async fn oa4_console_login_csrf_rate_limit_pages_privacy_and_direct_api() {
 
     // Rate limit: after 3 failures even the right password waits.
     for _ in 0..2 {
-        assert_eq!(Console::login(&srv.url, "news", "bad-password").await.err().unwrap().0, 401);
+        assert_eq!(
+            Console::login(&srv.url, "news", "bad-password")
+                .await
+                .err()
+                .unwrap()
+                .0,
+            401
+        );
     }
-    let (status, body) = Console::login(&srv.url, "news", "password1").await.err().unwrap();
-    assert_eq!((status, body["code"].as_str().unwrap()), (429, "too_many_login_failures"));
+    let (status, body) = Console::login(&srv.url, "news", "password1")
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(
+        (status, body["code"].as_str().unwrap()),
+        (429, "too_many_login_failures")
+    );
 }
 
 /// Independent check: the push XML and its signature, verified by `wechatpy` (PyPI), a maintained
 /// SDK of this push format, rather than by this project's own code.
 #[tokio::test]
 async fn oa3_push_verified_by_wechatpy() {
-    let probe = std::process::Command::new("python3").args(["-c", "import wechatpy"]).output();
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import wechatpy"])
+        .output();
     if !matches!(&probe, Ok(o) if o.status.success()) {
         println!("NOTICE: skipping the wechatpy check: python3 with wechatpy is not available (pip install wechatpy)");
         return;
@@ -495,9 +678,15 @@ async fn oa3_push_verified_by_wechatpy() {
     let (owner, _, _) = srv.login(&phone(1)).await;
     let (fan, _, _) = srv.login(&phone(2)).await;
     owner.oa_create("news", "password1").await.unwrap();
-    owner.oa_set_callback("news", &format!("{base}/callback/news"), TOKEN).await.unwrap();
+    owner
+        .oa_set_callback("news", &format!("{base}/callback/news"), TOKEN)
+        .await
+        .unwrap();
     fan.oa_follow("news").await.unwrap();
-    let sent = fan.oa_send("news", "text", "你好 <wechatpy> & co").await.unwrap();
+    let sent = fan
+        .oa_send("news", "text", "你好 <wechatpy> & co")
+        .await
+        .unwrap();
     wait_for(|| rx.pushes.lock().unwrap().len() == 2).await;
     let pushes = rx.pushes.lock().unwrap().clone();
     let script = r#"
@@ -525,9 +714,21 @@ print(json.dumps(out))
     let mut results = Vec::new();
     for (q, body) in &pushes {
         let case = dir.path().join("case.json");
-        std::fs::write(&case, serde_json::json!({"token": TOKEN, "query": q, "body": body}).to_string()).unwrap();
-        let out = std::process::Command::new("python3").arg(&py).arg(&case).output().unwrap();
-        assert!(out.status.success(), "wechatpy refused the push: {}", String::from_utf8_lossy(&out.stderr));
+        std::fs::write(
+            &case,
+            serde_json::json!({"token": TOKEN, "query": q, "body": body}).to_string(),
+        )
+        .unwrap();
+        let out = std::process::Command::new("python3")
+            .arg(&py)
+            .arg(&case)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "wechatpy refused the push: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         results.push(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap());
     }
     assert_eq!(results[0]["type"], "event");

@@ -117,7 +117,8 @@ fn inbound_from_row(r: &AnyRow) -> Result<OaInboundRow> {
     })
 }
 
-const PUSH_COLUMNS: &str = "id, account_id, inbound_id, user_id, xml, state, attempts, next_at, last_error";
+const PUSH_COLUMNS: &str =
+    "id, account_id, inbound_id, user_id, xml, state, attempts, next_at, last_error";
 
 fn push_from_row(r: &AnyRow) -> Result<OaPushRow> {
     Ok(OaPushRow {
@@ -137,7 +138,13 @@ impl Store {
     // ---- accounts ----
 
     /// Creates an account; `Conflict` when the name is taken.
-    pub async fn oa_create_account(&self, name: &str, owner_id: i64, password_hash: &str, now: i64) -> Result<OaAccountRow> {
+    pub async fn oa_create_account(
+        &self,
+        name: &str,
+        owner_id: i64,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<OaAccountRow> {
         let row = sqlx::query(&format!(
             "INSERT INTO oa_accounts (name, owner_id, password_hash, created_at) VALUES ($1, $2, $3, $4) \
              RETURNING {ACCOUNT_COLUMNS}"
@@ -153,23 +160,31 @@ impl Store {
     }
 
     pub async fn oa_account_by_name(&self, name: &str) -> Result<Option<OaAccountRow>> {
-        let row = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM oa_accounts WHERE name = $1"))
-            .bind(name)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM oa_accounts WHERE name = $1"
+        ))
+        .bind(name)
+        .fetch_optional(self.pool())
+        .await?;
         row.as_ref().map(account_from_row).transpose()
     }
 
     pub async fn oa_account_by_id(&self, id: i64) -> Result<Option<OaAccountRow>> {
-        let row = sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} FROM oa_accounts WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM oa_accounts WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
         row.as_ref().map(account_from_row).transpose()
     }
 
     /// Sets (or clears, with `None`) the callback; developer mode is on exactly when one is set.
-    pub async fn oa_set_callback(&self, account_id: i64, callback: Option<(&str, &str)>) -> Result<()> {
+    pub async fn oa_set_callback(
+        &self,
+        account_id: i64,
+        callback: Option<(&str, &str)>,
+    ) -> Result<()> {
         let (url, token) = callback.map_or((None, None), |(u, t)| (Some(u), Some(t)));
         sqlx::query(
             "UPDATE oa_accounts SET callback_url = $1, callback_token = $2, developer_mode = $3 WHERE id = $4",
@@ -201,7 +216,13 @@ impl Store {
     }
 
     /// Follows (or re-follows, keeping the openID). Returns the row and whether it was a change.
-    pub async fn oa_follow(&self, account_id: i64, user_id: i64, open_id_candidate: &str, now: i64) -> Result<(OaFollowerRow, bool)> {
+    pub async fn oa_follow(
+        &self,
+        account_id: i64,
+        user_id: i64,
+        open_id_candidate: &str,
+        now: i64,
+    ) -> Result<(OaFollowerRow, bool)> {
         let before = self.oa_follower(account_id, user_id).await?;
         match &before {
             Some(f) if f.following => return Ok((f.clone(), false)),
@@ -227,7 +248,10 @@ impl Store {
                 .map_err(StoreError::from_write)?;
             }
         }
-        let row = self.oa_follower(account_id, user_id).await?.ok_or(StoreError::NotFound)?;
+        let row = self
+            .oa_follower(account_id, user_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         Ok((row, true))
     }
 
@@ -241,7 +265,11 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    pub async fn oa_follower(&self, account_id: i64, user_id: i64) -> Result<Option<OaFollowerRow>> {
+    pub async fn oa_follower(
+        &self,
+        account_id: i64,
+        user_id: i64,
+    ) -> Result<Option<OaFollowerRow>> {
         let row = sqlx::query(&format!(
             "SELECT {FOLLOWER_COLUMNS} FROM oa_followers f JOIN oa_fake_ids k ON k.user_id = f.user_id \
              WHERE f.account_id = $1 AND f.user_id = $2"
@@ -253,7 +281,11 @@ impl Store {
         row.as_ref().map(follower_from_row).transpose()
     }
 
-    pub async fn oa_follower_by_fake_id(&self, account_id: i64, fake_id: &str) -> Result<Option<OaFollowerRow>> {
+    pub async fn oa_follower_by_fake_id(
+        &self,
+        account_id: i64,
+        fake_id: &str,
+    ) -> Result<Option<OaFollowerRow>> {
         let row = sqlx::query(&format!(
             "SELECT {FOLLOWER_COLUMNS} FROM oa_followers f JOIN oa_fake_ids k ON k.user_id = f.user_id \
              WHERE f.account_id = $1 AND k.fake_id = $2"
@@ -265,7 +297,11 @@ impl Store {
         row.as_ref().map(follower_from_row).transpose()
     }
 
-    pub async fn oa_follower_by_open_id(&self, account_id: i64, open_id: &str) -> Result<Option<OaFollowerRow>> {
+    pub async fn oa_follower_by_open_id(
+        &self,
+        account_id: i64,
+        open_id: &str,
+    ) -> Result<Option<OaFollowerRow>> {
         let row = sqlx::query(&format!(
             "SELECT {FOLLOWER_COLUMNS} FROM oa_followers f JOIN oa_fake_ids k ON k.user_id = f.user_id \
              WHERE f.account_id = $1 AND f.open_id = $2"
@@ -291,6 +327,8 @@ impl Store {
 
     // ---- follower → account ----
 
+    // One argument per column; a struct would only rename them.
+    #[allow(clippy::too_many_arguments)]
     pub async fn oa_add_inbound(
         &self,
         account_id: i64,
@@ -319,7 +357,12 @@ impl Store {
 
     /// The message page: messages (not events) with the sender's FakeID, newest first,
     /// optionally only those sent in the second `create_time`.
-    pub async fn oa_message_page(&self, account_id: i64, create_time: Option<i64>, limit: i64) -> Result<Vec<OaMessagePageRow>> {
+    pub async fn oa_message_page(
+        &self,
+        account_id: i64,
+        create_time: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<OaMessagePageRow>> {
         let rows = sqlx::query(&format!(
             "SELECT {INBOUND_COLUMNS}, k.fake_id FROM oa_inbound i JOIN oa_fake_ids k ON k.user_id = i.user_id \
              WHERE i.account_id = $1 AND i.event IS NULL AND ($2 = 0 OR i.create_time = $2) ORDER BY i.id DESC LIMIT $3"
@@ -330,13 +373,25 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.iter()
-            .map(|r| Ok(OaMessagePageRow { inbound: inbound_from_row(r)?, fake_id: r.try_get("fake_id")? }))
+            .map(|r| {
+                Ok(OaMessagePageRow {
+                    inbound: inbound_from_row(r)?,
+                    fake_id: r.try_get("fake_id")?,
+                })
+            })
             .collect()
     }
 
     // ---- account → follower ----
 
-    pub async fn oa_add_outbound(&self, account_id: i64, user_id: i64, kind: &str, body: &str, now: i64) -> Result<OaOutboundRow> {
+    pub async fn oa_add_outbound(
+        &self,
+        account_id: i64,
+        user_id: i64,
+        kind: &str,
+        body: &str,
+        now: i64,
+    ) -> Result<OaOutboundRow> {
         let row = sqlx::query(
             "INSERT INTO oa_outbound (account_id, user_id, kind, body, sent_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
@@ -348,12 +403,29 @@ impl Store {
         .fetch_one(self.pool())
         .await?;
         let id: i64 = row.try_get("id")?;
-        let name = self.oa_account_by_id(account_id).await?.map(|a| a.name).unwrap_or_default();
-        Ok(OaOutboundRow { id, account_id, account_name: name, user_id, kind: kind.into(), body: body.into(), sent_at: now })
+        let name = self
+            .oa_account_by_id(account_id)
+            .await?
+            .map(|a| a.name)
+            .unwrap_or_default();
+        Ok(OaOutboundRow {
+            id,
+            account_id,
+            account_name: name,
+            user_id,
+            kind: kind.into(),
+            body: body.into(),
+            sent_at: now,
+        })
     }
 
     /// A follower's inbox: messages from accounts after `after_id`, oldest first.
-    pub async fn oa_inbox(&self, user_id: i64, after_id: i64, limit: i64) -> Result<Vec<OaOutboundRow>> {
+    pub async fn oa_inbox(
+        &self,
+        user_id: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<OaOutboundRow>> {
         let rows = sqlx::query(
             "SELECT o.id, o.account_id, a.name, o.user_id, o.kind, o.body, o.sent_at FROM oa_outbound o \
              JOIN oa_accounts a ON a.id = o.account_id WHERE o.user_id = $1 AND o.id > $2 ORDER BY o.id LIMIT $3",
@@ -380,7 +452,14 @@ impl Store {
 
     // ---- pushes ----
 
-    pub async fn oa_add_push(&self, account_id: i64, inbound_id: i64, user_id: i64, xml: &str, now: i64) -> Result<i64> {
+    pub async fn oa_add_push(
+        &self,
+        account_id: i64,
+        inbound_id: i64,
+        user_id: i64,
+        xml: &str,
+        now: i64,
+    ) -> Result<i64> {
         let row = sqlx::query(
             "INSERT INTO oa_pushes (account_id, inbound_id, user_id, xml, state, attempts, next_at, created_at) \
              VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5) RETURNING id",
@@ -409,7 +488,12 @@ impl Store {
 
     /// Takes a due push for one delivery attempt (moving `next_at` to `lease_until`); false when
     /// another worker or node took it first.
-    pub async fn oa_claim_push(&self, id: i64, seen_next_at: i64, lease_until: i64) -> Result<bool> {
+    pub async fn oa_claim_push(
+        &self,
+        id: i64,
+        seen_next_at: i64,
+        lease_until: i64,
+    ) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE oa_pushes SET next_at = $1, attempts = attempts + 1 WHERE id = $2 AND next_at = $3 AND state = 'pending'",
         )
@@ -422,7 +506,14 @@ impl Store {
     }
 
     /// Records an attempt's outcome: `state` is `pending` (retry at `next_at`), `delivered` or `failed`.
-    pub async fn oa_push_outcome(&self, id: i64, state: &str, next_at: i64, error: Option<&str>, now: i64) -> Result<()> {
+    pub async fn oa_push_outcome(
+        &self,
+        id: i64,
+        state: &str,
+        next_at: i64,
+        error: Option<&str>,
+        now: i64,
+    ) -> Result<()> {
         let done_at = (state != "pending").then_some(now);
         sqlx::query("UPDATE oa_pushes SET state = $1, next_at = $2, last_error = $3, done_at = $4 WHERE id = $5")
             .bind(state)
@@ -436,10 +527,12 @@ impl Store {
     }
 
     pub async fn oa_pushes_of(&self, account_id: i64) -> Result<Vec<OaPushRow>> {
-        let rows = sqlx::query(&format!("SELECT {PUSH_COLUMNS} FROM oa_pushes WHERE account_id = $1 ORDER BY id"))
-            .bind(account_id)
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {PUSH_COLUMNS} FROM oa_pushes WHERE account_id = $1 ORDER BY id"
+        ))
+        .bind(account_id)
+        .fetch_all(self.pool())
+        .await?;
         rows.iter().map(push_from_row).collect()
     }
 
@@ -451,7 +544,9 @@ impl Store {
             .bind(user_id)
             .fetch_optional(self.pool())
             .await?;
-        row.map(|r| r.try_get("fields")).transpose().map_err(Into::into)
+        row.map(|r| r.try_get("fields"))
+            .transpose()
+            .map_err(Into::into)
     }
 
     pub async fn oa_set_privacy(&self, user_id: i64, fields_json: &str, now: i64) -> Result<()> {
@@ -469,7 +564,13 @@ impl Store {
 
     // ---- console sessions and login failures ----
 
-    pub async fn oa_create_console_session(&self, token_hash: &str, account_id: i64, csrf: &str, expires_at: i64) -> Result<()> {
+    pub async fn oa_create_console_session(
+        &self,
+        token_hash: &str,
+        account_id: i64,
+        csrf: &str,
+        expires_at: i64,
+    ) -> Result<()> {
         sqlx::query("INSERT INTO oa_console_sessions (token_hash, account_id, csrf, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(token_hash)
             .bind(account_id)
@@ -481,13 +582,18 @@ impl Store {
     }
 
     /// (account ID, CSRF token) of a live console session.
-    pub async fn oa_console_session(&self, token_hash: &str, now: i64) -> Result<Option<(i64, String)>> {
+    pub async fn oa_console_session(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<(i64, String)>> {
         let row = sqlx::query("SELECT account_id, csrf FROM oa_console_sessions WHERE token_hash = $1 AND expires_at > $2")
             .bind(token_hash)
             .bind(now)
             .fetch_optional(self.pool())
             .await?;
-        row.map(|r| Ok((r.try_get("account_id")?, r.try_get("csrf")?))).transpose()
+        row.map(|r| Ok((r.try_get("account_id")?, r.try_get("csrf")?)))
+            .transpose()
     }
 
     pub async fn oa_delete_console_session(&self, token_hash: &str) -> Result<()> {
@@ -500,16 +606,23 @@ impl Store {
 
     /// Failures recorded for `key` in the window starting at or after `window_start`.
     pub async fn oa_login_failures(&self, key: &str, window_start: i64) -> Result<i64> {
-        let row = sqlx::query("SELECT failures FROM oa_login_failures WHERE key = $1 AND window_start >= $2")
-            .bind(key)
-            .bind(window_start)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(
+            "SELECT failures FROM oa_login_failures WHERE key = $1 AND window_start >= $2",
+        )
+        .bind(key)
+        .bind(window_start)
+        .fetch_optional(self.pool())
+        .await?;
         Ok(row.map(|r| r.try_get("failures")).transpose()?.unwrap_or(0))
     }
 
     /// Counts one failure; a window older than `window_start` starts over at `now`.
-    pub async fn oa_record_login_failure(&self, key: &str, window_start: i64, now: i64) -> Result<()> {
+    pub async fn oa_record_login_failure(
+        &self,
+        key: &str,
+        window_start: i64,
+        now: i64,
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO oa_login_failures (key, window_start, failures) VALUES ($1, $2, 1) \
              ON CONFLICT (key) DO UPDATE SET \

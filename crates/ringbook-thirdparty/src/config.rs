@@ -51,7 +51,10 @@ fn default_retry_ms() -> u64 {
 
 impl fmt::Debug for AccountCreds {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AccountCreds").field("token", &"***").field("password", &"***").finish()
+        f.debug_struct("AccountCreds")
+            .field("token", &"***")
+            .field("password", &"***")
+            .finish()
     }
 }
 
@@ -69,10 +72,15 @@ impl fmt::Debug for ThirdPartyConfig {
 impl ThirdPartyConfig {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         check_permissions(path)?;
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let cfg: ThirdPartyConfig = toml::from_str(&text).with_context(|| format!("invalid config {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let cfg: ThirdPartyConfig =
+            toml::from_str(&text).with_context(|| format!("invalid config {}", path.display()))?;
         if cfg.accounts.is_empty() {
-            anyhow::bail!("{} lists no [accounts.NAME]; add the accounts whose pushes this resolver receives", path.display());
+            anyhow::bail!(
+                "{} lists no [accounts.NAME]; add the accounts whose pushes this resolver receives",
+                path.display()
+            );
         }
         Ok(cfg)
     }
@@ -81,7 +89,8 @@ impl ThirdPartyConfig {
 #[cfg(unix)]
 fn check_permissions(path: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         anyhow::bail!(
@@ -109,7 +118,11 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("tp.toml");
-        std::fs::write(&p, "platform = \"http://x\"\n[accounts.a]\ntoken = \"t\"\npassword = \"p\"\n").unwrap();
+        std::fs::write(
+            &p,
+            "platform = \"http://x\"\n[accounts.a]\ntoken = \"t\"\npassword = \"p\"\n",
+        )
+        .unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
         let e = ThirdPartyConfig::load(&p).unwrap_err().to_string();
         assert!(e.contains("chmod 600"), "{e}");

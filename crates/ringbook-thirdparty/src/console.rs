@@ -3,7 +3,9 @@
 //! (openID ↔ FakeID), the message page (create time ↔ FakeID) and information by FakeID.
 
 use anyhow::Context;
-use ringbook_proto::official::{ConsoleFollower, ConsoleFollowerPage, ConsoleLoginRequest, ConsoleMessage, FollowerInfo};
+use ringbook_proto::official::{
+    ConsoleFollower, ConsoleFollowerPage, ConsoleLoginRequest, ConsoleMessage, FollowerInfo,
+};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -22,14 +24,21 @@ impl Consoles {
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
-        Ok(Consoles { http, base: platform.trim_end_matches('/').to_string(), cookies: Mutex::new(HashMap::new()) })
+        Ok(Consoles {
+            http,
+            base: platform.trim_end_matches('/').to_string(),
+            cookies: Mutex::new(HashMap::new()),
+        })
     }
 
     async fn login(&self, account: &str, password: &str) -> anyhow::Result<String> {
         let resp = self
             .http
             .post(format!("{}/console/login", self.base))
-            .json(&ConsoleLoginRequest { account: account.into(), password: password.into() })
+            .json(&ConsoleLoginRequest {
+                account: account.into(),
+                password: password.into(),
+            })
             .send()
             .await
             .context("cannot reach the platform's console")?;
@@ -50,7 +59,12 @@ impl Consoles {
     }
 
     /// GETs a console page as JSON, logging in first (and again once if the session expired).
-    pub async fn get<T: DeserializeOwned>(&self, account: &str, password: &str, path: &str) -> anyhow::Result<T> {
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        account: &str,
+        password: &str,
+        path: &str,
+    ) -> anyhow::Result<T> {
         for _ in 0..2 {
             let cookie = {
                 let mut cookies = self.cookies.lock().await;
@@ -78,24 +92,53 @@ impl Consoles {
             if !resp.status().is_success() {
                 anyhow::bail!("console {path}: HTTP {}", resp.status());
             }
-            return resp.json::<T>().await.with_context(|| format!("console {path}: unexpected answer"));
+            return resp
+                .json::<T>()
+                .await
+                .with_context(|| format!("console {path}: unexpected answer"));
         }
         anyhow::bail!("the console keeps refusing the session for {account}")
     }
 
-    pub async fn followers(&self, account: &str, password: &str) -> anyhow::Result<Vec<ConsoleFollower>> {
+    pub async fn followers(
+        &self,
+        account: &str,
+        password: &str,
+    ) -> anyhow::Result<Vec<ConsoleFollower>> {
         self.get(account, password, "/console/followers").await
     }
 
-    pub async fn follower_page(&self, account: &str, password: &str, fake_id: &str) -> anyhow::Result<ConsoleFollowerPage> {
-        self.get(account, password, &format!("/console/followers/{fake_id}")).await
+    pub async fn follower_page(
+        &self,
+        account: &str,
+        password: &str,
+        fake_id: &str,
+    ) -> anyhow::Result<ConsoleFollowerPage> {
+        self.get(account, password, &format!("/console/followers/{fake_id}"))
+            .await
     }
 
-    pub async fn messages_at(&self, account: &str, password: &str, create_time: i64) -> anyhow::Result<Vec<ConsoleMessage>> {
-        self.get(account, password, &format!("/console/messages?create_time={create_time}")).await
+    pub async fn messages_at(
+        &self,
+        account: &str,
+        password: &str,
+        create_time: i64,
+    ) -> anyhow::Result<Vec<ConsoleMessage>> {
+        self.get(
+            account,
+            password,
+            &format!("/console/messages?create_time={create_time}"),
+        )
+        .await
     }
 
-    pub async fn user_info(&self, account: &str, password: &str, fake_id: &str) -> anyhow::Result<FollowerInfo> {
-        self.get(account, password, &format!("/console/users/{fake_id}")).await
+    pub async fn user_info(
+        &self,
+        account: &str,
+        password: &str,
+        fake_id: &str,
+    ) -> anyhow::Result<FollowerInfo> {
+        self.get(account, password, &format!("/console/users/{fake_id}"))
+            .await
     }
 }

@@ -75,7 +75,12 @@ pub async fn build(config: ThirdPartyConfig) -> anyhow::Result<Shared> {
         .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
     let store = store::Store::open(&config.data_dir.join("thirdparty.db")).await?;
     let console = console::Consoles::new(&config.platform)?;
-    Ok(Arc::new(Resolver { config, store, console, lock: tokio::sync::Mutex::new(()) }))
+    Ok(Arc::new(Resolver {
+        config,
+        store,
+        console,
+        lock: tokio::sync::Mutex::new(()),
+    }))
 }
 
 pub async fn serve(
@@ -89,7 +94,9 @@ pub async fn serve(
         .route("/", get(index))
         .route("/messages.json", get(messages_json))
         .with_state(shared);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
     retry.abort();
     Ok(())
 }
@@ -120,9 +127,17 @@ async fn callback(
         return (StatusCode::NOT_FOUND, "unknown account").into_response();
     };
     let get = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
-    if !xml::check_signature(&acct.token, get("timestamp"), get("nonce"), get("signature")) {
+    if !xml::check_signature(
+        &acct.token,
+        get("timestamp"),
+        get("nonce"),
+        get("signature"),
+    ) {
         tracing::warn!(%account, "refused a push with a bad signature");
-        resolve::log_line(&shared, &format!("refused a request for {account}: bad signature"));
+        resolve::log_line(
+            &shared,
+            &format!("refused a request for {account}: bad signature"),
+        );
         return (StatusCode::FORBIDDEN, "bad signature").into_response();
     }
     if method == Method::GET {
@@ -130,11 +145,19 @@ async fn callback(
     }
     let fields = match xml::parse(&body) {
         Ok(f) => f,
-        Err(e) => return (StatusCode::BAD_REQUEST, format!("not a push document: {e}")).into_response(),
+        Err(e) => {
+            return (StatusCode::BAD_REQUEST, format!("not a push document: {e}")).into_response()
+        }
     };
     let msg = match store::Received::from_push(&account, &fields) {
         Some(m) => m,
-        None => return (StatusCode::BAD_REQUEST, "the push lacks FromUserName, CreateTime or MsgId").into_response(),
+        None => {
+            return (
+                StatusCode::BAD_REQUEST,
+                "the push lacks FromUserName, CreateTime or MsgId",
+            )
+                .into_response()
+        }
     };
     match shared.store.insert_received(&msg).await {
         Ok(Some(id)) => {
@@ -165,7 +188,10 @@ async fn messages_json(State(shared): State<Shared>) -> Response {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 async fn index(State(shared): State<Shared>) -> Response {

@@ -34,7 +34,11 @@ impl Received {
             create_time: f.get("CreateTime")?.trim().parse().ok()?,
             msg_type: f.get("MsgType").cloned().unwrap_or_else(|| "text".into()),
             event: f.get("Event").cloned().filter(|e| !e.is_empty()),
-            content: f.get("Content").or_else(|| f.get("MediaId")).cloned().unwrap_or_default(),
+            content: f
+                .get("Content")
+                .or_else(|| f.get("MediaId"))
+                .cloned()
+                .unwrap_or_default(),
         })
     }
 }
@@ -107,7 +111,10 @@ impl Store {
             .create_if_missing(true)
             .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
             .busy_timeout(std::time::Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(opts).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await?;
         sqlx::raw_sql(SCHEMA).execute(&pool).await?;
         Ok(Store { pool })
     }
@@ -131,19 +138,27 @@ impl Store {
     }
 
     pub async fn message(&self, id: i64) -> Result<Option<MessageRow>, sqlx::Error> {
-        let row = sqlx::query("SELECT * FROM messages WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT * FROM messages WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(row_to_message).transpose()
     }
 
     pub async fn unresolved(&self) -> Result<Vec<MessageRow>, sqlx::Error> {
-        let rows = sqlx::query("SELECT * FROM messages WHERE status IN ('pending', 'ambiguous') ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT * FROM messages WHERE status IN ('pending', 'ambiguous') ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(row_to_message).collect()
     }
 
     pub async fn recent(&self, limit: i64) -> Result<Vec<MessageRow>, sqlx::Error> {
-        let rows = sqlx::query("SELECT * FROM messages ORDER BY id DESC LIMIT ?").bind(limit).fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT * FROM messages ORDER BY id DESC LIMIT ?")
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(row_to_message).collect()
     }
 
@@ -170,7 +185,11 @@ impl Store {
         Ok(())
     }
 
-    pub async fn known_user(&self, account: &str, open_id: &str) -> Result<Option<KnownUser>, sqlx::Error> {
+    pub async fn known_user(
+        &self,
+        account: &str,
+        open_id: &str,
+    ) -> Result<Option<KnownUser>, sqlx::Error> {
         let row = sqlx::query("SELECT fake_id, info FROM users WHERE account = ? AND open_id = ?")
             .bind(account)
             .bind(open_id)
@@ -178,13 +197,20 @@ impl Store {
             .await?;
         row.map(|r| {
             let info: String = r.try_get("info")?;
-            Ok(KnownUser { fake_id: r.try_get("fake_id")?, info: serde_json::from_str(&info).unwrap_or_default() })
+            Ok(KnownUser {
+                fake_id: r.try_get("fake_id")?,
+                info: serde_json::from_str(&info).unwrap_or_default(),
+            })
         })
         .transpose()
     }
 
     /// FakeIDs already known under another openID of this account (they cannot be this sender).
-    pub async fn fake_ids_of_others(&self, account: &str, open_id: &str) -> Result<Vec<String>, sqlx::Error> {
+    pub async fn fake_ids_of_others(
+        &self,
+        account: &str,
+        open_id: &str,
+    ) -> Result<Vec<String>, sqlx::Error> {
         let rows = sqlx::query("SELECT fake_id FROM users WHERE account = ? AND open_id <> ?")
             .bind(account)
             .bind(open_id)
@@ -194,7 +220,14 @@ impl Store {
     }
 
     /// Stores FakeID, openID and information together, and puts the FakeID on the obtained list.
-    pub async fn remember(&self, account: &str, open_id: &str, fake_id: &str, info: &serde_json::Value, method: &str) -> Result<(), sqlx::Error> {
+    pub async fn remember(
+        &self,
+        account: &str,
+        open_id: &str,
+        fake_id: &str,
+        info: &serde_json::Value,
+        method: &str,
+    ) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO users (account, open_id, fake_id, info, method) VALUES (?, ?, ?, ?, ?) \
@@ -216,7 +249,10 @@ impl Store {
     }
 
     pub async fn obtained(&self, account: &str) -> Result<Vec<String>, sqlx::Error> {
-        let rows = sqlx::query("SELECT fake_id FROM obtained WHERE account = ?").bind(account).fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT fake_id FROM obtained WHERE account = ?")
+            .bind(account)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(|r| r.try_get("fake_id")).collect()
     }
 }

@@ -78,7 +78,10 @@ pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
             let filter = tracing_subscriber::EnvFilter::try_from_env("RINGBOOK_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
             // Ignored when a subscriber is already set (tests calling run twice).
-            let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr)
+                .try_init();
             ringbook_thirdparty::run(&config, listen).await
         }
     }
@@ -93,20 +96,46 @@ async fn oa(global: &Global, cmd: OaCmd) -> anyhow::Result<()> {
             println!("{}", a.name);
         }
         OaCmd::Callback { name, url, token } => {
-            let a = c.oa_set_callback(&name, &url, &token).await.context("the callback was not accepted")?;
-            println!("developer mode on for {}: pushes go to {}", a.name, a.callback_url.unwrap_or_default());
+            let a = c
+                .oa_set_callback(&name, &url, &token)
+                .await
+                .context("the callback was not accepted")?;
+            println!(
+                "developer mode on for {}: pushes go to {}",
+                a.name,
+                a.callback_url.unwrap_or_default()
+            );
         }
         OaCmd::Follow { name } => {
             let r = c.oa_follow(&name).await?;
-            println!("{} {}", if r.changed { "now following" } else { "already following" }, r.account);
+            println!(
+                "{} {}",
+                if r.changed {
+                    "now following"
+                } else {
+                    "already following"
+                },
+                r.account
+            );
         }
         OaCmd::Unfollow { name } => {
             let r = c.oa_unfollow(&name).await?;
-            println!("{} {}", if r.changed { "no longer following" } else { "was not following" }, r.account);
+            println!(
+                "{} {}",
+                if r.changed {
+                    "no longer following"
+                } else {
+                    "was not following"
+                },
+                r.account
+            );
         }
         OaCmd::Send { name, text, kind } => {
             let s = c.oa_send(&name, &kind, &text).await?;
-            println!("sent to {name} (MsgId {}, CreateTime {})", s.msg_id, s.create_time);
+            println!(
+                "sent to {name} (MsgId {}, CreateTime {})",
+                s.msg_id, s.create_time
+            );
         }
         OaCmd::Inbox => {
             let list = c.oa_inbox(0).await?;
@@ -114,12 +143,24 @@ async fn oa(global: &Global, cmd: OaCmd) -> anyhow::Result<()> {
                 println!("no messages from official accounts");
             }
             for m in list {
-                let kind = if m.kind == "text" { String::new() } else { format!("[{}] ", m.kind) };
+                let kind = if m.kind == "text" {
+                    String::new()
+                } else {
+                    format!("[{}] ", m.kind)
+                };
                 println!("{} {}: {kind}{}", m.sent_at, m.account, m.body);
             }
         }
-        OaCmd::Broadcast { name, text, to_fake_id } => {
-            let req = ringbook_proto::official::AccountSendRequest { kind: "text".into(), body: text, to_fake_id };
+        OaCmd::Broadcast {
+            name,
+            text,
+            to_fake_id,
+        } => {
+            let req = ringbook_proto::official::AccountSendRequest {
+                kind: "text".into(),
+                body: text,
+                to_fake_id,
+            };
             let r = c.oa_owner_send(&name, &req).await?;
             println!("sent to {} of {} followers", r.sent, r.total);
         }
@@ -127,10 +168,21 @@ async fn oa(global: &Global, cmd: OaCmd) -> anyhow::Result<()> {
             let p = if fields.is_empty() {
                 c.oa_privacy().await?
             } else {
-                let f: Vec<&str> = fields.iter().map(String::as_str).filter(|f| *f != "none").collect();
+                let f: Vec<&str> = fields
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|f| *f != "none")
+                    .collect();
                 c.oa_set_privacy(&f).await?
             };
-            println!("official accounts may see: {}", if p.fields.is_empty() { "nothing".into() } else { p.fields.join(", ") });
+            println!(
+                "official accounts may see: {}",
+                if p.fields.is_empty() {
+                    "nothing".into()
+                } else {
+                    p.fields.join(", ")
+                }
+            );
         }
     }
     Ok(())

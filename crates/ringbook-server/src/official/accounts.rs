@@ -13,7 +13,9 @@ use serde::Deserialize;
 
 pub fn valid_name(name: &str) -> bool {
     (3..=32).contains(&name.len())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
 pub async fn hash_password(password: String) -> ApiResult<String> {
@@ -34,7 +36,11 @@ pub async fn verify_password(password: String, hash: String) -> ApiResult<bool> 
     tokio::task::spawn_blocking(move || {
         use argon2::password_hash::{PasswordHash, PasswordVerifier};
         PasswordHash::new(&hash)
-            .map(|parsed| argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .map(|parsed| {
+                argon2::Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await
@@ -45,21 +51,31 @@ pub fn info(a: &OaAccountRow, owner_view: bool) -> AccountInfo {
     AccountInfo {
         name: a.name.clone(),
         developer_mode: a.developer_mode,
-        callback_url: if owner_view { a.callback_url.clone() } else { None },
+        callback_url: if owner_view {
+            a.callback_url.clone()
+        } else {
+            None
+        },
         created_at: a.created_at,
     }
 }
 
 pub async fn account(state: &AppState, name: &str) -> ApiResult<OaAccountRow> {
     state.store.oa_account_by_name(name).await?.ok_or_else(|| {
-        ApiError::not_found("no_such_account", format!("there is no official account named '{name}'"))
+        ApiError::not_found(
+            "no_such_account",
+            format!("there is no official account named '{name}'"),
+        )
     })
 }
 
 async fn owned(state: &AppState, session: &Session, name: &str) -> ApiResult<OaAccountRow> {
     let a = account(state, name).await?;
     if a.owner_id != session.user_id {
-        return Err(ApiError::forbidden("not_account_owner", "only the account's owner can do this"));
+        return Err(ApiError::forbidden(
+            "not_account_owner",
+            "only the account's owner can do this",
+        ));
     }
     Ok(a)
 }
@@ -77,23 +93,35 @@ pub async fn create(
         ));
     }
     if req.password.chars().count() < 8 || req.password.len() > 256 {
-        return Err(ApiError::bad_request("weak_password", "the console password needs at least 8 characters"));
+        return Err(ApiError::bad_request(
+            "weak_password",
+            "the console password needs at least 8 characters",
+        ));
     }
     let hash = hash_password(req.password).await?;
-    match state.store.oa_create_account(&req.name, session.user_id, &hash, now_ms()).await {
+    match state
+        .store
+        .oa_create_account(&req.name, session.user_id, &hash, now_ms())
+        .await
+    {
         Ok(a) => {
             tracing::info!(account = %a.name, owner = session.user_id, "official account created");
             Ok(Json(info(&a, true)))
         }
-        Err(StoreError::Conflict(_)) => {
-            Err(ApiError::conflict("account_name_taken", format!("the name '{}' is taken; pick another", req.name)))
-        }
+        Err(StoreError::Conflict(_)) => Err(ApiError::conflict(
+            "account_name_taken",
+            format!("the name '{}' is taken; pick another", req.name),
+        )),
         Err(e) => Err(e.into()),
     }
 }
 
 /// GET /v1/official/accounts/{name}
-pub async fn show(State(state): State<AppState>, session: Session, Path(name): Path<String>) -> ApiResult<Json<AccountInfo>> {
+pub async fn show(
+    State(state): State<AppState>,
+    session: Session,
+    Path(name): Path<String>,
+) -> ApiResult<Json<AccountInfo>> {
     let a = account(&state, &name).await?;
     Ok(Json(info(&a, a.owner_id == session.user_id)))
 }
@@ -106,14 +134,24 @@ pub async fn set_callback(
     ApiJson(req): ApiJson<SetCallbackRequest>,
 ) -> ApiResult<Json<AccountInfo>> {
     let a = owned(&state, &session, &name).await?;
-    if !(3..=32).contains(&req.token.len()) || !req.token.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(ApiError::bad_request("invalid_token", "the token is 3–32 letters or digits"));
+    if !(3..=32).contains(&req.token.len()) || !req.token.chars().all(|c| c.is_ascii_alphanumeric())
+    {
+        return Err(ApiError::bad_request(
+            "invalid_token",
+            "the token is 3–32 letters or digits",
+        ));
     }
     if req.url.len() > 2048 {
-        return Err(ApiError::bad_request("invalid_callback_url", "the callback URL is too long"));
+        return Err(ApiError::bad_request(
+            "invalid_callback_url",
+            "the callback URL is too long",
+        ));
     }
     push::handshake(&state, &req.url, &req.token).await?;
-    state.store.oa_set_callback(a.id, Some((&req.url, &req.token))).await?;
+    state
+        .store
+        .oa_set_callback(a.id, Some((&req.url, &req.token)))
+        .await?;
     tracing::info!(account = %a.name, "developer mode on");
     let a = account(&state, &name).await?;
     Ok(Json(info(&a, true)))
@@ -137,9 +175,16 @@ fn random_id(prefix: &str, bytes: usize) -> String {
 }
 
 /// The follower row, creating the user's FakeID and a fresh openID when needed.
-async fn follow_row(state: &AppState, account_id: i64, user_id: i64) -> ApiResult<(OaFollowerRow, bool)> {
+async fn follow_row(
+    state: &AppState,
+    account_id: i64,
+    user_id: i64,
+) -> ApiResult<(OaFollowerRow, bool)> {
     state.store.oa_fake_id(user_id, &random_id("f", 8)).await?;
-    Ok(state.store.oa_follow(account_id, user_id, &random_id("o", 12), now_ms()).await?)
+    Ok(state
+        .store
+        .oa_follow(account_id, user_id, &random_id("o", 12), now_ms())
+        .await?)
 }
 
 /// Records an inbound message or event and, in developer mode, queues its push.
@@ -155,28 +200,51 @@ async fn record_inbound(
     let create_time = now / 1000;
     let inbound = state
         .store
-        .oa_add_inbound(account.id, follower.user_id, msg_type, event, content, create_time, now)
+        .oa_add_inbound(
+            account.id,
+            follower.user_id,
+            msg_type,
+            event,
+            content,
+            create_time,
+            now,
+        )
         .await?;
     let pushed = account.developer_mode && account.callback_url.is_some();
     if pushed {
         let doc = push::push_xml(&account.name, &follower.open_id, &inbound);
-        state.store.oa_add_push(account.id, inbound.id, follower.user_id, &doc, now).await?;
+        state
+            .store
+            .oa_add_push(account.id, inbound.id, follower.user_id, &doc, now)
+            .await?;
     }
     Ok((inbound.id, create_time, pushed))
 }
 
 /// POST /v1/official/accounts/{name}/follow
-pub async fn follow(State(state): State<AppState>, session: Session, Path(name): Path<String>) -> ApiResult<Json<FollowResponse>> {
+pub async fn follow(
+    State(state): State<AppState>,
+    session: Session,
+    Path(name): Path<String>,
+) -> ApiResult<Json<FollowResponse>> {
     let a = account(&state, &name).await?;
     let (f, changed) = follow_row(&state, a.id, session.user_id).await?;
     if changed {
         record_inbound(&state, &a, &f, "event", Some("subscribe"), "").await?;
     }
-    Ok(Json(FollowResponse { account: a.name, following: true, changed }))
+    Ok(Json(FollowResponse {
+        account: a.name,
+        following: true,
+        changed,
+    }))
 }
 
 /// DELETE /v1/official/accounts/{name}/follow
-pub async fn unfollow(State(state): State<AppState>, session: Session, Path(name): Path<String>) -> ApiResult<Json<FollowResponse>> {
+pub async fn unfollow(
+    State(state): State<AppState>,
+    session: Session,
+    Path(name): Path<String>,
+) -> ApiResult<Json<FollowResponse>> {
     let a = account(&state, &name).await?;
     let changed = state.store.oa_unfollow(a.id, session.user_id).await?;
     if changed {
@@ -184,20 +252,33 @@ pub async fn unfollow(State(state): State<AppState>, session: Session, Path(name
             record_inbound(&state, &a, &f, "event", Some("unsubscribe"), "").await?;
         }
     }
-    Ok(Json(FollowResponse { account: a.name, following: false, changed }))
+    Ok(Json(FollowResponse {
+        account: a.name,
+        following: false,
+        changed,
+    }))
 }
 
 const KINDS: &[&str] = &["text", "image", "voice", "video"];
 
 fn check_body(kind: &str, body: &str) -> ApiResult<()> {
     if !KINDS.contains(&kind) {
-        return Err(ApiError::bad_request("invalid_kind", "kind is one of text, image, voice, video"));
+        return Err(ApiError::bad_request(
+            "invalid_kind",
+            "kind is one of text, image, voice, video",
+        ));
     }
     if body.trim().is_empty() {
-        return Err(ApiError::bad_request("empty_message", "write something to send"));
+        return Err(ApiError::bad_request(
+            "empty_message",
+            "write something to send",
+        ));
     }
     if body.len() > 2048 {
-        return Err(ApiError::bad_request("message_too_large", "official-account messages are limited to 2048 bytes"));
+        return Err(ApiError::bad_request(
+            "message_too_large",
+            "official-account messages are limited to 2048 bytes",
+        ));
     }
     Ok(())
 }
@@ -217,10 +298,18 @@ pub async fn send_to_account(
         .await?
         .filter(|f| f.following)
         .ok_or_else(|| {
-            ApiError::forbidden("not_following", format!("follow '{name}' first: ringbook oa follow {name}"))
+            ApiError::forbidden(
+                "not_following",
+                format!("follow '{name}' first: ringbook oa follow {name}"),
+            )
         })?;
-    let (msg_id, create_time, pushed) = record_inbound(&state, &a, &f, &req.kind, None, &req.body).await?;
-    Ok(Json(SentToAccount { msg_id, create_time, pushed }))
+    let (msg_id, create_time, pushed) =
+        record_inbound(&state, &a, &f, &req.kind, None, &req.body).await?;
+    Ok(Json(SentToAccount {
+        msg_id,
+        create_time,
+        pushed,
+    }))
 }
 
 /// POST /v1/official/accounts/{name}/send — the owner messages one follower or all (mass send).
@@ -235,7 +324,11 @@ pub async fn owner_send(
 }
 
 /// Sends to one follower (by FakeID) or every current follower, logging progress of mass sends.
-pub async fn account_send(state: &AppState, a: &OaAccountRow, req: &AccountSendRequest) -> ApiResult<AccountSendResult> {
+pub async fn account_send(
+    state: &AppState,
+    a: &OaAccountRow,
+    req: &AccountSendRequest,
+) -> ApiResult<AccountSendResult> {
     check_body(&req.kind, &req.body)?;
     let targets: Vec<OaFollowerRow> = match &req.to_fake_id {
         Some(fake) => vec![state
@@ -243,7 +336,9 @@ pub async fn account_send(state: &AppState, a: &OaAccountRow, req: &AccountSendR
             .oa_follower_by_fake_id(a.id, fake)
             .await?
             .filter(|f| f.following)
-            .ok_or_else(|| ApiError::not_found("no_such_follower", "no current follower has that FakeID"))?],
+            .ok_or_else(|| {
+                ApiError::not_found("no_such_follower", "no current follower has that FakeID")
+            })?],
         None => state.store.oa_followers(a.id).await?,
     };
     let total = targets.len() as u64;
@@ -272,17 +367,35 @@ pub async fn inbox(
     session: Session,
     Query(q): Query<InboxQuery>,
 ) -> ApiResult<Json<Vec<OfficialMessage>>> {
-    let rows = state.store.oa_inbox(session.user_id, q.after, q.limit.unwrap_or(100).clamp(1, 500)).await?;
+    let rows = state
+        .store
+        .oa_inbox(
+            session.user_id,
+            q.after,
+            q.limit.unwrap_or(100).clamp(1, 500),
+        )
+        .await?;
     Ok(Json(
         rows.into_iter()
-            .map(|r| OfficialMessage { id: r.id, account: r.account_name, kind: r.kind, body: r.body, sent_at: r.sent_at })
+            .map(|r| OfficialMessage {
+                id: r.id,
+                account: r.account_name,
+                kind: r.kind,
+                body: r.body,
+                sent_at: r.sent_at,
+            })
             .collect(),
     ))
 }
 
 /// GET /v1/official/privacy
-pub async fn get_privacy(State(state): State<AppState>, session: Session) -> ApiResult<Json<OfficialPrivacy>> {
-    Ok(Json(OfficialPrivacy { fields: fields::allowed_fields(&state, session.user_id).await? }))
+pub async fn get_privacy(
+    State(state): State<AppState>,
+    session: Session,
+) -> ApiResult<Json<OfficialPrivacy>> {
+    Ok(Json(OfficialPrivacy {
+        fields: fields::allowed_fields(&state, session.user_id).await?,
+    }))
 }
 
 /// PUT /v1/official/privacy — which fields accounts may see (empty: nothing).
@@ -292,9 +405,18 @@ pub async fn set_privacy(
     ApiJson(req): ApiJson<OfficialPrivacy>,
 ) -> ApiResult<Json<OfficialPrivacy>> {
     let clean = fields::clean_fields(&req.fields).map_err(|f| {
-        ApiError::bad_request("unknown_field", format!("'{f}' is not a field; use some of {}", KNOWN_FIELDS.join(", ")))
+        ApiError::bad_request(
+            "unknown_field",
+            format!(
+                "'{f}' is not a field; use some of {}",
+                KNOWN_FIELDS.join(", ")
+            ),
+        )
     })?;
     let json = serde_json::to_string(&clean).map_err(|e| ApiError::Internal(e.into()))?;
-    state.store.oa_set_privacy(session.user_id, &json, now_ms()).await?;
+    state
+        .store
+        .oa_set_privacy(session.user_id, &json, now_ms())
+        .await?;
     Ok(Json(OfficialPrivacy { fields: clean }))
 }

@@ -38,21 +38,49 @@ pub struct ConsoleSession {
 }
 
 fn cookie_token(headers: &HeaderMap) -> Option<String> {
-    headers.get_all(COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
-        v.split(';').find_map(|kv| kv.trim().strip_prefix(&format!("{COOKIE_NAME}=")).map(str::to_string))
-    })
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            v.split(';').find_map(|kv| {
+                kv.trim()
+                    .strip_prefix(&format!("{COOKIE_NAME}="))
+                    .map(str::to_string)
+            })
+        })
 }
 
 impl FromRequestParts<AppState> for ConsoleSession {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let missing = || ApiError::unauthorized("console_login_required", "log in to the console first: POST /console/login");
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let missing = || {
+            ApiError::unauthorized(
+                "console_login_required",
+                "log in to the console first: POST /console/login",
+            )
+        };
         let token = cookie_token(&parts.headers).ok_or_else(missing)?;
         let hash = token_hash(&token);
-        let (account_id, csrf) = state.store.oa_console_session(&hash, now_ms()).await?.ok_or_else(missing)?;
-        let account = state.store.oa_account_by_id(account_id).await?.ok_or_else(missing)?;
-        Ok(ConsoleSession { account, csrf, token_hash: hash })
+        let (account_id, csrf) = state
+            .store
+            .oa_console_session(&hash, now_ms())
+            .await?
+            .ok_or_else(missing)?;
+        let account = state
+            .store
+            .oa_account_by_id(account_id)
+            .await?
+            .ok_or_else(missing)?;
+        Ok(ConsoleSession {
+            account,
+            csrf,
+            token_hash: hash,
+        })
     }
 }
 
@@ -65,7 +93,11 @@ fn wants_json(headers: &HeaderMap, format: Option<&str>) -> bool {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 fn page(title: &str, body: &str) -> Response {
@@ -77,7 +109,12 @@ fn page(title: &str, body: &str) -> Response {
     .into_response()
 }
 
-fn render<T: Serialize>(json: bool, value: &T, title: &str, html: impl FnOnce() -> String) -> Response {
+fn render<T: Serialize>(
+    json: bool,
+    value: &T,
+    title: &str,
+    html: impl FnOnce() -> String,
+) -> Response {
     if json {
         Json(value).into_response()
     } else {
@@ -106,7 +143,8 @@ async fn check_limit(state: &AppState, keys: &[String]) -> ApiResult<()> {
     let cfg = &state.config.official;
     let window_start = now_ms() - cfg.login_window_secs as i64 * 1000;
     for key in keys {
-        if state.store.oa_login_failures(key, window_start).await? >= cfg.login_failures_per_window {
+        if state.store.oa_login_failures(key, window_start).await? >= cfg.login_failures_per_window
+        {
             return Err(ApiError::rate_limited(
                 "too_many_login_failures",
                 "too many failed logins for this account or address; wait and try again",
@@ -121,13 +159,21 @@ async fn record_failure(state: &AppState, keys: &[String]) -> ApiResult<()> {
     let now = now_ms();
     let window_start = now - state.config.official.login_window_secs as i64 * 1000;
     for key in keys {
-        state.store.oa_record_login_failure(key, window_start, now).await?;
+        state
+            .store
+            .oa_record_login_failure(key, window_start, now)
+            .await?;
     }
     Ok(())
 }
 
 /// Checks account credentials under the rate limit.
-pub async fn authenticate(state: &AppState, addr: &ClientAddr, name: &str, password: &str) -> ApiResult<OaAccountRow> {
+pub async fn authenticate(
+    state: &AppState,
+    addr: &ClientAddr,
+    name: &str,
+    password: &str,
+) -> ApiResult<OaAccountRow> {
     let keys = vec![format!("acct:{name}"), format!("addr:{}", addr.ip)];
     check_limit(state, &keys).await?;
     let account = state.store.oa_account_by_name(name).await?;
@@ -139,27 +185,46 @@ pub async fn authenticate(state: &AppState, addr: &ClientAddr, name: &str, passw
         Some(a) if ok => Ok(a),
         _ => {
             record_failure(state, &keys).await?;
-            Err(ApiError::unauthorized("wrong_credentials", "wrong account name or password"))
+            Err(ApiError::unauthorized(
+                "wrong_credentials",
+                "wrong account name or password",
+            ))
         }
     }
 }
 
 fn is_json_body(headers: &HeaderMap) -> bool {
-    headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"))
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
 }
 
 fn parse_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> ApiResult<T> {
     if is_json_body(headers) {
-        serde_json::from_slice(body)
-            .map_err(|e| ApiError::bad_request("invalid_body", format!("the body does not fit this request: {e}")))
+        serde_json::from_slice(body).map_err(|e| {
+            ApiError::bad_request(
+                "invalid_body",
+                format!("the body does not fit this request: {e}"),
+            )
+        })
     } else {
-        serde_urlencoded::from_bytes(body)
-            .map_err(|e| ApiError::bad_request("invalid_body", format!("the form does not fit this request: {e}")))
+        serde_urlencoded::from_bytes(body).map_err(|e| {
+            ApiError::bad_request(
+                "invalid_body",
+                format!("the form does not fit this request: {e}"),
+            )
+        })
     }
 }
 
 /// POST /console/login — JSON `{account, password}` or a form.
-pub async fn login(State(state): State<AppState>, addr: ClientAddr, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+pub async fn login(
+    State(state): State<AppState>,
+    addr: ClientAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
     let req: ConsoleLoginRequest = parse_body(&headers, &body)?;
     let account = authenticate(&state, &addr, &req.account, &req.password).await?;
     let token = crate::official::push_token();
@@ -167,27 +232,49 @@ pub async fn login(State(state): State<AppState>, addr: ClientAddr, headers: Hea
     let secs = state.config.official.console_session_secs;
     state
         .store
-        .oa_create_console_session(&token_hash(&token), account.id, &csrf, now_ms() + secs as i64 * 1000)
+        .oa_create_console_session(
+            &token_hash(&token),
+            account.id,
+            &csrf,
+            now_ms() + secs as i64 * 1000,
+        )
         .await?;
-    let cookie = format!("{COOKIE_NAME}={token}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={secs}");
+    let cookie =
+        format!("{COOKIE_NAME}={token}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={secs}");
     let cookie = HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.into()))?;
     let mut resp = if is_json_body(&headers) {
-        Json(ConsoleLoginResponse { account: account.name, csrf_token: csrf }).into_response()
+        Json(ConsoleLoginResponse {
+            account: account.name,
+            csrf_token: csrf,
+        })
+        .into_response()
     } else {
         let mut r = StatusCode::SEE_OTHER.into_response();
-        r.headers_mut().insert(LOCATION, HeaderValue::from_static("/console/followers"));
+        r.headers_mut()
+            .insert(LOCATION, HeaderValue::from_static("/console/followers"));
         r
     };
     resp.headers_mut().insert(SET_COOKIE, cookie);
     Ok(resp)
 }
 
-fn check_csrf(session: &ConsoleSession, headers: &HeaderMap, form_csrf: Option<&str>) -> ApiResult<()> {
-    let given = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).or(form_csrf).unwrap_or("");
+fn check_csrf(
+    session: &ConsoleSession,
+    headers: &HeaderMap,
+    form_csrf: Option<&str>,
+) -> ApiResult<()> {
+    let given = headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .or(form_csrf)
+        .unwrap_or("");
     if bool::from(given.as_bytes().ct_eq(session.csrf.as_bytes())) {
         Ok(())
     } else {
-        Err(ApiError::forbidden("csrf_failed", "missing or wrong CSRF token; reload the console page"))
+        Err(ApiError::forbidden(
+            "csrf_failed",
+            "missing or wrong CSRF token; reload the console page",
+        ))
     }
 }
 
@@ -197,14 +284,28 @@ struct CsrfForm {
 }
 
 /// POST /console/logout
-pub async fn logout(State(state): State<AppState>, session: ConsoleSession, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
-    let form: CsrfForm = if is_json_body(&headers) || body.is_empty() { CsrfForm::default() } else { parse_body(&headers, &body)? };
+pub async fn logout(
+    State(state): State<AppState>,
+    session: ConsoleSession,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let form: CsrfForm = if is_json_body(&headers) || body.is_empty() {
+        CsrfForm::default()
+    } else {
+        parse_body(&headers, &body)?
+    };
     check_csrf(&session, &headers, form.csrf.as_deref())?;
-    state.store.oa_delete_console_session(&session.token_hash).await?;
+    state
+        .store
+        .oa_delete_console_session(&session.token_hash)
+        .await?;
     let mut r = StatusCode::NO_CONTENT.into_response();
     r.headers_mut().insert(
         SET_COOKIE,
-        HeaderValue::from_static("rb_console=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0"),
+        HeaderValue::from_static(
+            "rb_console=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0",
+        ),
     );
     Ok(r)
 }
@@ -221,28 +322,51 @@ pub async fn followers(
         .oa_followers(session.account.id)
         .await?
         .into_iter()
-        .map(|f| ConsoleFollower { fake_id: f.fake_id, followed_at: f.followed_at })
+        .map(|f| ConsoleFollower {
+            fake_id: f.fake_id,
+            followed_at: f.followed_at,
+        })
         .collect();
     let csrf = esc(&session.csrf);
-    Ok(render(wants_json(&headers, q.format.as_deref()), &list, &format!("Followers of {}", session.account.name), || {
-        let rows: String = list
-            .iter()
-            .map(|f| format!("<tr><td><a href=\"/console/followers/{0}\">{0}</a></td><td>{1}</td></tr>", esc(&f.fake_id), f.followed_at))
-            .collect();
-        format!(
+    Ok(render(
+        wants_json(&headers, q.format.as_deref()),
+        &list,
+        &format!("Followers of {}", session.account.name),
+        || {
+            let rows: String = list
+                .iter()
+                .map(|f| {
+                    format!(
+                        "<tr><td><a href=\"/console/followers/{0}\">{0}</a></td><td>{1}</td></tr>",
+                        esc(&f.fake_id),
+                        f.followed_at
+                    )
+                })
+                .collect();
+            format!(
             "<table><tr><th>FakeID</th><th>Followed at (ms)</th></tr>{rows}</table>\
              <h2>Send to all followers</h2><form method=\"post\" action=\"/console/send\">\
              <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input name=\"body\"> <button>Send</button></form>"
         )
-    }))
+        },
+    ))
 }
 
-async fn follower_by_fake(state: &AppState, session: &ConsoleSession, fake_id: &str) -> ApiResult<ringbook_store::official::OaFollowerRow> {
+async fn follower_by_fake(
+    state: &AppState,
+    session: &ConsoleSession,
+    fake_id: &str,
+) -> ApiResult<ringbook_store::official::OaFollowerRow> {
     state
         .store
         .oa_follower_by_fake_id(session.account.id, fake_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("no_such_follower", "this account has no follower with that FakeID"))
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "no_such_follower",
+                "this account has no follower with that FakeID",
+            )
+        })
 }
 
 /// GET /console/followers/{fake_id} — the follower's information page (openID ↔ FakeID).
@@ -254,15 +378,24 @@ pub async fn follower_page(
     Query(q): Query<FormatQuery>,
 ) -> ApiResult<Response> {
     let f = follower_by_fake(&state, &session, &fake_id).await?;
-    let pageinfo = ConsoleFollowerPage { fake_id: f.fake_id, open_id: f.open_id, followed_at: f.followed_at };
-    Ok(render(wants_json(&headers, q.format.as_deref()), &pageinfo, "Follower", || {
-        format!(
+    let pageinfo = ConsoleFollowerPage {
+        fake_id: f.fake_id,
+        open_id: f.open_id,
+        followed_at: f.followed_at,
+    };
+    Ok(render(
+        wants_json(&headers, q.format.as_deref()),
+        &pageinfo,
+        "Follower",
+        || {
+            format!(
             "<dl><dt>FakeID</dt><dd>{}</dd><dt>openID</dt><dd>{}</dd></dl><p><a href=\"/console/users/{}\">Information</a></p>",
             esc(&pageinfo.fake_id),
             esc(&pageinfo.open_id),
             esc(&pageinfo.fake_id)
         )
-    }))
+        },
+    ))
 }
 
 /// GET /console/messages[?create_time=SECS] — the message page (create time ↔ FakeID).
@@ -274,14 +407,27 @@ pub async fn messages(
 ) -> ApiResult<Response> {
     let rows = state
         .store
-        .oa_message_page(session.account.id, q.create_time.filter(|t| *t > 0), q.limit.unwrap_or(200).clamp(1, 1000))
+        .oa_message_page(
+            session.account.id,
+            q.create_time.filter(|t| *t > 0),
+            q.limit.unwrap_or(200).clamp(1, 1000),
+        )
         .await?;
     let list: Vec<ConsoleMessage> = rows
         .into_iter()
-        .map(|r| ConsoleMessage { create_time: r.inbound.create_time, fake_id: r.fake_id, msg_type: r.inbound.msg_type, content: r.inbound.content })
+        .map(|r| ConsoleMessage {
+            create_time: r.inbound.create_time,
+            fake_id: r.fake_id,
+            msg_type: r.inbound.msg_type,
+            content: r.inbound.content,
+        })
         .collect();
-    Ok(render(wants_json(&headers, q.format.as_deref()), &list, "Messages", || {
-        let rows: String = list
+    Ok(render(
+        wants_json(&headers, q.format.as_deref()),
+        &list,
+        "Messages",
+        || {
+            let rows: String = list
             .iter()
             .map(|m| {
                 format!(
@@ -293,8 +439,9 @@ pub async fn messages(
                 )
             })
             .collect();
-        format!("<table><tr><th>Create time</th><th>FakeID</th><th>Type</th><th>Content</th></tr>{rows}</table>")
-    }))
+            format!("<table><tr><th>Create time</th><th>FakeID</th><th>Type</th><th>Content</th></tr>{rows}</table>")
+        },
+    ))
 }
 
 /// GET /console/users/{fake_id} — a follower's information, limited to what the follower allows.
@@ -306,12 +453,25 @@ pub async fn user_info(
     Query(q): Query<FormatQuery>,
 ) -> ApiResult<Response> {
     let f = follower_by_fake(&state, &session, &fake_id).await?;
-    let info = FollowerInfo { fake_id: f.fake_id, open_id: None, fields: fields::visible_fields(&state, f.user_id).await? };
+    let info = FollowerInfo {
+        fake_id: f.fake_id,
+        open_id: None,
+        fields: fields::visible_fields(&state, f.user_id).await?,
+    };
     tracing::info!(account = %session.account.name, fake_id = %info.fake_id, fields = ?info.fields.keys().collect::<Vec<_>>(), "follower information disclosed");
-    Ok(render(wants_json(&headers, q.format.as_deref()), &info, "Follower information", || {
-        let rows: String = info.fields.iter().map(|(k, v)| format!("<dt>{}</dt><dd>{}</dd>", esc(k), esc(v))).collect();
-        format!("<p>FakeID {}</p><dl>{rows}</dl>", esc(&info.fake_id))
-    }))
+    Ok(render(
+        wants_json(&headers, q.format.as_deref()),
+        &info,
+        "Follower information",
+        || {
+            let rows: String = info
+                .fields
+                .iter()
+                .map(|(k, v)| format!("<dt>{}</dt><dd>{}</dd>", esc(k), esc(v)))
+                .collect();
+            format!("<p>FakeID {}</p><dl>{rows}</dl>", esc(&info.fake_id))
+        },
+    ))
 }
 
 #[derive(Deserialize)]
@@ -328,14 +488,31 @@ fn text() -> String {
 }
 
 /// POST /console/send — to one follower (`to_fake_id`) or all of them.
-pub async fn send(State(state): State<AppState>, session: ConsoleSession, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+pub async fn send(
+    State(state): State<AppState>,
+    session: ConsoleSession,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
     let form: SendForm = parse_body(&headers, &body)?;
     check_csrf(&session, &headers, form.csrf.as_deref())?;
-    let req = AccountSendRequest { kind: form.kind, body: form.body, to_fake_id: form.to_fake_id.filter(|s| !s.is_empty()) };
+    let req = AccountSendRequest {
+        kind: form.kind,
+        body: form.body,
+        to_fake_id: form.to_fake_id.filter(|s| !s.is_empty()),
+    };
     let result = accounts::account_send(&state, &session.account, &req).await?;
-    Ok(render(wants_json(&headers, None) || is_json_body(&headers), &result, "Sent", || {
-        format!("<p>Sent to {} of {} followers.</p>", result.sent, result.total)
-    }))
+    Ok(render(
+        wants_json(&headers, None) || is_json_body(&headers),
+        &result,
+        "Sent",
+        || {
+            format!(
+                "<p>Sent to {} of {} followers.</p>",
+                result.sent, result.total
+            )
+        },
+    ))
 }
 
 /// GET /v1/official/api/{name}/followers/{open_id} — HTTP Basic with the account's credentials.
@@ -349,18 +526,42 @@ pub async fn api_follower(
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
         .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.split_once(':').map(|(a, p)| (a.to_string(), p.to_string())))
-        .ok_or_else(|| ApiError::unauthorized("missing_credentials", "send the account name and password with HTTP Basic"))?;
+        .and_then(|s| {
+            s.split_once(':')
+                .map(|(a, p)| (a.to_string(), p.to_string()))
+        })
+        .ok_or_else(|| {
+            ApiError::unauthorized(
+                "missing_credentials",
+                "send the account name and password with HTTP Basic",
+            )
+        })?;
     if creds.0 != name {
-        return Err(ApiError::forbidden("wrong_account", "these credentials are for another account"));
+        return Err(ApiError::forbidden(
+            "wrong_account",
+            "these credentials are for another account",
+        ));
     }
     let account = authenticate(&state, &addr, &creds.0, &creds.1).await?;
     let f = state
         .store
         .oa_follower_by_open_id(account.id, &open_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("no_such_follower", "this account has no follower with that openID"))?;
-    Ok(Json(FollowerInfo { fake_id: f.fake_id, open_id: Some(f.open_id), fields: fields::visible_fields(&state, f.user_id).await? }))
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "no_such_follower",
+                "this account has no follower with that openID",
+            )
+        })?;
+    Ok(Json(FollowerInfo {
+        fake_id: f.fake_id,
+        open_id: Some(f.open_id),
+        fields: fields::visible_fields(&state, f.user_id).await?,
+    }))
 }

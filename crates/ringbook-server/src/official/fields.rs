@@ -14,7 +14,10 @@ use std::collections::BTreeMap;
 pub async fn allowed_fields(state: &AppState, user_id: i64) -> ApiResult<Vec<String>> {
     Ok(match state.store.oa_privacy(user_id).await? {
         Some(json) => serde_json::from_str::<Vec<String>>(&json).unwrap_or_default(),
-        None => DEFAULT_VISIBLE_FIELDS.iter().map(|s| s.to_string()).collect(),
+        None => DEFAULT_VISIBLE_FIELDS
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
     })
 }
 
@@ -62,7 +65,10 @@ fn region_of(e164: &str) -> Option<&'static str> {
         ("+61", "AU"),
         ("+91", "IN"),
     ];
-    CODES.iter().find(|(p, _)| e164.starts_with(p)).map(|(_, r)| *r)
+    CODES
+        .iter()
+        .find(|(p, _)| e164.starts_with(p))
+        .map(|(_, r)| *r)
 }
 
 /// What the account sees: the profile fields the follower allows.

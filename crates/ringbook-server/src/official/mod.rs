@@ -63,12 +63,27 @@ pub fn routes() -> Router<AppState> {
             "/v1/official/accounts/{name}/callback",
             put(accounts::set_callback).delete(accounts::clear_callback),
         )
-        .route("/v1/official/accounts/{name}/follow", post(accounts::follow).delete(accounts::unfollow))
-        .route("/v1/official/accounts/{name}/messages", post(accounts::send_to_account))
-        .route("/v1/official/accounts/{name}/send", post(accounts::owner_send))
+        .route(
+            "/v1/official/accounts/{name}/follow",
+            post(accounts::follow).delete(accounts::unfollow),
+        )
+        .route(
+            "/v1/official/accounts/{name}/messages",
+            post(accounts::send_to_account),
+        )
+        .route(
+            "/v1/official/accounts/{name}/send",
+            post(accounts::owner_send),
+        )
         .route("/v1/official/inbox", get(accounts::inbox))
-        .route("/v1/official/privacy", get(accounts::get_privacy).put(accounts::set_privacy))
-        .route("/v1/official/api/{name}/followers/{open_id}", get(console::api_follower))
+        .route(
+            "/v1/official/privacy",
+            get(accounts::get_privacy).put(accounts::set_privacy),
+        )
+        .route(
+            "/v1/official/api/{name}/followers/{open_id}",
+            get(console::api_follower),
+        )
         .route("/console", get(console::index))
         .route("/console/login", post(console::login))
         .route("/console/logout", post(console::logout))

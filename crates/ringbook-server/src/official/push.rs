@@ -90,10 +90,17 @@ pub struct CheckedUrl {
 
 /// Parses and checks a callback URL; the error is meant for the account owner.
 pub async fn check_url(raw: &str, allow_private: bool) -> ApiResult<CheckedUrl> {
-    let url = Url::parse(raw)
-        .map_err(|_| ApiError::bad_request("invalid_callback_url", "the callback URL is not a valid URL"))?;
+    let url = Url::parse(raw).map_err(|_| {
+        ApiError::bad_request(
+            "invalid_callback_url",
+            "the callback URL is not a valid URL",
+        )
+    })?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(ApiError::bad_request("invalid_callback_url", "the callback URL must use http or https"));
+        return Err(ApiError::bad_request(
+            "invalid_callback_url",
+            "the callback URL must use http or https",
+        ));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(ApiError::bad_request(
@@ -103,16 +110,26 @@ pub async fn check_url(raw: &str, allow_private: bool) -> ApiResult<CheckedUrl> 
     }
     let host = url
         .host_str()
-        .ok_or_else(|| ApiError::bad_request("invalid_callback_url", "the callback URL has no host"))?
+        .ok_or_else(|| {
+            ApiError::bad_request("invalid_callback_url", "the callback URL has no host")
+        })?
         .trim_matches(|c| c == '[' || c == ']')
         .to_string();
     let port = url.port_or_known_default().unwrap_or(80);
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
         .await
-        .map_err(|_| ApiError::bad_request("callback_unresolvable", format!("cannot resolve the callback host {host}")))?
+        .map_err(|_| {
+            ApiError::bad_request(
+                "callback_unresolvable",
+                format!("cannot resolve the callback host {host}"),
+            )
+        })?
         .collect();
     if addrs.is_empty() {
-        return Err(ApiError::bad_request("callback_unresolvable", format!("the callback host {host} has no address")));
+        return Err(ApiError::bad_request(
+            "callback_unresolvable",
+            format!("the callback host {host} has no address"),
+        ));
     }
     if !allow_private {
         if let Some(bad) = addrs.iter().find(|a| is_private(a.ip())) {
@@ -126,7 +143,11 @@ pub async fn check_url(raw: &str, allow_private: bool) -> ApiResult<CheckedUrl> 
             ));
         }
     }
-    Ok(CheckedUrl { url, host, addr: addrs[0] })
+    Ok(CheckedUrl {
+        url,
+        host,
+        addr: addrs[0],
+    })
 }
 
 fn http_client(checked: &CheckedUrl, timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
@@ -145,7 +166,9 @@ fn signed_url(base: &Url, token: &str, extra: &[(&str, &str)]) -> Url {
     let mut url = base.clone();
     {
         let mut q = url.query_pairs_mut();
-        q.append_pair("signature", &sig).append_pair("timestamp", &timestamp).append_pair("nonce", &nonce);
+        q.append_pair("signature", &sig)
+            .append_pair("timestamp", &timestamp)
+            .append_pair("nonce", &nonce);
         for (k, v) in extra {
             q.append_pair(k, v);
         }
@@ -161,10 +184,17 @@ pub async fn handshake(state: &AppState, raw_url: &str, token: &str) -> ApiResul
     let url = signed_url(&checked.url, token, &[("echostr", &echostr)]);
     let client = http_client(&checked, Duration::from_secs(cfg.push_timeout_secs))
         .map_err(|e| ApiError::Internal(e.into()))?;
-    let resp = client.get(url).send().await.map_err(|e| ApiError::Upstream {
-        code: "callback_unreachable",
-        message: format!("the callback URL did not answer the verification request: {}", short(&e)),
-    })?;
+    let resp = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| ApiError::Upstream {
+            code: "callback_unreachable",
+            message: format!(
+                "the callback URL did not answer the verification request: {}",
+                short(&e)
+            ),
+        })?;
     let status = resp.status();
     let body = resp.text().await.unwrap_or_default();
     if !status.is_success() || body.trim() != echostr {
@@ -191,7 +221,8 @@ fn short(e: &reqwest::Error) -> String {
 
 /// Polls for due pushes until the task is aborted.
 pub async fn worker(state: AppState) {
-    let mut tick = tokio::time::interval(Duration::from_millis(state.config.official.poll_ms.max(10)));
+    let mut tick =
+        tokio::time::interval(Duration::from_millis(state.config.official.poll_ms.max(10)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
@@ -205,11 +236,23 @@ async fn run_due(state: &AppState) -> ApiResult<()> {
     let now = now_ms();
     let lease = now + (state.config.official.push_timeout_secs as i64 + 10) * 1000;
     for push in state.store.oa_due_pushes(now, 32).await? {
-        if state.store.oa_claim_push(push.id, push.next_at, lease).await? {
+        if state
+            .store
+            .oa_claim_push(push.id, push.next_at, lease)
+            .await?
+        {
             let st = state.clone();
             tokio::spawn(async move {
                 let id = push.id;
-                if let Err(e) = attempt(&st, OaPushRow { attempts: push.attempts + 1, ..push }).await {
+                if let Err(e) = attempt(
+                    &st,
+                    OaPushRow {
+                        attempts: push.attempts + 1,
+                        ..push
+                    },
+                )
+                .await
+                {
                     tracing::warn!(push = id, error = %e, "push attempt bookkeeping failed");
                 }
             });
@@ -228,7 +271,13 @@ async fn attempt(state: &AppState, push: OaPushRow) -> ApiResult<()> {
     let Some((url, token)) = target else {
         state
             .store
-            .oa_push_outcome(push.id, "failed", push.next_at, Some("developer mode is off"), now_ms())
+            .oa_push_outcome(
+                push.id,
+                "failed",
+                push.next_at,
+                Some("developer mode is off"),
+                now_ms(),
+            )
             .await?;
         return Ok(());
     };
@@ -236,7 +285,10 @@ async fn attempt(state: &AppState, push: OaPushRow) -> ApiResult<()> {
     let now = now_ms();
     match result {
         Ok(reply) => {
-            state.store.oa_push_outcome(push.id, "delivered", now, None, now).await?;
+            state
+                .store
+                .oa_push_outcome(push.id, "delivered", now, None, now)
+                .await?;
             tracing::debug!(push = push.id, "push delivered");
             if let (Some(account), Some(reply)) = (account, reply) {
                 passive_reply(state, &account, push.user_id, &reply).await?;
@@ -246,11 +298,20 @@ async fn attempt(state: &AppState, push: OaPushRow) -> ApiResult<()> {
             let retries_done = push.attempts - 1;
             if retries_done >= i64::from(cfg.push_retries) {
                 tracing::warn!(push = push.id, attempts = push.attempts, error = %err, "push failed for good");
-                state.store.oa_push_outcome(push.id, "failed", now, Some(&err), now).await?;
+                state
+                    .store
+                    .oa_push_outcome(push.id, "failed", now, Some(&err), now)
+                    .await?;
             } else {
-                let delay = cfg.retry_delay_ms.saturating_mul(1u64 << retries_done.clamp(0, 16)) as i64;
+                let delay = cfg
+                    .retry_delay_ms
+                    .saturating_mul(1u64 << retries_done.clamp(0, 16))
+                    as i64;
                 tracing::info!(push = push.id, attempt = push.attempts, retry_in_ms = delay, error = %err, "push failed; will retry");
-                state.store.oa_push_outcome(push.id, "pending", now + delay, Some(&err), now).await?;
+                state
+                    .store
+                    .oa_push_outcome(push.id, "pending", now + delay, Some(&err), now)
+                    .await?;
             }
         }
     }
@@ -258,10 +319,18 @@ async fn attempt(state: &AppState, push: OaPushRow) -> ApiResult<()> {
 }
 
 /// POSTs the XML; `Ok(Some(body))` when the receiver answered with a passive reply document.
-async fn send_once(state: &AppState, url: &str, token: &str, doc: &str) -> Result<Option<String>, String> {
+async fn send_once(
+    state: &AppState,
+    url: &str,
+    token: &str,
+    doc: &str,
+) -> Result<Option<String>, String> {
     let cfg = &state.config.official;
-    let checked = check_url(url, cfg.allow_private_callbacks).await.map_err(|e| e.to_string())?;
-    let client = http_client(&checked, Duration::from_secs(cfg.push_timeout_secs)).map_err(|e| e.to_string())?;
+    let checked = check_url(url, cfg.allow_private_callbacks)
+        .await
+        .map_err(|e| e.to_string())?;
+    let client = http_client(&checked, Duration::from_secs(cfg.push_timeout_secs))
+        .map_err(|e| e.to_string())?;
     let resp = client
         .post(signed_url(&checked.url, token, &[]))
         .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=utf-8")
@@ -279,7 +348,12 @@ async fn send_once(state: &AppState, url: &str, token: &str, doc: &str) -> Resul
 }
 
 /// A passive reply reaches the follower as the account's message.
-async fn passive_reply(state: &AppState, account: &OaAccountRow, user_id: i64, doc: &str) -> ApiResult<()> {
+async fn passive_reply(
+    state: &AppState,
+    account: &OaAccountRow,
+    user_id: i64,
+    doc: &str,
+) -> ApiResult<()> {
     let Ok(fields) = xml::parse(doc) else {
         tracing::info!(account = %account.name, "ignored a passive reply that is not valid XML");
         return Ok(());
@@ -305,9 +379,20 @@ pub async fn send_to_follower(
     kind: &str,
     body: &str,
 ) -> ApiResult<OfficialMessage> {
-    let row = state.store.oa_add_outbound(account.id, user_id, kind, body, now_ms()).await?;
-    let msg = OfficialMessage { id: row.id, account: account.name.clone(), kind: row.kind, body: row.body, sent_at: row.sent_at };
-    state.hub.send_to_user(user_id, ServerFrame::OfficialMessage(msg.clone()));
+    let row = state
+        .store
+        .oa_add_outbound(account.id, user_id, kind, body, now_ms())
+        .await?;
+    let msg = OfficialMessage {
+        id: row.id,
+        account: account.name.clone(),
+        kind: row.kind,
+        body: row.body,
+        sent_at: row.sent_at,
+    };
+    state
+        .hub
+        .send_to_user(user_id, ServerFrame::OfficialMessage(msg.clone()));
     Ok(msg)
 }
 
@@ -317,7 +402,19 @@ mod tests {
 
     #[test]
     fn private_addresses_are_recognised() {
-        for ip in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "100.64.0.1", "::1", "fc00::1", "fe80::1", "::ffff:127.0.0.1"] {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fc00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
             assert!(is_private(ip.parse().unwrap()), "{ip}");
         }
         for ip in ["8.8.8.8", "1.1.1.1", "2606:4700::1111"] {
