@@ -346,7 +346,7 @@ pub async fn account_send(
     for f in &targets {
         push::send_to_follower(state, a, f.user_id, &req.kind, &req.body).await?;
         sent += 1;
-        if total > 1 && (sent % 100 == 0 || sent == total) {
+        if total > 1 && (sent.is_multiple_of(100) || sent == total) {
             tracing::info!(account = %a.name, sent, total, "mass send progress");
         }
     }
