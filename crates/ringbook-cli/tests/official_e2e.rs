@@ -1,6 +1,8 @@
 //! Official accounts end to end (OA-3 … OA-5) with the platform (`ringbook serve`) and the
 //! third-party resolver (`ringbook thirdparty serve`) as real processes, driven by the `ringbook`
 //! CLI (owner and a follower) and the client SDK (more followers).
+// Test helpers panic on purpose: a failed set-up step is a failed test.
+#![allow(clippy::unwrap_used)]
 
 use ringbook_client::Client;
 use ringbook_proto::api::{LoginRequest, Proof};

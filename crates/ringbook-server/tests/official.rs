@@ -2,6 +2,8 @@
 //! mode pushes (XML, signature, handshake, SSRF, retries, restart, passive replies), the console
 //! (cookie, CSRF, rate limit, pages, privacy) and the direct API. One test checks a captured push
 //! with an independent implementation (the `wechatpy` SDK from PyPI).
+// Test helpers panic on purpose: a failed set-up step is a failed test.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

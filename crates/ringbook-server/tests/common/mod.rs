@@ -38,10 +38,18 @@ async fn fresh_database_url(dir: &std::path::Path) -> Option<String> {
     let admin = std::env::var("RINGBOOK_TEST_POSTGRES_URL").ok()?;
     use sqlx::Connection;
     let name = format!("rbtest_{}", hex::encode(rand::random::<[u8; 6]>()));
-    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to RINGBOOK_TEST_POSTGRES_URL");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("connect to RINGBOOK_TEST_POSTGRES_URL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
     let _ = dir;
-    let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin);
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .unwrap_or(admin);
     Some(format!("{base}/{name}"))
 }
 
@@ -67,7 +75,14 @@ impl TestServer {
         let task = tokio::spawn(ringbook_server::run(listener, state.clone(), async move {
             let _ = rx.await;
         }));
-        TestServer { url: format!("http://{addr}"), addr, state, dir, shutdown: Some(tx), task: Some(task) }
+        TestServer {
+            url: format!("http://{addr}"),
+            addr,
+            state,
+            dir,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
     }
 
     /// Stops the server gracefully and waits for it.
