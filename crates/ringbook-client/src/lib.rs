@@ -3,6 +3,7 @@
 //! - [`api`]: [`Client`], typed calls to the HTTP API, and [`ClientError`].
 //! - [`services`]: service sharing between matched friends (SS-1 … SS-6).
 //! - [`ws`]: the WebSocket connection ([`ws::Connection`]).
+//! - [`official`]: official accounts (follow, write, inbox, developer mode).
 //! - [`store`]: the client's own SQLite store in its home folder (PB-7): the own-user record, the
 //!   device identity generated once, the session token.
 // Library code must not panic on input; tests may unwrap.
@@ -14,6 +15,7 @@ pub mod contacts;
 pub mod contacts_store;
 pub mod profiles;
 pub mod services;
+pub mod official;
 pub mod store;
 pub mod ws;
 

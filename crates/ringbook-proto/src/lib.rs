@@ -9,6 +9,7 @@
 //! - [`messaging`]: chat history and block-list bodies.
 //! - [`profiles`]: profiles, field visibility and number bindings (part MM).
 //! - [`services`]: service sharing between matched friends (SS-1 … SS-6).
+//! - [`official`]: official accounts, the console and the direct API (OA-1 … OA-5).
 // Library code must not panic on input; tests may unwrap.
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
@@ -17,6 +18,7 @@ pub mod contacts;
 pub mod device;
 pub mod error;
 pub mod messaging;
+pub mod official;
 pub mod phone;
 pub mod presence;
 pub mod profiles;

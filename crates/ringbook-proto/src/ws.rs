@@ -127,6 +127,8 @@ pub enum ServerFrame {
     Receipt(Receipt),
     /// A contact's presence changed (PB-13), or this user's own (from another device).
     Presence(crate::presence::PresenceInfo),
+    /// A message from an official account this user follows (OA-1).
+    OfficialMessage(crate::official::OfficialMessage),
     Error(ErrorBody),
     /// A profile this user may see changed (MM-3); fetch it with `GET /v1/profiles/{phone}`.
     /// Also sent to the owner's own devices.

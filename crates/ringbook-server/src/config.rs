@@ -248,6 +248,17 @@ pub struct ConfigOverrides {
     pub data_dir: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,
+    /// `--allow-private-callbacks` → `official.allow_private_callbacks`.
+    #[serde(rename = "official", skip_serializing_if = "Option::is_none", serialize_with = "official_override")]
+    pub allow_private_callbacks: Option<bool>,
+}
+
+/// Serialises the flag as the nested `official.allow_private_callbacks` key.
+fn official_override<S: serde::Serializer>(v: &Option<bool>, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(1))?;
+    m.serialize_entry("allow_private_callbacks", v)?;
+    m.end()
 }
 
 fn redacted(v: &Option<String>) -> &'static str {
@@ -339,5 +350,20 @@ mod tests {
     fn example_config_parses() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ringbook.example.toml");
         Config::load(Some(&path), &ConfigOverrides::default()).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod official_override_tests {
+    use super::*;
+
+    #[test]
+    fn allow_private_callbacks_flag_reaches_the_official_section() {
+        let cfg = Config::load(None, &ConfigOverrides::default()).unwrap();
+        assert!(!cfg.official.allow_private_callbacks);
+        let o = ConfigOverrides { allow_private_callbacks: Some(true), ..Default::default() };
+        let cfg = Config::load(None, &o).unwrap();
+        assert!(cfg.official.allow_private_callbacks);
+        assert_eq!(cfg.official.push_timeout_secs, 5);
     }
 }

@@ -127,6 +127,8 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let app = router(state.clone());
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    // Developer-mode pushes waiting in the database (also those of an earlier run).
+    let official_pushes = tokio::spawn(official::push::worker(state.clone()));
     let hub_state = state.clone();
     axum::serve(
         listener,
@@ -141,6 +143,7 @@ pub async fn run(
     .await
     .context("server error")?;
     housekeeping.abort();
+    official_pushes.abort();
     state.store.close().await;
     Ok(())
 }

@@ -20,6 +20,10 @@ pub struct ServeArgs {
     /// TOML config file (see ringbook.example.toml).
     #[arg(long, env = "RINGBOOK_CONFIG")]
     config: Option<PathBuf>,
+    /// Let official-account callback URLs reach loopback/private addresses
+    /// (config key `official.allow_private_callbacks`; tests and on-premises set-ups).
+    #[arg(long)]
+    allow_private_callbacks: bool,
     /// Log format: text or json.
     #[arg(long, default_value = "text")]
     log_format: String,
@@ -38,9 +42,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         listen: args.listen,
         data_dir: args.data_dir,
         database_url: args.database_url,
+        allow_private_callbacks: args.allow_private_callbacks.then_some(true),
     };
-    let config =
-        Config::load(args.config.as_deref(), &overrides).context("invalid configuration")?;
+    let config = Config::load(args.config.as_deref(), &overrides).context("invalid configuration")?;
     tracing::info!(?config, "starting");
     let listen = config.listen;
     let state = App::build(config).await?;
