@@ -10,6 +10,7 @@
 pub mod api;
 pub mod device;
 pub mod error;
+pub mod openplatform;
 pub mod phone;
 pub mod ws;
 
