@@ -6,6 +6,7 @@
 //!   device identity generated once, the session token.
 
 pub mod api;
+pub mod openplatform;
 pub mod store;
 pub mod ws;
 
