@@ -16,6 +16,7 @@ pub mod contacts_store;
 pub mod profiles;
 pub mod services;
 pub mod official;
+pub mod openplatform;
 pub mod store;
 pub mod ws;
 

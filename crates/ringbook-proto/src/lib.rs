@@ -19,6 +19,7 @@ pub mod device;
 pub mod error;
 pub mod messaging;
 pub mod official;
+pub mod openplatform;
 pub mod phone;
 pub mod presence;
 pub mod profiles;

@@ -1,10 +1,486 @@
-//! Commands of the openplatform part (to be built).
+//! Open platform commands (WV-1 … WV-6, X-1): the local agent websites ask, the visitor's
+//! consents and disclosure log, the operator's site registration, and the demo website.
 
-use crate::ctx::Global;
+use crate::ctx::{interactive, prompt, Global};
+use anyhow::Context;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use ringbook_client::Client;
+use ringbook_proto::openplatform::{Choice, RegisterSite, SetConsent, FIELDS};
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 #[derive(clap::Subcommand)]
-pub enum Cmd {}
-
-pub async fn run(_global: &Global, cmd: Cmd) -> anyhow::Result<()> {
-    match cmd {}
+pub enum Cmd {
+    /// Run the local agent that registered websites' pages ask "who is this visitor?".
+    Agent(AgentArgs),
+    /// Your standing choices per website (ask, allow, deny) and the fields you share.
+    #[command(subcommand)]
+    Consent(ConsentCmd),
+    /// What was disclosed to websites, newest first.
+    #[command(subcommand)]
+    Privacy(PrivacyCmd),
+    /// Operator: register and list websites of the open platform.
+    #[command(subcommand)]
+    Site(SiteCmd),
+    /// Run the demo website (a shop that recognises consenting visitors).
+    #[command(name = "demo-site")]
+    DemoSite(DemoArgs),
 }
+
+#[derive(clap::Args)]
+pub struct AgentArgs {
+    /// Loopback address to listen on.
+    #[arg(long, default_value = "127.0.0.1:47800")]
+    listen: SocketAddr,
+    /// What to do when your standing choice for a site is `ask`: ask at this terminal (`ask`),
+    /// or answer without asking (`allow` saves allow for the site, `deny` answers none).
+    #[arg(long, default_value = "ask", value_parser = ["ask", "allow", "deny"])]
+    answer: String,
+    /// Fields to allow when you say yes.
+    #[arg(long, value_delimiter = ',', default_value = "name,company,title,email,phone")]
+    fields: Vec<String>,
+}
+
+#[derive(clap::Subcommand)]
+pub enum ConsentCmd {
+    /// List your standing choices.
+    List,
+    /// Allow a site (ID or name) these fields.
+    Allow {
+        site: String,
+        #[arg(long, value_delimiter = ',', required = true)]
+        fields: Vec<String>,
+        /// Also put your number in its tokens and let it look you up by number.
+        #[arg(long)]
+        raw_id: bool,
+    },
+    /// Never share with a site.
+    Deny { site: String },
+    /// Ask every time (the default).
+    Ask { site: String },
+    /// Withdraw consent: nothing more is shared with the site.
+    Revoke { site: String },
+    /// Show or set the fields websites may receive (each still needs per-site consent).
+    Profile {
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        age: Option<i64>,
+        #[arg(long)]
+        company: Option<String>,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+    },
+}
+
+#[derive(clap::Subcommand)]
+pub enum PrivacyCmd {
+    /// The disclosure log.
+    Log {
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+}
+
+#[derive(clap::Subcommand)]
+pub enum SiteCmd {
+    /// Register a website; prints its ID and (once) its shared secret.
+    Register {
+        #[arg(long)]
+        name: String,
+        /// An origin its pages come from (repeatable), e.g. https://shop.example.
+        #[arg(long = "origin", required = true)]
+        origins: Vec<String>,
+        /// An address or CIDR its server calls from (repeatable).
+        #[arg(long = "addr", required = true)]
+        addrs: Vec<String>,
+        /// Do not generate a shared secret (then give --public-key).
+        #[arg(long)]
+        no_secret: bool,
+        /// Base64 Ed25519 public key.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+    /// List registered websites.
+    List,
+    /// Remove a website.
+    Remove { id: i64 },
+}
+
+#[derive(clap::Args)]
+pub struct DemoArgs {
+    #[arg(long, default_value = "127.0.0.1:8000")]
+    listen: SocketAddr,
+    /// The site's ID at the Ringbook server.
+    #[arg(long)]
+    site_id: i64,
+    /// The site's shared secret.
+    #[arg(long, env = "RINGBOOK_SITE_SECRET", hide_env_values = true)]
+    secret: String,
+    /// The visitor's agent as their browser reaches it.
+    #[arg(long, default_value = "http://127.0.0.1:47800")]
+    agent_url: String,
+    /// Folder of the site's own data (customers.db, mail-outbox/, sms-outbox.jsonl).
+    #[arg(long, default_value = "./demo-site")]
+    data: std::path::PathBuf,
+    /// COMPANY=NUMBER: the account manager of a company (repeatable).
+    #[arg(long = "manager")]
+    managers: Vec<String>,
+    /// host:port of an SMTP relay instead of the file outbox.
+    #[arg(long)]
+    smtp: Option<String>,
+    #[arg(long, default_value = "Acme Supplies <news@acme.example>")]
+    mail_from: String,
+}
+
+pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
+    match cmd {
+        Cmd::Agent(a) => agent(global, a).await,
+        Cmd::Consent(c) => consent(global, c).await,
+        Cmd::Privacy(PrivacyCmd::Log { limit }) => {
+            let ctx = global.ctx().await?;
+            let log = ctx.authed()?.op_disclosures(limit).await?;
+            if log.is_empty() {
+                println!("Nothing was disclosed to websites.");
+            }
+            for d in log {
+                let fields = if d.fields.is_empty() { "(no fields)".to_string() } else { d.fields.join(",") };
+                println!("{}  {}  {}  {}  from {}", fmt_time(d.at), d.site_name, d.purpose, fields, d.caller_addr);
+            }
+            Ok(())
+        }
+        Cmd::Site(s) => site(global, s).await,
+        Cmd::DemoSite(d) => demo(global, d).await,
+    }
+}
+
+fn fmt_time(ms: i64) -> String {
+    chrono_like(ms)
+}
+
+/// `YYYY-MM-DD HH:MM:SS` UTC without a date crate.
+fn chrono_like(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+async fn consent(global: &Global, cmd: ConsentCmd) -> anyhow::Result<()> {
+    let ctx = global.ctx().await?;
+    let c = ctx.authed()?;
+    let show = |i: &ringbook_proto::openplatform::ConsentInfo| {
+        let fields = if i.fields.is_empty() { "-".to_string() } else { i.fields.join(",") };
+        let raw = if i.raw_id { " (number shared)" } else { "" };
+        println!("{} [{}]  {}  {}{}", i.site_name, i.site_id, i.choice.as_str(), fields, raw);
+    };
+    match cmd {
+        ConsentCmd::List => {
+            let list = c.op_consents().await?;
+            if list.is_empty() {
+                println!("No website has asked yet.");
+            }
+            list.iter().for_each(show);
+        }
+        ConsentCmd::Allow { site, fields, raw_id } => {
+            show(&c.op_set_consent(&site, &SetConsent { choice: Choice::Allow, fields, raw_id }).await?)
+        }
+        ConsentCmd::Deny { site } => {
+            show(&c.op_set_consent(&site, &SetConsent { choice: Choice::Deny, fields: vec![], raw_id: false }).await?)
+        }
+        ConsentCmd::Ask { site } => {
+            show(&c.op_set_consent(&site, &SetConsent { choice: Choice::Ask, fields: vec![], raw_id: false }).await?)
+        }
+        ConsentCmd::Revoke { site } => {
+            let i = c.op_revoke(&site).await?;
+            println!("Consent for {} withdrawn: nothing more is shared with it.", i.site_name);
+        }
+        ConsentCmd::Profile { name, age, company, title, email } => {
+            let mut p = c.op_profile().await?;
+            if name.is_some() || age.is_some() || company.is_some() || title.is_some() || email.is_some() {
+                p.phone = None;
+                if name.is_some() {
+                    p.name = name;
+                }
+                if age.is_some() {
+                    p.age = age;
+                }
+                if company.is_some() {
+                    p.company = company;
+                }
+                if title.is_some() {
+                    p.title = title;
+                }
+                if email.is_some() {
+                    p.email = email;
+                }
+                p = c.op_set_profile(&p).await?;
+            }
+            let v = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
+            println!("name:    {}", v(&p.name));
+            println!("age:     {}", p.age.map(|a| a.to_string()).unwrap_or_else(|| "-".into()));
+            println!("company: {}", v(&p.company));
+            println!("title:   {}", v(&p.title));
+            println!("email:   {}", v(&p.email));
+            println!("phone:   {}", v(&p.phone));
+        }
+    }
+    Ok(())
+}
+
+async fn site(global: &Global, cmd: SiteCmd) -> anyhow::Result<()> {
+    let ctx = global.ctx().await?;
+    let mut client = Client::new(&ctx.server)?;
+    if let Ok(token) = std::env::var("RINGBOOK_ADMIN_TOKEN") {
+        client = client.with_token(token);
+    }
+    match cmd {
+        SiteCmd::Register { name, origins, addrs, no_secret, public_key } => {
+            let r = client
+                .op_register_site(&RegisterSite {
+                    name,
+                    origins,
+                    allowed_addrs: addrs,
+                    shared_secret: !no_secret,
+                    public_key,
+                })
+                .await?;
+            println!("site-id: {}", r.site.id);
+            println!("name: {}", r.site.name);
+            println!("origins: {}", r.site.origins.join(" "));
+            println!("addresses: {}", r.site.allowed_addrs.join(" "));
+            if let Some(s) = r.secret {
+                println!("secret: {s}");
+                eprintln!("Keep the secret now: it is not shown again.");
+            }
+        }
+        SiteCmd::List => {
+            for s in client.op_sites().await? {
+                let creds = match (s.has_secret, s.public_key.is_some()) {
+                    (true, true) => "secret+key",
+                    (true, false) => "secret",
+                    _ => "key",
+                };
+                println!("{} {}  {}  {}  {creds}", s.id, s.name, s.origins.join(","), s.allowed_addrs.join(","));
+            }
+        }
+        SiteCmd::Remove { id } => {
+            client.op_remove_site(id).await?;
+            println!("site {id} removed");
+        }
+    }
+    Ok(())
+}
+
+async fn demo(global: &Global, d: DemoArgs) -> anyhow::Result<()> {
+    let server = match &global.server {
+        Some(s) => s.clone(),
+        None => global.ctx().await?.server,
+    };
+    let mut managers = Vec::new();
+    for m in &d.managers {
+        let (company, number) = m
+            .split_once('=')
+            .with_context(|| format!("--manager '{m}': write COMPANY=NUMBER"))?;
+        managers.push((company.trim().to_string(), number.trim().to_string()));
+    }
+    let cfg = ringbook_demo_site::DemoConfig {
+        server,
+        site_id: d.site_id,
+        secret: d.secret,
+        agent_url: d.agent_url.trim_end_matches('/').to_string(),
+        db_path: d.data.join("customers.db"),
+        managers,
+        mail_outbox: d.data.join("mail-outbox"),
+        smtp_relay: d.smtp,
+        mail_from: d.mail_from,
+        sms_outbox: d.data.join("sms-outbox.jsonl"),
+    };
+    let listener = tokio::net::TcpListener::bind(d.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", d.listen))?;
+    println!("demo site on http://{}", listener.local_addr()?);
+    ringbook_demo_site::run(listener, cfg, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+}
+
+// ---- the agent ----
+
+struct Agent {
+    client: Client,
+    port: u16,
+    answer: String,
+    fields: Vec<String>,
+    /// One terminal question at a time.
+    asking: tokio::sync::Mutex<()>,
+}
+
+async fn agent(global: &Global, a: AgentArgs) -> anyhow::Result<()> {
+    if !a.listen.ip().is_loopback() {
+        anyhow::bail!("the agent listens on loopback only (127.0.0.1 or ::1), not {}", a.listen);
+    }
+    for f in &a.fields {
+        if !FIELDS.contains(&f.as_str()) {
+            anyhow::bail!("--fields: '{f}' is not one of {}", FIELDS.join(", "));
+        }
+    }
+    let ctx = global.ctx().await?;
+    let client = ctx.authed()?.clone();
+    client.me().await.context("the agent needs a working session")?;
+    let listener = tokio::net::TcpListener::bind(a.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", a.listen))?;
+    let port = listener.local_addr()?.port();
+    let state = Arc::new(Agent { client, port, answer: a.answer, fields: a.fields, asking: Default::default() });
+    let app = axum::Router::new()
+        .route("/v1/visitor", axum::routing::get(visitor).options(preflight))
+        .with_state(state);
+    println!("agent on http://{} (answer: websites ask here)", listener.local_addr()?);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+/// Only `Host: 127.0.0.1:PORT`, `localhost:PORT` or `[::1]:PORT`: a page on a rebound DNS name
+/// reaching this port sends its own name and is refused.
+fn host_ok(headers: &HeaderMap, port: u16) -> bool {
+    let Some(host) = headers.get("host").and_then(|h| h.to_str().ok()) else { return false };
+    [format!("127.0.0.1:{port}"), format!("localhost:{port}"), format!("[::1]:{port}")]
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(host))
+}
+
+fn origin_of(headers: &HeaderMap) -> Option<String> {
+    let o = headers.get("origin")?.to_str().ok()?;
+    (o.starts_with("http://") || o.starts_with("https://")).then(|| o.to_string())
+}
+
+fn answer(origin: Option<&str>, status: StatusCode, body: serde_json::Value) -> Response {
+    let mut resp = (status, Json(body)).into_response();
+    let h = resp.headers_mut();
+    if let Some(o) = origin.and_then(|o| HeaderValue::from_str(o).ok()) {
+        h.insert("access-control-allow-origin", o);
+        h.insert("vary", HeaderValue::from_static("Origin"));
+    }
+    h.insert("cache-control", HeaderValue::from_static("no-store"));
+    resp
+}
+
+fn none(origin: Option<&str>) -> Response {
+    answer(origin, StatusCode::OK, serde_json::json!({ "visitor": "none" }))
+}
+
+async fn preflight(State(s): State<Arc<Agent>>, headers: HeaderMap) -> Response {
+    if !host_ok(&headers, s.port) {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let mut resp = answer(origin_of(&headers).as_deref(), StatusCode::NO_CONTENT, serde_json::Value::Null);
+    *resp.body_mut() = axum::body::Body::empty();
+    let h = resp.headers_mut();
+    h.insert("access-control-allow-methods", HeaderValue::from_static("GET"));
+    h.insert("access-control-allow-private-network", HeaderValue::from_static("true"));
+    resp
+}
+
+async fn visitor(State(s): State<Arc<Agent>>, headers: HeaderMap) -> Response {
+    if !host_ok(&headers, s.port) {
+        return answer(
+            None,
+            StatusCode::FORBIDDEN,
+            serde_json::json!({ "error": "wrong_host", "message": "the agent only answers requests addressed to 127.0.0.1" }),
+        );
+    }
+    let Some(origin) = origin_of(&headers) else {
+        return answer(
+            None,
+            StatusCode::FORBIDDEN,
+            serde_json::json!({ "error": "no_origin", "message": "only web pages (with an Origin) may ask" }),
+        );
+    };
+    match decide(&s, &origin).await {
+        Ok(Some((site, token))) => {
+            answer(Some(&origin), StatusCode::OK, serde_json::json!({ "visitor": "token", "token": token, "site": site }))
+        }
+        Ok(None) => none(Some(&origin)),
+        Err(e) => {
+            eprintln!("agent: {origin}: {e}");
+            none(Some(&origin))
+        }
+    }
+}
+
+/// The token for this origin, or `None`, after applying the standing choice (asking if need be).
+async fn decide(s: &Agent, origin: &str) -> anyhow::Result<Option<(String, String)>> {
+    let first = match s.client.op_token(origin).await {
+        Ok(a) => a,
+        Err(e) if e.code() == Some("unknown_site") => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    match first.choice {
+        Choice::Allow => {
+            eprintln!("agent: {} ({origin}) recognised you (standing choice: allow)", first.site_name);
+            return Ok(first.token.map(|t| (first.site_name, t)));
+        }
+        Choice::Deny => {
+            eprintln!("agent: {} ({origin}) asked; answered none (standing choice: deny)", first.site_name);
+            return Ok(None);
+        }
+        Choice::Ask => {}
+    }
+    let reply = match s.answer.as_str() {
+        "allow" => "always".to_string(),
+        "deny" => "no".to_string(),
+        _ if interactive() => {
+            let _one = s.asking.lock().await;
+            let q = format!(
+                "\n{} ({origin}) asks who you are. Share {}? [y]es always / [n]o this time / n[e]ver: ",
+                first.site_name,
+                s.fields.join(", ")
+            );
+            tokio::task::spawn_blocking(move || prompt(&q)).await??.to_lowercase()
+        }
+        _ => "no".to_string(),
+    };
+    let site_ref = first.site_id.to_string();
+    match reply.as_str() {
+        "y" | "yes" | "always" => {
+            s.client
+                .op_set_consent(&site_ref, &SetConsent { choice: Choice::Allow, fields: s.fields.clone(), raw_id: false })
+                .await?;
+            let again = s.client.op_token(origin).await?;
+            eprintln!("agent: {} ({origin}) may now recognise you", again.site_name);
+            Ok(again.token.map(|t| (again.site_name, t)))
+        }
+        "e" | "never" => {
+            s.client
+                .op_set_consent(&site_ref, &SetConsent { choice: Choice::Deny, fields: vec![], raw_id: false })
+                .await?;
+            eprintln!("agent: {} will not be answered again", first.site_name);
+            Ok(None)
+        }
+        _ => {
+            eprintln!("agent: {} ({origin}) asked; answered none", first.site_name);
+            Ok(None)
+        }
+    }
+}
+

@@ -8,7 +8,7 @@
 //! - `admin`: block and unblock a number.
 
 mod account;
-mod admin;
+pub(crate) mod admin;
 mod login;
 mod proofs;
 mod secrets;

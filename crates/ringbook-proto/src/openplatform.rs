@@ -1,0 +1,206 @@
+//! Open platform DTOs (WV-1 … WV-6, X-1): site registration, visitor tokens, standing choices,
+//! the fields a visitor discloses to websites, signed look-ups and the disclosure log.
+//!
+//! Signed requests (site → server) carry four headers; see [`canonical_request`].
+
+use serde::{Deserialize, Serialize};
+
+/// The fields a website may ask for; each needs the visitor's consent for that site.
+pub const FIELDS: [&str; 6] = ["name", "age", "company", "title", "email", "phone"];
+
+pub const HEADER_SITE: &str = "x-ringbook-site";
+pub const HEADER_TIMESTAMP: &str = "x-ringbook-timestamp";
+pub const HEADER_NONCE: &str = "x-ringbook-nonce";
+/// `hmac-sha256=<hex>` or `ed25519=<base64>`.
+pub const HEADER_SIGNATURE: &str = "x-ringbook-signature";
+
+/// The bytes a site signs: method, path (with query), site ID, timestamp (Unix seconds), nonce and
+/// the hex SHA-256 of the body, one per line.
+pub fn canonical_request(method: &str, path: &str, site_id: i64, timestamp: i64, nonce: &str, body_sha256_hex: &str) -> String {
+    format!("{}\n{}\n{}\n{}\n{}\n{}", method.to_ascii_uppercase(), path, site_id, timestamp, nonce, body_sha256_hex)
+}
+
+/// Admin: register a website.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterSite {
+    pub name: String,
+    /// Origins its pages are served from, e.g. `https://shop.example`.
+    pub origins: Vec<String>,
+    /// Addresses or CIDR networks its server calls from.
+    pub allowed_addrs: Vec<String>,
+    /// Generate a shared secret (shown once in the answer).
+    #[serde(default)]
+    pub shared_secret: bool,
+    /// Base64 Ed25519 public key (32 bytes) whose private key signs the site's requests.
+    #[serde(default)]
+    pub public_key: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SiteInfo {
+    pub id: i64,
+    pub name: String,
+    pub origins: Vec<String>,
+    pub allowed_addrs: Vec<String>,
+    pub has_secret: bool,
+    pub public_key: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SiteRegistered {
+    pub site: SiteInfo,
+    /// The shared secret, shown this once; the server keeps it only encrypted.
+    pub secret: Option<String>,
+}
+
+/// The agent asks for a visitor token for the page's origin.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    pub origin: String,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Choice {
+    Ask,
+    Allow,
+    Deny,
+}
+
+impl Choice {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Choice::Ask => "ask",
+            Choice::Allow => "allow",
+            Choice::Deny => "deny",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Choice> {
+        match s {
+            "ask" => Some(Choice::Ask),
+            "allow" => Some(Choice::Allow),
+            "deny" => Some(Choice::Deny),
+            _ => None,
+        }
+    }
+}
+
+/// The answer to a [`TokenRequest`]: the standing choice, and a token only when it is `allow`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TokenAnswer {
+    pub site_id: i64,
+    pub site_name: String,
+    pub choice: Choice,
+    pub token: Option<String>,
+    pub expires_at: Option<i64>,
+}
+
+/// Claims of a visitor token (JWT, HS256, signed by the IM server).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct VisitorClaims {
+    pub iss: String,
+    /// `site:<id>`.
+    pub aud: String,
+    /// A per-site pseudonym of the visitor.
+    pub sub: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+    /// The page origin the token was issued for.
+    pub origin: String,
+    /// The visitor's number, only when they enabled it for this site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+}
+
+/// The visitor sets a standing choice for a site.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SetConsent {
+    pub choice: Choice,
+    /// Fields this site may receive (with `allow`); unknown names are refused.
+    #[serde(default)]
+    pub fields: Vec<String>,
+    /// Put the raw number in tokens and allow look-ups by number.
+    #[serde(default)]
+    pub raw_id: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ConsentInfo {
+    pub site_id: i64,
+    pub site_name: String,
+    pub choice: Choice,
+    pub fields: Vec<String>,
+    pub raw_id: bool,
+    pub updated_at: i64,
+}
+
+/// What a visitor lets websites see (each field still needs per-site consent).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SiteProfile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Read-only: the number comes from the account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+/// Site → server: who is this visitor? Exactly one of `token` and `user_id`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LookupRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// The raw number, accepted only when the visitor enabled it for this site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LookupAnswer {
+    /// The visitor's pseudonym for this site (stable across visits).
+    pub visitor: String,
+    /// Only the fields the visitor allowed this site and has set.
+    pub fields: SiteProfile,
+}
+
+/// Site → server: send the account manager a message from the visitor (WV-4).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SiteMessage {
+    pub token: String,
+    /// The manager's Ringbook number.
+    pub to: String,
+    pub body: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SiteMessageSent {
+    pub message_id: i64,
+    pub to: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Disclosure {
+    pub id: i64,
+    pub site_id: i64,
+    pub site_name: String,
+    /// `lookup` or `message`.
+    pub purpose: String,
+    pub fields: Vec<String>,
+    pub caller_addr: String,
+    pub at: i64,
+}
