@@ -9,7 +9,7 @@ use crate::state::{now_ms, AppState};
 use axum::extract::State;
 use axum::Json;
 use ringbook_proto::services::{BookUpload, BookUploaded};
-use ringbook_store::contacts::ContactRow;
+use ringbook_store::contacts::ContactWrite;
 
 /// Entries per request; larger books are sent in several requests.
 pub const MAX_ENTRIES: usize = 5000;
@@ -27,18 +27,14 @@ pub async fn upload(
     }
     let now = now_ms();
     let mut rejected = Vec::new();
-    let mut rows = Vec::with_capacity(req.upserts.len());
+    let mut upserts = Vec::with_capacity(req.upserts.len());
     for e in &req.upserts {
         match ringbook_proto::PhoneNumber::parse(&e.phone, &state.config.default_region) {
-            Ok(p) => rows.push(ContactRow {
-                owner_id: session.user_id,
+            Ok(p) => upserts.push(ContactWrite {
                 contact_phone: p.to_string(),
                 name: e.name.chars().take(200).collect(),
                 group_name: None,
-                flag: 1,
                 fields: "{}".into(),
-                created_at: now,
-                updated_at: now,
             }),
             Err(_) => rejected.push(e.phone.clone()),
         }
@@ -50,20 +46,14 @@ pub async fn upload(
             Err(_) => rejected.push(d.clone()),
         }
     }
-    if !rows.is_empty() {
-        state
-            .store
-            .upsert_contacts(session.user_id, &rows, now)
-            .await?;
-    }
-    let deleted = if deletes.is_empty() {
-        0
-    } else {
-        state
-            .store
-            .delete_contacts(session.user_id, &deletes)
-            .await?
-    };
+    // The same write path as the PB-11 contact sync, so versions, 1/2 flags and mutual matches
+    // stay consistent whichever endpoint changed the book.
+    state
+        .store
+        .sync_contacts(session.user_id, session.phone.as_str(), &upserts, &deletes, now)
+        .await?;
+    let rows = upserts;
+    let deleted = deletes.len() as u64;
     Ok(Json(BookUploaded {
         upserted: rows.len(),
         deleted,
