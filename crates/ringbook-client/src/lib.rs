@@ -10,13 +10,13 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod api;
-pub mod messaging;
 pub mod contacts;
 pub mod contacts_store;
-pub mod profiles;
-pub mod services;
+pub mod messaging;
 pub mod official;
 pub mod openplatform;
+pub mod profiles;
+pub mod services;
 pub mod store;
 pub mod ws;
 

@@ -58,15 +58,27 @@ pub async fn run(
     cfg: DemoConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let kit = SiteClient::new(&cfg.server, cfg.site_id, Credentials::SharedSecret(cfg.secret.clone()))?;
+    let kit = SiteClient::new(
+        &cfg.server,
+        cfg.site_id,
+        Credentials::SharedSecret(cfg.secret.clone()),
+    )?;
     if let Some(dir) = cfg.db_path.parent() {
         std::fs::create_dir_all(dir).ok();
     }
-    std::fs::create_dir_all(&cfg.mail_outbox)
-        .with_context(|| format!("cannot create the mail outbox {}", cfg.mail_outbox.display()))?;
-    let db = SqlitePool::connect_with(SqliteConnectOptions::new().filename(&cfg.db_path).create_if_missing(true))
-        .await
-        .with_context(|| format!("cannot open {}", cfg.db_path.display()))?;
+    std::fs::create_dir_all(&cfg.mail_outbox).with_context(|| {
+        format!(
+            "cannot create the mail outbox {}",
+            cfg.mail_outbox.display()
+        )
+    })?;
+    let db = SqlitePool::connect_with(
+        SqliteConnectOptions::new()
+            .filename(&cfg.db_path)
+            .create_if_missing(true),
+    )
+    .await
+    .with_context(|| format!("cannot open {}", cfg.db_path.display()))?;
     sqlx::raw_sql(
         "CREATE TABLE IF NOT EXISTS customers (
             visitor TEXT PRIMARY KEY, name TEXT, age INTEGER, company TEXT, title TEXT, email TEXT,
@@ -89,7 +101,9 @@ pub async fn run(
         .route("/api/visit", post(visit))
         .route("/api/customers", get(customers))
         .with_state(state);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
     Ok(())
 }
 
@@ -195,7 +209,8 @@ async fn follow_up(s: &Demo, token: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-const NEWS: &str = "New this month: stainless fasteners in bulk packs, 10% off for account customers.";
+const NEWS: &str =
+    "New this month: stainless fasteners in bulk packs, 10% off for account customers.";
 
 async fn send_news_email(s: &Demo, to: &str, name: Option<&str>) -> anyhow::Result<()> {
     let to_box = match name {
@@ -203,10 +218,21 @@ async fn send_news_email(s: &Demo, to: &str, name: Option<&str>) -> anyhow::Resu
         None => to.to_string(),
     };
     let msg = Message::builder()
-        .from(s.cfg.mail_from.parse().context("mail_from is not an address")?)
-        .to(to_box.parse().or_else(|_| to.parse()).context("the visitor's email is not an address")?)
+        .from(
+            s.cfg
+                .mail_from
+                .parse()
+                .context("mail_from is not an address")?,
+        )
+        .to(to_box
+            .parse()
+            .or_else(|_| to.parse())
+            .context("the visitor's email is not an address")?)
         .subject("Acme Supplies — product news")
-        .body(format!("Hello{},\n\n{NEWS}\n", name.map(|n| format!(" {n}")).unwrap_or_default()))?;
+        .body(format!(
+            "Hello{},\n\n{NEWS}\n",
+            name.map(|n| format!(" {n}")).unwrap_or_default()
+        ))?;
     match &s.cfg.smtp_relay {
         Some(relay) => {
             let (host, port) = relay.rsplit_once(':').unwrap_or((relay.as_str(), "25"));
@@ -232,8 +258,15 @@ struct Sms<'a> {
 
 fn send_news_sms(s: &Demo, to: &str) -> anyhow::Result<()> {
     use std::io::Write;
-    let line = serde_json::to_string(&Sms { to, text: NEWS, at: now_s() })?;
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&s.cfg.sms_outbox)?;
+    let line = serde_json::to_string(&Sms {
+        to,
+        text: NEWS,
+        at: now_s(),
+    })?;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&s.cfg.sms_outbox)?;
     writeln!(f, "{line}")?;
     Ok(())
 }

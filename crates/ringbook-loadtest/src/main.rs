@@ -120,11 +120,14 @@ fn code_for(data: &Path, e164: &str) -> anyhow::Result<String> {
     for _ in 0..100 {
         let text = std::fs::read_to_string(data.join("sms-outbox.jsonl"))?;
         for line in text.lines().rev() {
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
             if v["to"] == e164 && v["kind"] == "verification_code" {
-                if let Some(code) =
-                    v["text"].as_str().and_then(|t| t.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6))
-                {
+                if let Some(code) = v["text"].as_str().and_then(|t| {
+                    t.split(|c: char| !c.is_ascii_digit())
+                        .find(|w| w.len() == 6)
+                }) {
                     return Ok(code.to_string());
                 }
             }

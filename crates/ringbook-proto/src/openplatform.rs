@@ -16,8 +16,23 @@ pub const HEADER_SIGNATURE: &str = "x-ringbook-signature";
 
 /// The bytes a site signs: method, path (with query), site ID, timestamp (Unix seconds), nonce and
 /// the hex SHA-256 of the body, one per line.
-pub fn canonical_request(method: &str, path: &str, site_id: i64, timestamp: i64, nonce: &str, body_sha256_hex: &str) -> String {
-    format!("{}\n{}\n{}\n{}\n{}\n{}", method.to_ascii_uppercase(), path, site_id, timestamp, nonce, body_sha256_hex)
+pub fn canonical_request(
+    method: &str,
+    path: &str,
+    site_id: i64,
+    timestamp: i64,
+    nonce: &str,
+    body_sha256_hex: &str,
+) -> String {
+    format!(
+        "{}\n{}\n{}\n{}\n{}\n{}",
+        method.to_ascii_uppercase(),
+        path,
+        site_id,
+        timestamp,
+        nonce,
+        body_sha256_hex
+    )
 }
 
 /// Admin: register a website.

@@ -249,7 +249,11 @@ pub struct ConfigOverrides {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,
     /// `--allow-private-callbacks` → `official.allow_private_callbacks`.
-    #[serde(rename = "official", skip_serializing_if = "Option::is_none", serialize_with = "official_override")]
+    #[serde(
+        rename = "official",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "official_override"
+    )]
     pub allow_private_callbacks: Option<bool>,
 }
 
@@ -361,7 +365,10 @@ mod official_override_tests {
     fn allow_private_callbacks_flag_reaches_the_official_section() {
         let cfg = Config::load(None, &ConfigOverrides::default()).unwrap();
         assert!(!cfg.official.allow_private_callbacks);
-        let o = ConfigOverrides { allow_private_callbacks: Some(true), ..Default::default() };
+        let o = ConfigOverrides {
+            allow_private_callbacks: Some(true),
+            ..Default::default()
+        };
         let cfg = Config::load(None, &o).unwrap();
         assert!(cfg.official.allow_private_callbacks);
         assert_eq!(cfg.official.push_timeout_secs, 5);

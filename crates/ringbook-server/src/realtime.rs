@@ -15,9 +15,13 @@ pub async fn on_disconnect(ctx: &ConnContext) {
 pub async fn dispatch(ctx: &ConnContext, frame: ClientFrame) {
     match frame {
         ClientFrame::Ping { nonce } => ctx.reply(ServerFrame::Pong { nonce }),
-        ClientFrame::Send { client_msg_id, to, body, kind, sent_at } => {
-            crate::messaging::frames::send(ctx, client_msg_id, to, body, kind, sent_at).await
-        }
+        ClientFrame::Send {
+            client_msg_id,
+            to,
+            body,
+            kind,
+            sent_at,
+        } => crate::messaging::frames::send(ctx, client_msg_id, to, body, kind, sent_at).await,
         ClientFrame::Sync { after_seq } => crate::messaging::frames::sync(ctx, after_seq).await,
         ClientFrame::Delivered { ids } => crate::messaging::frames::receipts(ctx, ids, false).await,
         ClientFrame::Read { ids } => crate::messaging::frames::receipts(ctx, ids, true).await,

@@ -28,7 +28,10 @@ async fn register(srv: &TestServer, name: &str, origin: &str, addrs: &[&str]) ->
         })
         .await
         .unwrap();
-    Site { id: reg.site.id, creds: Credentials::SharedSecret(reg.secret.unwrap()) }
+    Site {
+        id: reg.site.id,
+        creds: Credentials::SharedSecret(reg.secret.unwrap()),
+    }
 }
 
 fn kit(srv: &TestServer, site: &Site) -> SiteClient {
@@ -55,7 +58,11 @@ async fn prepare(c: &Client, site: &Site, fields: &[&str], raw_id: bool) {
     .unwrap();
     c.op_set_consent(
         &site.id.to_string(),
-        &SetConsent { choice: Choice::Allow, fields: fields.iter().map(|f| f.to_string()).collect(), raw_id },
+        &SetConsent {
+            choice: Choice::Allow,
+            fields: fields.iter().map(|f| f.to_string()).collect(),
+            raw_id,
+        },
     )
     .await
     .unwrap();
@@ -115,25 +122,67 @@ async fn registration_validates_and_needs_the_admin() {
     let listed = serde_json::to_string(&c.op_sites().await.unwrap()).unwrap();
     assert!(!listed.contains(reg.secret.as_ref().unwrap()));
     let row = srv.state.store.op_site(reg.site.id).await.unwrap().unwrap();
-    assert!(!row.secret_enc.unwrap().contains(reg.secret.as_ref().unwrap()));
+    assert!(!row
+        .secret_enc
+        .unwrap()
+        .contains(reg.secret.as_ref().unwrap()));
 
     let err = |r: RegisterSite| {
         let c = c.clone();
-        async move { c.op_register_site(&r).await.unwrap_err().code().unwrap().to_string() }
+        async move {
+            c.op_register_site(&r)
+                .await
+                .unwrap_err()
+                .code()
+                .unwrap()
+                .to_string()
+        }
     };
     assert_eq!(err(base.clone()).await, "site_exists");
-    assert_eq!(err(RegisterSite { name: "B".into(), origins: vec!["ftp://x".into()], ..base.clone() }).await, "invalid_origin");
-    assert_eq!(err(RegisterSite { name: "B".into(), origins: vec![], ..base.clone() }).await, "no_origins");
     assert_eq!(
-        err(RegisterSite { name: "B".into(), allowed_addrs: vec!["nowhere".into()], ..base.clone() }).await,
+        err(RegisterSite {
+            name: "B".into(),
+            origins: vec!["ftp://x".into()],
+            ..base.clone()
+        })
+        .await,
+        "invalid_origin"
+    );
+    assert_eq!(
+        err(RegisterSite {
+            name: "B".into(),
+            origins: vec![],
+            ..base.clone()
+        })
+        .await,
+        "no_origins"
+    );
+    assert_eq!(
+        err(RegisterSite {
+            name: "B".into(),
+            allowed_addrs: vec!["nowhere".into()],
+            ..base.clone()
+        })
+        .await,
         "invalid_address"
     );
     assert_eq!(
-        err(RegisterSite { name: "B".into(), shared_secret: false, public_key: None, ..base.clone() }).await,
+        err(RegisterSite {
+            name: "B".into(),
+            shared_secret: false,
+            public_key: None,
+            ..base.clone()
+        })
+        .await,
         "no_credentials"
     );
     assert_eq!(
-        err(RegisterSite { name: "B".into(), public_key: Some("AAAA".into()), ..base.clone() }).await,
+        err(RegisterSite {
+            name: "B".into(),
+            public_key: Some("AAAA".into()),
+            ..base.clone()
+        })
+        .await,
         "invalid_public_key"
     );
     assert_eq!(c.op_sites().await.unwrap().len(), 1);
@@ -142,7 +191,11 @@ async fn registration_validates_and_needs_the_admin() {
     let srv = TestServer::start_with(|cfg| cfg.admin.token = Some("op-token".into())).await;
     let e = srv.client().op_register_site(&base).await.unwrap_err();
     assert_eq!(e.code(), Some("admin_only"));
-    srv.client().with_token("op-token").op_register_site(&base).await.unwrap();
+    srv.client()
+        .with_token("op-token")
+        .op_register_site(&base)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -153,9 +206,18 @@ async fn lookup_returns_only_allowed_fields_and_logs_it() {
 
     // Default is `ask`: no token, and nothing to look up.
     let a = v.op_token(ORIGIN).await.unwrap();
-    assert_eq!((a.choice, a.token.is_none(), a.site_id), (Choice::Ask, true, site.id));
+    assert_eq!(
+        (a.choice, a.token.is_none(), a.site_id),
+        (Choice::Ask, true, site.id)
+    );
     // An origin no site registered.
-    assert_eq!(v.op_token("http://elsewhere.test").await.unwrap_err().code(), Some("unknown_site"));
+    assert_eq!(
+        v.op_token("http://elsewhere.test")
+            .await
+            .unwrap_err()
+            .code(),
+        Some("unknown_site")
+    );
 
     prepare(&v, &site, &["name", "company", "phone"], false).await;
     let t = token(&v, ORIGIN).await;
@@ -168,7 +230,10 @@ async fn lookup_returns_only_allowed_fields_and_logs_it() {
     assert_eq!(ans.fields.name.as_deref(), Some("Li Wei"));
     assert_eq!(ans.fields.company.as_deref(), Some("Acme Trading"));
     assert_eq!(ans.fields.phone.as_deref(), Some(phone(1).as_str()));
-    assert_eq!((ans.fields.email, ans.fields.age, ans.fields.title), (None, None, None));
+    assert_eq!(
+        (ans.fields.email, ans.fields.age, ans.fields.title),
+        (None, None, None)
+    );
 
     let log = v.op_disclosures(10).await.unwrap();
     assert_eq!(log.len(), 1);
@@ -183,9 +248,16 @@ async fn lookup_returns_only_allowed_fields_and_logs_it() {
 
     // Another site gets another pseudonym for the same visitor.
     let other = register(&srv, "Other", "http://other.test", &["127.0.0.1"]).await;
-    v.op_set_consent("Other", &SetConsent { choice: Choice::Allow, fields: vec!["name".into()], raw_id: false })
-        .await
-        .unwrap();
+    v.op_set_consent(
+        "Other",
+        &SetConsent {
+            choice: Choice::Allow,
+            fields: vec!["name".into()],
+            raw_id: false,
+        },
+    )
+    .await
+    .unwrap();
     let t2 = token(&v, "http://other.test").await;
     let ans2 = kit(&srv, &other).lookup_token(&t2).await.unwrap();
     assert_ne!(ans2.visitor, ans.visitor);
@@ -193,7 +265,14 @@ async fn lookup_returns_only_allowed_fields_and_logs_it() {
 
     // Bad field names are refused.
     let e = v
-        .op_set_consent("Shop", &SetConsent { choice: Choice::Allow, fields: vec!["salary".into()], raw_id: false })
+        .op_set_consent(
+            "Shop",
+            &SetConsent {
+                choice: Choice::Allow,
+                fields: vec!["salary".into()],
+                raw_id: false,
+            },
+        )
         .await
         .unwrap_err();
     assert_eq!(e.code(), Some("unknown_field"));
@@ -208,12 +287,23 @@ async fn every_refusal_is_a_clear_error_and_discloses_nothing() {
     let v = visitor(&srv, 2, &site, &["name", "email"], false).await;
     let t = token(&v, ORIGIN).await;
     let path = "/v1/openplatform/lookup";
-    let body = serde_json::to_vec(&LookupRequest { token: Some(t.clone()), user_id: None }).unwrap();
-    let signed = |creds: &Credentials, id: i64, ts: i64, nonce: &str| sign(creds, id, "POST", path, &body, ts, nonce);
+    let body = serde_json::to_vec(&LookupRequest {
+        token: Some(t.clone()),
+        user_id: None,
+    })
+    .unwrap();
+    let signed = |creds: &Credentials, id: i64, ts: i64, nonce: &str| {
+        sign(creds, id, "POST", path, &body, ts, nonce)
+    };
     let nonce = || ringbook_sitekit::new_nonce();
 
     // Wrong signature: a secret that is not the site's.
-    let h = signed(&Credentials::SharedSecret("not-the-secret".into()), site.id, now_s(), &nonce());
+    let h = signed(
+        &Credentials::SharedSecret("not-the-secret".into()),
+        site.id,
+        now_s(),
+        &nonce(),
+    );
     let (s, b) = raw_post(&srv, path, &h.site, &h.signature, now_s(), &h.nonce, &body).await;
     assert_eq!((s, b["code"].as_str()), (401, Some("bad_signature")));
     // A valid signature over another body.
@@ -230,7 +320,16 @@ async fn every_refusal_is_a_clear_error_and_discloses_nothing() {
     let (s, b) = raw_post(&srv, path, "999", &h.signature, now_s(), &h.nonce, &body).await;
     assert_eq!((s, b["code"].as_str()), (401, Some("unknown_site")));
     // Unsigned.
-    let (s, b) = raw_post(&srv, path, &site.id.to_string(), "", now_s(), &nonce(), &body).await;
+    let (s, b) = raw_post(
+        &srv,
+        path,
+        &site.id.to_string(),
+        "",
+        now_s(),
+        &nonce(),
+        &body,
+    )
+    .await;
     assert_eq!((s, b["code"].as_str()), (401, Some("unsigned_request")));
     // Wrong address: the site registered 10.0.0.0/8, we call from 127.0.0.1.
     let e = kit(&srv, &far).lookup_token(&t).await.unwrap_err();
@@ -239,10 +338,20 @@ async fn every_refusal_is_a_clear_error_and_discloses_nothing() {
     let e = kit(&srv, &other).lookup_token(&t).await.unwrap_err();
     assert_eq!(e.code(), Some("wrong_site"));
     // A forged token.
-    let e = kit(&srv, &site).lookup_token("eyJhbGciOiJIUzI1NiJ9.e30.c2ln").await.unwrap_err();
+    let e = kit(&srv, &site)
+        .lookup_token("eyJhbGciOiJIUzI1NiJ9.e30.c2ln")
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Some("invalid_visitor_token"));
     // An expired token, signed with the server's real key.
-    let key = hex::decode(srv.state.store.op_key("visitor_token_hs256", "unused").await.unwrap()).unwrap();
+    let key = hex::decode(
+        srv.state
+            .store
+            .op_key("visitor_token_hs256", "unused")
+            .await
+            .unwrap(),
+    )
+    .unwrap();
     let mut claims = ringbook_sitekit::peek_claims(&t, site.id).unwrap();
     claims.exp = now_s() - 10;
     let expired = jsonwebtoken::encode(
@@ -253,7 +362,10 @@ async fn every_refusal_is_a_clear_error_and_discloses_nothing() {
     .unwrap();
     let e = kit(&srv, &site).lookup_token(&expired).await.unwrap_err();
     assert_eq!(e.code(), Some("visitor_token_expired"));
-    assert!(v.op_disclosures(10).await.unwrap().is_empty(), "no refusal disclosed anything");
+    assert!(
+        v.op_disclosures(10).await.unwrap().is_empty(),
+        "no refusal disclosed anything"
+    );
 
     // Replayed nonce: the first request passes, the same one again is refused.
     let ts = now_s();
@@ -288,26 +400,50 @@ async fn ed25519_sites_rate_limits_and_raw_numbers() {
             origins: vec![ORIGIN.into()],
             allowed_addrs: vec!["127.0.0.0/8".into()],
             shared_secret: false,
-            public_key: Some(base64::engine::general_purpose::STANDARD.encode(key.verifying_key().to_bytes())),
+            public_key: Some(
+                base64::engine::general_purpose::STANDARD.encode(key.verifying_key().to_bytes()),
+            ),
         })
         .await
         .unwrap();
     assert!(reg.secret.is_none());
-    let site = Site { id: reg.site.id, creds: Credentials::Ed25519(key) };
+    let site = Site {
+        id: reg.site.id,
+        creds: Credentials::Ed25519(key),
+    };
     let k = kit(&srv, &site);
 
     // Raw numbers: refused unless enabled for the site, and then carried in the token.
     let v = visitor(&srv, 3, &site, &["company"], false).await;
-    assert_eq!(k.lookup_number(&phone(3)).await.unwrap_err().code(), Some("no_consent"));
-    v.op_set_consent("Keyed", &SetConsent { choice: Choice::Allow, fields: vec!["company".into()], raw_id: true })
-        .await
-        .unwrap();
+    assert_eq!(
+        k.lookup_number(&phone(3)).await.unwrap_err().code(),
+        Some("no_consent")
+    );
+    v.op_set_consent(
+        "Keyed",
+        &SetConsent {
+            choice: Choice::Allow,
+            fields: vec!["company".into()],
+            raw_id: true,
+        },
+    )
+    .await
+    .unwrap();
     let ans = k.lookup_number(&phone(3)).await.unwrap();
     assert_eq!(ans.fields.company.as_deref(), Some("Acme Trading"));
     let t = token(&v, ORIGIN).await;
-    assert_eq!(ringbook_sitekit::peek_claims(&t, site.id).unwrap().uid.as_deref(), Some(phone(3).as_str()));
+    assert_eq!(
+        ringbook_sitekit::peek_claims(&t, site.id)
+            .unwrap()
+            .uid
+            .as_deref(),
+        Some(phone(3).as_str())
+    );
     // A number that is not on Ringbook answers the same as no consent (no probing).
-    assert_eq!(k.lookup_number(&phone(99)).await.unwrap_err().code(), Some("no_consent"));
+    assert_eq!(
+        k.lookup_number(&phone(99)).await.unwrap_err().code(),
+        Some("no_consent")
+    );
 
     // Fourth request in a minute is over the limit of 3.
     let e = k.lookup_token(&t).await.unwrap_err();
@@ -325,15 +461,40 @@ async fn a_site_messages_the_account_manager_from_the_visitor_with_consent() {
     let k = kit(&srv, &site);
 
     // Without the number among the allowed fields, no message (the manager would see it).
-    let e = k.message_from_visitor(&t, &phone(10), "Hello").await.unwrap_err();
+    let e = k
+        .message_from_visitor(&t, &phone(10), "Hello")
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Some("no_consent"));
-    let mgr = srv.state.store.user_by_phone(manager.phone.as_str()).await.unwrap().unwrap();
-    assert!(srv.state.store.messages_after(mgr.id, 0, 10).await.unwrap().is_empty());
+    let mgr = srv
+        .state
+        .store
+        .user_by_phone(manager.phone.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(srv
+        .state
+        .store
+        .messages_after(mgr.id, 0, 10)
+        .await
+        .unwrap()
+        .is_empty());
 
-    v.op_set_consent("Shop", &SetConsent { choice: Choice::Allow, fields: vec!["name".into(), "phone".into()], raw_id: false })
+    v.op_set_consent(
+        "Shop",
+        &SetConsent {
+            choice: Choice::Allow,
+            fields: vec!["name".into(), "phone".into()],
+            raw_id: false,
+        },
+    )
+    .await
+    .unwrap();
+    let sent = k
+        .message_from_visitor(&t, &phone(10), "Visitor from Acme is on the pricing page")
         .await
         .unwrap();
-    let sent = k.message_from_visitor(&t, &phone(10), "Visitor from Acme is on the pricing page").await.unwrap();
     assert_eq!(sent.to, phone(10));
     let inbox = srv.state.store.messages_after(mgr.id, 0, 10).await.unwrap();
     assert_eq!(inbox.len(), 1);
@@ -344,7 +505,10 @@ async fn a_site_messages_the_account_manager_from_the_visitor_with_consent() {
     assert_eq!(log[0].purpose, format!("message to {}", phone(10)));
 
     // To someone not on Ringbook: a clear error.
-    let e = k.message_from_visitor(&t, &phone(12), "Hi").await.unwrap_err();
+    let e = k
+        .message_from_visitor(&t, &phone(12), "Hi")
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Some("not_a_user"));
 }
 
@@ -357,14 +521,51 @@ async fn profile_for_sites_validates_input() {
     assert_eq!(p.name, None);
     let bad = |p: SiteProfile| {
         let c = c.clone();
-        async move { c.op_set_profile(&p).await.unwrap_err().code().unwrap().to_string() }
+        async move {
+            c.op_set_profile(&p)
+                .await
+                .unwrap_err()
+                .code()
+                .unwrap()
+                .to_string()
+        }
     };
-    assert_eq!(bad(SiteProfile { email: Some("nope".into()), ..Default::default() }).await, "invalid_field");
-    assert_eq!(bad(SiteProfile { age: Some(-1), ..Default::default() }).await, "invalid_field");
-    assert_eq!(bad(SiteProfile { phone: Some("+1".into()), ..Default::default() }).await, "read_only_field");
-    let set = c.op_set_profile(&SiteProfile { company: Some(" Acme ".into()), ..Default::default() }).await.unwrap();
+    assert_eq!(
+        bad(SiteProfile {
+            email: Some("nope".into()),
+            ..Default::default()
+        })
+        .await,
+        "invalid_field"
+    );
+    assert_eq!(
+        bad(SiteProfile {
+            age: Some(-1),
+            ..Default::default()
+        })
+        .await,
+        "invalid_field"
+    );
+    assert_eq!(
+        bad(SiteProfile {
+            phone: Some("+1".into()),
+            ..Default::default()
+        })
+        .await,
+        "read_only_field"
+    );
+    let set = c
+        .op_set_profile(&SiteProfile {
+            company: Some(" Acme ".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(set.company.as_deref(), Some("Acme"));
     // Without a session, nothing.
     let e = srv.client().op_profile().await.unwrap_err();
-    assert!(matches!(e, ringbook_client::ClientError::Api { status: 401, .. }), "{e:?}");
+    assert!(
+        matches!(e, ringbook_client::ClientError::Api { status: 401, .. }),
+        "{e:?}"
+    );
 }

@@ -20,10 +20,11 @@
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
-pub use ringbook_proto::openplatform::{LookupAnswer, SiteMessageSent, SiteProfile, VisitorClaims};
 use ringbook_proto::openplatform::{
-    canonical_request, LookupRequest, SiteMessage, HEADER_NONCE, HEADER_SIGNATURE, HEADER_SITE, HEADER_TIMESTAMP,
+    canonical_request, LookupRequest, SiteMessage, HEADER_NONCE, HEADER_SIGNATURE, HEADER_SITE,
+    HEADER_TIMESTAMP,
 };
+pub use ringbook_proto::openplatform::{LookupAnswer, SiteMessageSent, SiteProfile, VisitorClaims};
 use ringbook_proto::ErrorBody;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
@@ -79,7 +80,15 @@ pub struct SignedHeaders {
 }
 
 /// Signs one request: `path` includes any query string, `timestamp` is Unix seconds.
-pub fn sign(creds: &Credentials, site_id: i64, method: &str, path: &str, body: &[u8], timestamp: i64, nonce: &str) -> SignedHeaders {
+pub fn sign(
+    creds: &Credentials,
+    site_id: i64,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    timestamp: i64,
+    nonce: &str,
+) -> SignedHeaders {
     let body_hash = hex::encode(Sha256::digest(body));
     let message = canonical_request(method, path, site_id, timestamp, nonce, &body_hash);
     let signature = match creds {
@@ -92,10 +101,18 @@ pub fn sign(creds: &Credentials, site_id: i64, method: &str, path: &str, body: &
         Credentials::Ed25519(key) => {
             use ed25519_dalek::Signer;
             let sig = key.sign(message.as_bytes());
-            format!("ed25519={}", base64::engine::general_purpose::STANDARD.encode(sig.to_bytes()))
+            format!(
+                "ed25519={}",
+                base64::engine::general_purpose::STANDARD.encode(sig.to_bytes())
+            )
         }
     };
-    SignedHeaders { site: site_id.to_string(), timestamp: timestamp.to_string(), nonce: nonce.to_string(), signature }
+    SignedHeaders {
+        site: site_id.to_string(),
+        timestamp: timestamp.to_string(),
+        nonce: nonce.to_string(),
+        signature,
+    }
 }
 
 /// A fresh random nonce.
@@ -118,7 +135,8 @@ pub fn peek_claims(token: &str, site_id: i64) -> Result<VisitorClaims, String> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
         .map_err(|_| "the token's payload is not base64url")?;
-    let claims: VisitorClaims = serde_json::from_slice(&bytes).map_err(|e| format!("not a visitor token: {e}"))?;
+    let claims: VisitorClaims =
+        serde_json::from_slice(&bytes).map_err(|e| format!("not a visitor token: {e}"))?;
     if claims.aud != format!("site:{site_id}") {
         return Err(format!("issued for {}, not site:{site_id}", claims.aud));
     }
@@ -143,8 +161,15 @@ impl SiteClient {
         if !matches!(base.scheme(), "http" | "https") {
             return Err(SiteError::BadUrl(server.into()));
         }
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(15)).build()?;
-        Ok(SiteClient { http, base, site_id, creds })
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .build()?;
+        Ok(SiteClient {
+            http,
+            base,
+            site_id,
+            creds,
+        })
     }
 
     pub fn site_id(&self) -> i64 {
@@ -152,14 +177,29 @@ impl SiteClient {
     }
 
     /// Sends a signed POST with a JSON body and decodes the JSON answer.
-    pub async fn post<B: serde::Serialize, R: serde::de::DeserializeOwned>(&self, path: &str, body: &B) -> Result<R, SiteError> {
+    pub async fn post<B: serde::Serialize, R: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<R, SiteError> {
         let bytes = serde_json::to_vec(body).map_err(|e| SiteError::Protocol(e.to_string()))?;
-        let url = self.base.join(path).map_err(|_| SiteError::BadUrl(path.into()))?;
+        let url = self
+            .base
+            .join(path)
+            .map_err(|_| SiteError::BadUrl(path.into()))?;
         let signed_path = match url.query() {
             Some(q) => format!("{}?{q}", url.path()),
             None => url.path().to_string(),
         };
-        let h = sign(&self.creds, self.site_id, "POST", &signed_path, &bytes, unix_now(), &new_nonce());
+        let h = sign(
+            &self.creds,
+            self.site_id,
+            "POST",
+            &signed_path,
+            &bytes,
+            unix_now(),
+            &new_nonce(),
+        );
         let resp = self
             .http
             .post(url)
@@ -178,24 +218,53 @@ impl SiteClient {
         } else {
             let body = serde_json::from_str::<ErrorBody>(&text)
                 .map_err(|_| SiteError::Protocol(format!("HTTP {status}: {text}")))?;
-            Err(SiteError::Refused { status: status.as_u16(), body })
+            Err(SiteError::Refused {
+                status: status.as_u16(),
+                body,
+            })
         }
     }
 
     /// The allowed fields of the visitor holding `token` (from their agent).
     pub async fn lookup_token(&self, token: &str) -> Result<LookupAnswer, SiteError> {
-        self.post("/v1/openplatform/lookup", &LookupRequest { token: Some(token.into()), user_id: None }).await
+        self.post(
+            "/v1/openplatform/lookup",
+            &LookupRequest {
+                token: Some(token.into()),
+                user_id: None,
+            },
+        )
+        .await
     }
 
     /// Look-up by raw number: answered only for visitors who enabled it for this site.
     pub async fn lookup_number(&self, number: &str) -> Result<LookupAnswer, SiteError> {
-        self.post("/v1/openplatform/lookup", &LookupRequest { token: None, user_id: Some(number.into()) }).await
+        self.post(
+            "/v1/openplatform/lookup",
+            &LookupRequest {
+                token: None,
+                user_id: Some(number.into()),
+            },
+        )
+        .await
     }
 
     /// Sends `to` (an account manager's number) a Ringbook message from the visitor.
-    pub async fn message_from_visitor(&self, token: &str, to: &str, body: &str) -> Result<SiteMessageSent, SiteError> {
-        self.post("/v1/openplatform/message", &SiteMessage { token: token.into(), to: to.into(), body: body.into() })
-            .await
+    pub async fn message_from_visitor(
+        &self,
+        token: &str,
+        to: &str,
+        body: &str,
+    ) -> Result<SiteMessageSent, SiteError> {
+        self.post(
+            "/v1/openplatform/message",
+            &SiteMessage {
+                token: token.into(),
+                to: to.into(),
+                body: body.into(),
+            },
+        )
+        .await
     }
 }
 
@@ -206,9 +275,33 @@ mod tests {
     #[test]
     fn hmac_signature_is_deterministic_and_covers_the_body() {
         let c = Credentials::SharedSecret("s3cret".into());
-        let a = sign(&c, 7, "POST", "/v1/openplatform/lookup", b"{}", 1000, "n0nce-0000000000");
-        let b = sign(&c, 7, "POST", "/v1/openplatform/lookup", b"{}", 1000, "n0nce-0000000000");
-        let d = sign(&c, 7, "POST", "/v1/openplatform/lookup", b"{ }", 1000, "n0nce-0000000000");
+        let a = sign(
+            &c,
+            7,
+            "POST",
+            "/v1/openplatform/lookup",
+            b"{}",
+            1000,
+            "n0nce-0000000000",
+        );
+        let b = sign(
+            &c,
+            7,
+            "POST",
+            "/v1/openplatform/lookup",
+            b"{}",
+            1000,
+            "n0nce-0000000000",
+        );
+        let d = sign(
+            &c,
+            7,
+            "POST",
+            "/v1/openplatform/lookup",
+            b"{ }",
+            1000,
+            "n0nce-0000000000",
+        );
         assert_eq!(a, b);
         assert_ne!(a.signature, d.signature);
         assert!(a.signature.starts_with("hmac-sha256="));
@@ -218,10 +311,32 @@ mod tests {
     fn ed25519_signature_verifies() {
         use ed25519_dalek::Verifier;
         let key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
-        let h = sign(&Credentials::Ed25519(key.clone()), 1, "POST", "/x", b"body", 5, "abcdefabcdefabcdef");
-        let sig = base64::engine::general_purpose::STANDARD.decode(h.signature.strip_prefix("ed25519=").unwrap()).unwrap();
-        let msg = canonical_request("POST", "/x", 1, 5, "abcdefabcdefabcdef", &hex::encode(Sha256::digest(b"body")));
-        key.verifying_key().verify(msg.as_bytes(), &ed25519_dalek::Signature::from_slice(&sig).unwrap()).unwrap();
+        let h = sign(
+            &Credentials::Ed25519(key.clone()),
+            1,
+            "POST",
+            "/x",
+            b"body",
+            5,
+            "abcdefabcdefabcdef",
+        );
+        let sig = base64::engine::general_purpose::STANDARD
+            .decode(h.signature.strip_prefix("ed25519=").unwrap())
+            .unwrap();
+        let msg = canonical_request(
+            "POST",
+            "/x",
+            1,
+            5,
+            "abcdefabcdefabcdef",
+            &hex::encode(Sha256::digest(b"body")),
+        );
+        key.verifying_key()
+            .verify(
+                msg.as_bytes(),
+                &ed25519_dalek::Signature::from_slice(&sig).unwrap(),
+            )
+            .unwrap();
     }
 
     #[test]
@@ -237,7 +352,8 @@ mod tests {
             uid: None,
         };
         let enc = |c: &VisitorClaims| {
-            let p = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(c).unwrap());
+            let p = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(serde_json::to_vec(c).unwrap());
             format!("e30.{p}.sig")
         };
         assert_eq!(peek_claims(&enc(&claims), 3).unwrap().sub, "v_x");

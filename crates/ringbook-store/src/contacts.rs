@@ -21,7 +21,12 @@ pub struct ContactRow {
 impl Store {
     /// Inserts or updates contacts of one owner in one transaction; mutual matches (SS-2) are
     /// updated in the same transaction, at the cost of index look-ups per changed contact.
-    pub async fn upsert_contacts(&self, owner_id: i64, rows: &[ContactRow], now: i64) -> Result<()> {
+    pub async fn upsert_contacts(
+        &self,
+        owner_id: i64,
+        rows: &[ContactRow],
+        now: i64,
+    ) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         let owner_phone = crate::services::phone_of(&mut tx, owner_id).await?;
         for r in rows {
@@ -42,7 +47,14 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if let Some(owner_phone) = &owner_phone {
-                crate::services::link_if_mutual(&mut tx, owner_id, owner_phone, &r.contact_phone, now).await?;
+                crate::services::link_if_mutual(
+                    &mut tx,
+                    owner_id,
+                    owner_phone,
+                    &r.contact_phone,
+                    now,
+                )
+                .await?;
             }
         }
         tx.commit().await?;
@@ -280,7 +292,8 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             // Service sharing's mutual matches (SS-2) move with the book, in this transaction.
-            crate::services::link_if_mutual(&mut tx, owner_id, owner_phone, &w.contact_phone, now).await?;
+            crate::services::link_if_mutual(&mut tx, owner_id, owner_phone, &w.contact_phone, now)
+                .await?;
         }
         for phone in deletes {
             let n = sqlx::query(

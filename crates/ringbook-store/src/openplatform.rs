@@ -114,18 +114,22 @@ impl Store {
     }
 
     pub async fn op_site(&self, id: i64) -> Result<Option<SiteRow>> {
-        let row = sqlx::query(&format!("SELECT {SITE_COLUMNS} FROM op_sites WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {SITE_COLUMNS} FROM op_sites WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
         row.as_ref().map(site_from_row).transpose()
     }
 
     pub async fn op_site_by_name(&self, name: &str) -> Result<Option<SiteRow>> {
-        let row = sqlx::query(&format!("SELECT {SITE_COLUMNS} FROM op_sites WHERE name = $1"))
-            .bind(name)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {SITE_COLUMNS} FROM op_sites WHERE name = $1"
+        ))
+        .bind(name)
+        .fetch_optional(self.pool())
+        .await?;
         row.as_ref().map(site_from_row).transpose()
     }
 
@@ -137,7 +141,10 @@ impl Store {
     }
 
     pub async fn op_delete_site(&self, id: i64) -> Result<()> {
-        let done = sqlx::query("DELETE FROM op_sites WHERE id = $1").bind(id).execute(self.pool()).await?;
+        let done = sqlx::query("DELETE FROM op_sites WHERE id = $1")
+            .bind(id)
+            .execute(self.pool())
+            .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -156,7 +163,11 @@ impl Store {
         row.as_ref().map(consent_from_row).transpose()
     }
 
-    pub async fn op_consent_by_pseudonym(&self, site_id: i64, pseudonym: &str) -> Result<Option<ConsentRow>> {
+    pub async fn op_consent_by_pseudonym(
+        &self,
+        site_id: i64,
+        pseudonym: &str,
+    ) -> Result<Option<ConsentRow>> {
         let row = sqlx::query(&format!(
             "SELECT {CONSENT_COLUMNS} FROM op_consents c JOIN op_sites s ON s.id = c.site_id \
              WHERE c.site_id = $1 AND c.pseudonym = $2"
@@ -206,14 +217,18 @@ impl Store {
         .execute(self.pool())
         .await
         .map_err(StoreError::from_write)?;
-        self.op_consent(user_id, site_id).await?.ok_or(StoreError::NotFound)
+        self.op_consent(user_id, site_id)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
     pub async fn op_site_profile(&self, user_id: i64) -> Result<SiteProfileRow> {
-        let row = sqlx::query("SELECT name, age, company, title, email FROM op_profiles WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(
+            "SELECT name, age, company, title, email FROM op_profiles WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(self.pool())
+        .await?;
         match row {
             None => Ok(SiteProfileRow::default()),
             Some(row) => Ok(SiteProfileRow {
@@ -226,7 +241,12 @@ impl Store {
         }
     }
 
-    pub async fn op_put_site_profile(&self, user_id: i64, p: &SiteProfileRow, now: i64) -> Result<()> {
+    pub async fn op_put_site_profile(
+        &self,
+        user_id: i64,
+        p: &SiteProfileRow,
+        now: i64,
+    ) -> Result<()> {
         sqlx::query(
             "INSERT INTO op_profiles (user_id, name, age, company, title, email, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id) DO UPDATE SET \
@@ -260,17 +280,21 @@ impl Store {
 
     /// How many signed requests the site made since `since` (its nonces are the request log).
     pub async fn op_requests_since(&self, site_id: i64, since: i64) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM op_nonces WHERE site_id = $1 AND seen_at >= $2")
-            .bind(site_id)
-            .bind(since)
-            .fetch_one(self.pool())
-            .await?;
+        let row =
+            sqlx::query("SELECT COUNT(*) AS n FROM op_nonces WHERE site_id = $1 AND seen_at >= $2")
+                .bind(site_id)
+                .bind(since)
+                .fetch_one(self.pool())
+                .await?;
         Ok(row.try_get("n")?)
     }
 
     /// Forgets nonces older than `before` (outside the timestamp window they cannot be replayed).
     pub async fn op_purge_nonces(&self, before: i64) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM op_nonces WHERE seen_at < $1").bind(before).execute(self.pool()).await?;
+        let done = sqlx::query("DELETE FROM op_nonces WHERE seen_at < $1")
+            .bind(before)
+            .execute(self.pool())
+            .await?;
         Ok(done.rows_affected())
     }
 
@@ -328,12 +352,17 @@ impl Store {
 
     /// A server-wide key by name, created from `fresh` the first time (first writer wins).
     pub async fn op_key(&self, name: &str, fresh: &str) -> Result<String> {
-        sqlx::query("INSERT INTO op_keys (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+        sqlx::query(
+            "INSERT INTO op_keys (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(fresh)
+        .execute(self.pool())
+        .await?;
+        let row = sqlx::query("SELECT value FROM op_keys WHERE name = $1")
             .bind(name)
-            .bind(fresh)
-            .execute(self.pool())
+            .fetch_one(self.pool())
             .await?;
-        let row = sqlx::query("SELECT value FROM op_keys WHERE name = $1").bind(name).fetch_one(self.pool()).await?;
         Ok(row.try_get("value")?)
     }
 }

@@ -40,7 +40,11 @@ pub struct AgentArgs {
     #[arg(long, default_value = "ask", value_parser = ["ask", "allow", "deny"])]
     answer: String,
     /// Fields to allow when you say yes.
-    #[arg(long, value_delimiter = ',', default_value = "name,company,title,email,phone")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "name,company,title,email,phone"
+    )]
     fields: Vec<String>,
 }
 
@@ -149,8 +153,19 @@ pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
                 println!("Nothing was disclosed to websites.");
             }
             for d in log {
-                let fields = if d.fields.is_empty() { "(no fields)".to_string() } else { d.fields.join(",") };
-                println!("{}  {}  {}  {}  from {}", fmt_time(d.at), d.site_name, d.purpose, fields, d.caller_addr);
+                let fields = if d.fields.is_empty() {
+                    "(no fields)".to_string()
+                } else {
+                    d.fields.join(",")
+                };
+                println!(
+                    "{}  {}  {}  {}  from {}",
+                    fmt_time(d.at),
+                    d.site_name,
+                    d.purpose,
+                    fields,
+                    d.caller_addr
+                );
             }
             Ok(())
         }
@@ -177,16 +192,32 @@ fn chrono_like(ms: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 async fn consent(global: &Global, cmd: ConsentCmd) -> anyhow::Result<()> {
     let ctx = global.ctx().await?;
     let c = ctx.authed()?;
     let show = |i: &ringbook_proto::openplatform::ConsentInfo| {
-        let fields = if i.fields.is_empty() { "-".to_string() } else { i.fields.join(",") };
+        let fields = if i.fields.is_empty() {
+            "-".to_string()
+        } else {
+            i.fields.join(",")
+        };
         let raw = if i.raw_id { " (number shared)" } else { "" };
-        println!("{} [{}]  {}  {}{}", i.site_name, i.site_id, i.choice.as_str(), fields, raw);
+        println!(
+            "{} [{}]  {}  {}{}",
+            i.site_name,
+            i.site_id,
+            i.choice.as_str(),
+            fields,
+            raw
+        );
     };
     match cmd {
         ConsentCmd::List => {
@@ -196,22 +227,64 @@ async fn consent(global: &Global, cmd: ConsentCmd) -> anyhow::Result<()> {
             }
             list.iter().for_each(show);
         }
-        ConsentCmd::Allow { site, fields, raw_id } => {
-            show(&c.op_set_consent(&site, &SetConsent { choice: Choice::Allow, fields, raw_id }).await?)
-        }
-        ConsentCmd::Deny { site } => {
-            show(&c.op_set_consent(&site, &SetConsent { choice: Choice::Deny, fields: vec![], raw_id: false }).await?)
-        }
-        ConsentCmd::Ask { site } => {
-            show(&c.op_set_consent(&site, &SetConsent { choice: Choice::Ask, fields: vec![], raw_id: false }).await?)
-        }
+        ConsentCmd::Allow {
+            site,
+            fields,
+            raw_id,
+        } => show(
+            &c.op_set_consent(
+                &site,
+                &SetConsent {
+                    choice: Choice::Allow,
+                    fields,
+                    raw_id,
+                },
+            )
+            .await?,
+        ),
+        ConsentCmd::Deny { site } => show(
+            &c.op_set_consent(
+                &site,
+                &SetConsent {
+                    choice: Choice::Deny,
+                    fields: vec![],
+                    raw_id: false,
+                },
+            )
+            .await?,
+        ),
+        ConsentCmd::Ask { site } => show(
+            &c.op_set_consent(
+                &site,
+                &SetConsent {
+                    choice: Choice::Ask,
+                    fields: vec![],
+                    raw_id: false,
+                },
+            )
+            .await?,
+        ),
         ConsentCmd::Revoke { site } => {
             let i = c.op_revoke(&site).await?;
-            println!("Consent for {} withdrawn: nothing more is shared with it.", i.site_name);
+            println!(
+                "Consent for {} withdrawn: nothing more is shared with it.",
+                i.site_name
+            );
         }
-        ConsentCmd::Profile { name, age, company, title, email } => {
+        ConsentCmd::Profile {
+            name,
+            age,
+            company,
+            title,
+            email,
+        } => {
             let mut p = c.op_profile().await?;
-            if name.is_some() || age.is_some() || company.is_some() || title.is_some() || email.is_some() {
+            if name.is_some()
+                || age.is_some()
+                || company.is_some()
+                || title.is_some()
+                || email.is_some()
+            {
                 p.phone = None;
                 if name.is_some() {
                     p.name = name;
@@ -232,7 +305,10 @@ async fn consent(global: &Global, cmd: ConsentCmd) -> anyhow::Result<()> {
             }
             let v = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
             println!("name:    {}", v(&p.name));
-            println!("age:     {}", p.age.map(|a| a.to_string()).unwrap_or_else(|| "-".into()));
+            println!(
+                "age:     {}",
+                p.age.map(|a| a.to_string()).unwrap_or_else(|| "-".into())
+            );
             println!("company: {}", v(&p.company));
             println!("title:   {}", v(&p.title));
             println!("email:   {}", v(&p.email));
@@ -249,7 +325,13 @@ async fn site(global: &Global, cmd: SiteCmd) -> anyhow::Result<()> {
         client = client.with_token(token);
     }
     match cmd {
-        SiteCmd::Register { name, origins, addrs, no_secret, public_key } => {
+        SiteCmd::Register {
+            name,
+            origins,
+            addrs,
+            no_secret,
+            public_key,
+        } => {
             let r = client
                 .op_register_site(&RegisterSite {
                     name,
@@ -275,7 +357,13 @@ async fn site(global: &Global, cmd: SiteCmd) -> anyhow::Result<()> {
                     (true, false) => "secret",
                     _ => "key",
                 };
-                println!("{} {}  {}  {}  {creds}", s.id, s.name, s.origins.join(","), s.allowed_addrs.join(","));
+                println!(
+                    "{} {}  {}  {}  {creds}",
+                    s.id,
+                    s.name,
+                    s.origins.join(","),
+                    s.allowed_addrs.join(",")
+                );
             }
         }
         SiteCmd::Remove { id } => {
@@ -333,7 +421,10 @@ struct Agent {
 
 async fn agent(global: &Global, a: AgentArgs) -> anyhow::Result<()> {
     if !a.listen.ip().is_loopback() {
-        anyhow::bail!("the agent listens on loopback only (127.0.0.1 or ::1), not {}", a.listen);
+        anyhow::bail!(
+            "the agent listens on loopback only (127.0.0.1 or ::1), not {}",
+            a.listen
+        );
     }
     for f in &a.fields {
         if !FIELDS.contains(&f.as_str()) {
@@ -342,16 +433,31 @@ async fn agent(global: &Global, a: AgentArgs) -> anyhow::Result<()> {
     }
     let ctx = global.ctx().await?;
     let client = ctx.authed()?.clone();
-    client.me().await.context("the agent needs a working session")?;
+    client
+        .me()
+        .await
+        .context("the agent needs a working session")?;
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .with_context(|| format!("cannot listen on {}", a.listen))?;
     let port = listener.local_addr()?.port();
-    let state = Arc::new(Agent { client, port, answer: a.answer, fields: a.fields, asking: Default::default() });
+    let state = Arc::new(Agent {
+        client,
+        port,
+        answer: a.answer,
+        fields: a.fields,
+        asking: Default::default(),
+    });
     let app = axum::Router::new()
-        .route("/v1/visitor", axum::routing::get(visitor).options(preflight))
+        .route(
+            "/v1/visitor",
+            axum::routing::get(visitor).options(preflight),
+        )
         .with_state(state);
-    println!("agent on http://{} (answer: websites ask here)", listener.local_addr()?);
+    println!(
+        "agent on http://{} (answer: websites ask here)",
+        listener.local_addr()?
+    );
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
@@ -363,10 +469,16 @@ async fn agent(global: &Global, a: AgentArgs) -> anyhow::Result<()> {
 /// Only `Host: 127.0.0.1:PORT`, `localhost:PORT` or `[::1]:PORT`: a page on a rebound DNS name
 /// reaching this port sends its own name and is refused.
 fn host_ok(headers: &HeaderMap, port: u16) -> bool {
-    let Some(host) = headers.get("host").and_then(|h| h.to_str().ok()) else { return false };
-    [format!("127.0.0.1:{port}"), format!("localhost:{port}"), format!("[::1]:{port}")]
-        .iter()
-        .any(|h| h.eq_ignore_ascii_case(host))
+    let Some(host) = headers.get("host").and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+    ]
+    .iter()
+    .any(|h| h.eq_ignore_ascii_case(host))
 }
 
 fn origin_of(headers: &HeaderMap) -> Option<String> {
@@ -386,18 +498,32 @@ fn answer(origin: Option<&str>, status: StatusCode, body: serde_json::Value) -> 
 }
 
 fn none(origin: Option<&str>) -> Response {
-    answer(origin, StatusCode::OK, serde_json::json!({ "visitor": "none" }))
+    answer(
+        origin,
+        StatusCode::OK,
+        serde_json::json!({ "visitor": "none" }),
+    )
 }
 
 async fn preflight(State(s): State<Arc<Agent>>, headers: HeaderMap) -> Response {
     if !host_ok(&headers, s.port) {
         return StatusCode::FORBIDDEN.into_response();
     }
-    let mut resp = answer(origin_of(&headers).as_deref(), StatusCode::NO_CONTENT, serde_json::Value::Null);
+    let mut resp = answer(
+        origin_of(&headers).as_deref(),
+        StatusCode::NO_CONTENT,
+        serde_json::Value::Null,
+    );
     *resp.body_mut() = axum::body::Body::empty();
     let h = resp.headers_mut();
-    h.insert("access-control-allow-methods", HeaderValue::from_static("GET"));
-    h.insert("access-control-allow-private-network", HeaderValue::from_static("true"));
+    h.insert(
+        "access-control-allow-methods",
+        HeaderValue::from_static("GET"),
+    );
+    h.insert(
+        "access-control-allow-private-network",
+        HeaderValue::from_static("true"),
+    );
     resp
 }
 
@@ -417,9 +543,11 @@ async fn visitor(State(s): State<Arc<Agent>>, headers: HeaderMap) -> Response {
         );
     };
     match decide(&s, &origin).await {
-        Ok(Some((site, token))) => {
-            answer(Some(&origin), StatusCode::OK, serde_json::json!({ "visitor": "token", "token": token, "site": site }))
-        }
+        Ok(Some((site, token))) => answer(
+            Some(&origin),
+            StatusCode::OK,
+            serde_json::json!({ "visitor": "token", "token": token, "site": site }),
+        ),
         Ok(None) => none(Some(&origin)),
         Err(e) => {
             eprintln!("agent: {origin}: {e}");
@@ -437,11 +565,17 @@ async fn decide(s: &Agent, origin: &str) -> anyhow::Result<Option<(String, Strin
     };
     match first.choice {
         Choice::Allow => {
-            eprintln!("agent: {} ({origin}) recognised you (standing choice: allow)", first.site_name);
+            eprintln!(
+                "agent: {} ({origin}) recognised you (standing choice: allow)",
+                first.site_name
+            );
             return Ok(first.token.map(|t| (first.site_name, t)));
         }
         Choice::Deny => {
-            eprintln!("agent: {} ({origin}) asked; answered none (standing choice: deny)", first.site_name);
+            eprintln!(
+                "agent: {} ({origin}) asked; answered none (standing choice: deny)",
+                first.site_name
+            );
             return Ok(None);
         }
         Choice::Ask => {}
@@ -456,7 +590,9 @@ async fn decide(s: &Agent, origin: &str) -> anyhow::Result<Option<(String, Strin
                 first.site_name,
                 s.fields.join(", ")
             );
-            tokio::task::spawn_blocking(move || prompt(&q)).await??.to_lowercase()
+            tokio::task::spawn_blocking(move || prompt(&q))
+                .await??
+                .to_lowercase()
         }
         _ => "no".to_string(),
     };
@@ -464,15 +600,32 @@ async fn decide(s: &Agent, origin: &str) -> anyhow::Result<Option<(String, Strin
     match reply.as_str() {
         "y" | "yes" | "always" => {
             s.client
-                .op_set_consent(&site_ref, &SetConsent { choice: Choice::Allow, fields: s.fields.clone(), raw_id: false })
+                .op_set_consent(
+                    &site_ref,
+                    &SetConsent {
+                        choice: Choice::Allow,
+                        fields: s.fields.clone(),
+                        raw_id: false,
+                    },
+                )
                 .await?;
             let again = s.client.op_token(origin).await?;
-            eprintln!("agent: {} ({origin}) may now recognise you", again.site_name);
+            eprintln!(
+                "agent: {} ({origin}) may now recognise you",
+                again.site_name
+            );
             Ok(again.token.map(|t| (again.site_name, t)))
         }
         "e" | "never" => {
             s.client
-                .op_set_consent(&site_ref, &SetConsent { choice: Choice::Deny, fields: vec![], raw_id: false })
+                .op_set_consent(
+                    &site_ref,
+                    &SetConsent {
+                        choice: Choice::Deny,
+                        fields: vec![],
+                        raw_id: false,
+                    },
+                )
                 .await?;
             eprintln!("agent: {} will not be answered again", first.site_name);
             Ok(None)
@@ -483,4 +636,3 @@ async fn decide(s: &Agent, origin: &str) -> anyhow::Result<Option<(String, Strin
         }
     }
 }
-

@@ -44,7 +44,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         database_url: args.database_url,
         allow_private_callbacks: args.allow_private_callbacks.then_some(true),
     };
-    let config = Config::load(args.config.as_deref(), &overrides).context("invalid configuration")?;
+    let config =
+        Config::load(args.config.as_deref(), &overrides).context("invalid configuration")?;
     tracing::info!(?config, "starting");
     let listen = config.listen;
     let state = App::build(config).await?;

@@ -27,16 +27,22 @@ fn master_key(state: &AppState) -> ApiResult<[u8; 32]> {
                 Ok(s) => s.trim().to_string(),
                 Err(_) => {
                     let fresh = hex::encode(rand::random::<[u8; 32]>());
-                    std::fs::create_dir_all(&state.config.data_dir).context("create the data folder")?;
+                    std::fs::create_dir_all(&state.config.data_dir)
+                        .context("create the data folder")?;
                     write_private(&path, &fresh).context("write the open platform master key")?;
                     fresh
                 }
             }
         }
     };
-    let bytes = hex::decode(&hex_key).ok().filter(|b| b.len() == 32).ok_or_else(|| {
-        ApiError::Internal(anyhow::anyhow!("openplatform.master_key must be 64 hex digits"))
-    })?;
+    let bytes = hex::decode(&hex_key)
+        .ok()
+        .filter(|b| b.len() == 32)
+        .ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!(
+                "openplatform.master_key must be 64 hex digits"
+            ))
+        })?;
     let mut key = [0u8; 32];
     key.copy_from_slice(&bytes);
     Ok(key)
@@ -71,12 +77,21 @@ pub fn encrypt_secret(state: &AppState, secret: &str) -> ApiResult<String> {
 
 pub fn decrypt_secret(state: &AppState, stored: &str) -> ApiResult<Vec<u8>> {
     let key = master_key(state)?;
-    let bad = || ApiError::Internal(anyhow::anyhow!("a site's stored secret cannot be decrypted (master key changed?)"));
+    let bad = || {
+        ApiError::Internal(anyhow::anyhow!(
+            "a site's stored secret cannot be decrypted (master key changed?)"
+        ))
+    };
     let (n, c) = stored.split_once(':').ok_or_else(bad)?;
-    let nonce = hex::decode(n).ok().filter(|n| n.len() == 12).ok_or_else(bad)?;
+    let nonce = hex::decode(n)
+        .ok()
+        .filter(|n| n.len() == 12)
+        .ok_or_else(bad)?;
     let ct = hex::decode(c).map_err(|_| bad())?;
     let cipher = ChaCha20Poly1305::new(Key::from_slice(&key));
-    cipher.decrypt(Nonce::from_slice(&nonce), ct.as_ref()).map_err(|_| bad())
+    cipher
+        .decrypt(Nonce::from_slice(&nonce), ct.as_ref())
+        .map_err(|_| bad())
 }
 
 /// Checks `hmac-sha256=<hex>` against the shared secret or `ed25519=<base64>` against the key.
@@ -88,18 +103,32 @@ pub fn verify_signature(
     message: &[u8],
 ) -> ApiResult<bool> {
     if let Some(hex_sig) = header.strip_prefix("hmac-sha256=") {
-        let Some(stored) = secret_enc else { return Ok(false) };
-        let Ok(sig) = hex::decode(hex_sig.trim()) else { return Ok(false) };
+        let Some(stored) = secret_enc else {
+            return Ok(false);
+        };
+        let Ok(sig) = hex::decode(hex_sig.trim()) else {
+            return Ok(false);
+        };
         let secret = decrypt_secret(state, stored)?;
-        let Ok(mut mac) = <HmacSha256 as Mac>::new_from_slice(&secret) else { return Ok(false) };
+        let Ok(mut mac) = <HmacSha256 as Mac>::new_from_slice(&secret) else {
+            return Ok(false);
+        };
         mac.update(message);
         return Ok(mac.verify_slice(&sig).is_ok());
     }
     if let Some(b64_sig) = header.strip_prefix("ed25519=") {
-        let Some(pk) = public_key else { return Ok(false) };
-        let Some(key) = parse_public_key(pk) else { return Ok(false) };
-        let Ok(sig) = b64().decode(b64_sig.trim()) else { return Ok(false) };
-        let Ok(sig) = ed25519_dalek::Signature::from_slice(&sig) else { return Ok(false) };
+        let Some(pk) = public_key else {
+            return Ok(false);
+        };
+        let Some(key) = parse_public_key(pk) else {
+            return Ok(false);
+        };
+        let Ok(sig) = b64().decode(b64_sig.trim()) else {
+            return Ok(false);
+        };
+        let Ok(sig) = ed25519_dalek::Signature::from_slice(&sig) else {
+            return Ok(false);
+        };
         return Ok(key.verify_strict(message, &sig).is_ok());
     }
     Ok(false)
@@ -124,7 +153,10 @@ pub fn pseudonym(key: &[u8], site_id: i64, user_id: i64) -> ApiResult<String> {
     let mut mac = <HmacSha256 as Mac>::new_from_slice(key)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("pseudonym key: {e}")))?;
     mac.update(format!("pseudonym:{site_id}:{user_id}").as_bytes());
-    Ok(format!("v_{}", &hex::encode(mac.finalize().into_bytes())[..32]))
+    Ok(format!(
+        "v_{}",
+        &hex::encode(mac.finalize().into_bytes())[..32]
+    ))
 }
 
 pub fn audience(site_id: i64) -> String {

@@ -54,20 +54,38 @@ impl std::fmt::Debug for OpenPlatformConfig {
         f.debug_struct("OpenPlatformConfig")
             .field("token_ttl_secs", &self.token_ttl_secs)
             .field("timestamp_window_secs", &self.timestamp_window_secs)
-            .field("requests_per_minute_per_site", &self.requests_per_minute_per_site)
-            .field("master_key", &self.master_key.as_ref().map(|_| "<redacted>"))
+            .field(
+                "requests_per_minute_per_site",
+                &self.requests_per_minute_per_site,
+            )
+            .field(
+                "master_key",
+                &self.master_key.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/v1/admin/openplatform/sites", post(sites::register).get(sites::list))
-        .route("/v1/admin/openplatform/sites/{id}", axum::routing::delete(sites::remove))
+        .route(
+            "/v1/admin/openplatform/sites",
+            post(sites::register).get(sites::list),
+        )
+        .route(
+            "/v1/admin/openplatform/sites/{id}",
+            axum::routing::delete(sites::remove),
+        )
         .route("/v1/openplatform/token", post(visitor::token))
         .route("/v1/openplatform/consents", get(visitor::consents))
-        .route("/v1/openplatform/consents/{site}", put(visitor::set_consent).delete(visitor::revoke))
-        .route("/v1/openplatform/profile", get(visitor::profile).put(visitor::set_profile))
+        .route(
+            "/v1/openplatform/consents/{site}",
+            put(visitor::set_consent).delete(visitor::revoke),
+        )
+        .route(
+            "/v1/openplatform/profile",
+            get(visitor::profile).put(visitor::set_profile),
+        )
         .route("/v1/openplatform/disclosures", get(visitor::disclosures))
         .route("/v1/openplatform/lookup", post(signed::lookup))
         .route("/v1/openplatform/message", post(signed::message))
@@ -82,7 +100,14 @@ pub fn routes() -> Router<AppState> {
 pub async fn visitor_fields(state: &AppState, user_id: i64) -> ApiResult<SiteProfile> {
     let p = state.store.op_site_profile(user_id).await?;
     let phone = state.store.user_by_id(user_id).await?.map(|u| u.phone);
-    Ok(SiteProfile { name: p.name, age: p.age, company: p.company, title: p.title, email: p.email, phone })
+    Ok(SiteProfile {
+        name: p.name,
+        age: p.age,
+        company: p.company,
+        title: p.title,
+        email: p.email,
+        phone,
+    })
 }
 
 /// Keeps only the fields in `allowed`.

@@ -17,8 +17,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::Json;
 use ringbook_proto::openplatform::{
-    canonical_request, LookupAnswer, LookupRequest, SiteMessage, SiteMessageSent, VisitorClaims, HEADER_NONCE,
-    HEADER_SIGNATURE, HEADER_SITE, HEADER_TIMESTAMP,
+    canonical_request, LookupAnswer, LookupRequest, SiteMessage, SiteMessageSent, VisitorClaims,
+    HEADER_NONCE, HEADER_SIGNATURE, HEADER_SITE, HEADER_TIMESTAMP,
 };
 use ringbook_proto::PhoneNumber;
 use ringbook_store::openplatform::{ConsentRow, SiteRow};
@@ -30,7 +30,12 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> ApiResult<&'a str> {
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|v| !v.is_empty())
-        .ok_or_else(|| ApiError::unauthorized("unsigned_request", format!("sign the request: the {name} header is missing")))
+        .ok_or_else(|| {
+            ApiError::unauthorized(
+                "unsigned_request",
+                format!("sign the request: the {name} header is missing"),
+            )
+        })
 }
 
 /// Verifies the site's signature and the request's freshness; returns the site.
@@ -46,23 +51,34 @@ async fn verify(
     let signature = header(headers, HEADER_SIGNATURE)?;
     let ts_raw = header(headers, HEADER_TIMESTAMP)?;
     let nonce = header(headers, HEADER_NONCE)?;
-    let unknown = || ApiError::unauthorized("unknown_site", "this site is not registered with this Ringbook server");
+    let unknown = || {
+        ApiError::unauthorized(
+            "unknown_site",
+            "this site is not registered with this Ringbook server",
+        )
+    };
     let site_id: i64 = site_raw.parse().map_err(|_| unknown())?;
     let site = state.store.op_site(site_id).await?.ok_or_else(unknown)?;
 
     let nets: Vec<String> = serde_json::from_str(&site.allowed_addrs).unwrap_or_default();
-    let allowed = nets.iter().filter_map(|n| n.parse::<ipnet::IpNet>().ok()).any(|n| n.contains(&addr.ip));
+    let allowed = nets
+        .iter()
+        .filter_map(|n| n.parse::<ipnet::IpNet>().ok())
+        .any(|n| n.contains(&addr.ip));
     if !allowed {
         tracing::warn!(site = site.id, addr = %addr.ip, "signed request from an address the site did not register");
         return Err(ApiError::forbidden(
             "address_not_allowed",
-            format!("{} is not among this site's registered server addresses", addr.ip),
+            format!(
+                "{} is not among this site's registered server addresses",
+                addr.ip
+            ),
         ));
     }
 
-    let ts: i64 = ts_raw
-        .parse()
-        .map_err(|_| ApiError::unauthorized("stale_timestamp", "the timestamp must be Unix seconds"))?;
+    let ts: i64 = ts_raw.parse().map_err(|_| {
+        ApiError::unauthorized("stale_timestamp", "the timestamp must be Unix seconds")
+    })?;
     let now_s = now_ms() / 1000;
     let window = state.config.openplatform.timestamp_window_secs as i64;
     if (now_s - ts).abs() > window {
@@ -71,14 +87,31 @@ async fn verify(
             format!("the request's timestamp is more than {window} s from the server's clock; check the site's clock"),
         ));
     }
-    if nonce.len() < 16 || nonce.len() > 128 || !nonce.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-        return Err(ApiError::bad_request("invalid_nonce", "the nonce must be 16 to 128 letters, digits, '-' or '_'"));
+    if nonce.len() < 16
+        || nonce.len() > 128
+        || !nonce
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(ApiError::bad_request(
+            "invalid_nonce",
+            "the nonce must be 16 to 128 letters, digits, '-' or '_'",
+        ));
     }
 
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or(uri.path());
+    let path = uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or(uri.path());
     let body_hash = hex::encode(Sha256::digest(body));
     let message = canonical_request(method.as_str(), path, site.id, ts, nonce, &body_hash);
-    if !crypto::verify_signature(state, site.secret_enc.as_deref(), site.public_key.as_deref(), signature, message.as_bytes())? {
+    if !crypto::verify_signature(
+        state,
+        site.secret_enc.as_deref(),
+        site.public_key.as_deref(),
+        signature,
+        message.as_bytes(),
+    )? {
         return Err(ApiError::unauthorized(
             "bad_signature",
             "the signature does not match this site's credentials and the request",
@@ -87,7 +120,10 @@ async fn verify(
 
     let now = now_ms();
     if !state.store.op_use_nonce(site.id, nonce, now).await? {
-        return Err(ApiError::conflict("replayed_nonce", "this nonce was already used; sign each request with a fresh one"));
+        return Err(ApiError::conflict(
+            "replayed_nonce",
+            "this nonce was already used; sign each request with a fresh one",
+        ));
     }
     let recent = state.store.op_requests_since(site.id, now - 60_000).await?;
     let limit = i64::from(state.config.openplatform.requests_per_minute_per_site);
@@ -100,28 +136,44 @@ async fn verify(
     }
     // Nonces older than the window cannot be replayed (the timestamp check refuses them).
     if rand::random::<u8>() == 0 {
-        let _ = state.store.op_purge_nonces(now - 2 * window * 1000 - 60_000).await;
+        let _ = state
+            .store
+            .op_purge_nonces(now - 2 * window * 1000 - 60_000)
+            .await;
     }
     Ok(site)
 }
 
 /// The visitor behind a token issued for this site, with their consent row.
-async fn visitor_of_token(state: &AppState, site: &SiteRow, token: &str) -> ApiResult<(VisitorClaims, ConsentRow)> {
+async fn visitor_of_token(
+    state: &AppState,
+    site: &SiteRow,
+    token: &str,
+) -> ApiResult<(VisitorClaims, ConsentRow)> {
     let key = crypto::token_key(state).await?;
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
     validation.set_audience(&[crypto::audience(site.id)]);
     validation.set_issuer(&[crypto::ISSUER]);
     validation.leeway = 0;
-    let data = jsonwebtoken::decode::<VisitorClaims>(token, &jsonwebtoken::DecodingKey::from_secret(&key), &validation)
-        .map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
-                ApiError::unauthorized("visitor_token_expired", "the visitor token expired; ask the visitor's agent again")
-            }
-            jsonwebtoken::errors::ErrorKind::InvalidAudience => {
-                ApiError::forbidden("wrong_site", "this visitor token was issued for another website")
-            }
-            _ => ApiError::unauthorized("invalid_visitor_token", "the visitor token is not one this server issued"),
-        })?;
+    let data = jsonwebtoken::decode::<VisitorClaims>(
+        token,
+        &jsonwebtoken::DecodingKey::from_secret(&key),
+        &validation,
+    )
+    .map_err(|e| match e.kind() {
+        jsonwebtoken::errors::ErrorKind::ExpiredSignature => ApiError::unauthorized(
+            "visitor_token_expired",
+            "the visitor token expired; ask the visitor's agent again",
+        ),
+        jsonwebtoken::errors::ErrorKind::InvalidAudience => ApiError::forbidden(
+            "wrong_site",
+            "this visitor token was issued for another website",
+        ),
+        _ => ApiError::unauthorized(
+            "invalid_visitor_token",
+            "the visitor token is not one this server issued",
+        ),
+    })?;
     let consent = state
         .store
         .op_consent_by_pseudonym(site.id, &data.claims.sub)
@@ -132,12 +184,19 @@ async fn visitor_of_token(state: &AppState, site: &SiteRow, token: &str) -> ApiR
 }
 
 fn no_consent() -> ApiError {
-    ApiError::forbidden("no_consent", "the visitor has not allowed (or has withdrawn) sharing with this site")
+    ApiError::forbidden(
+        "no_consent",
+        "the visitor has not allowed (or has withdrawn) sharing with this site",
+    )
 }
 
 async fn body_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request("invalid_body", format!("the body does not fit this request: {e}")))
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_body",
+            format!("the body does not fit this request: {e}"),
+        )
+    })
 }
 
 /// `POST /v1/openplatform/lookup`: the visitor's allowed fields.
@@ -156,8 +215,13 @@ pub async fn lookup(
         (None, Some(number)) => {
             // By raw number: only for visitors who enabled it for this site; any other case
             // answers the same, so a site cannot probe who is on Ringbook.
-            let phone = PhoneNumber::parse(number, &state.config.default_region).map_err(|_| no_consent())?;
-            let user = state.store.user_by_phone(phone.as_str()).await?.ok_or_else(no_consent)?;
+            let phone = PhoneNumber::parse(number, &state.config.default_region)
+                .map_err(|_| no_consent())?;
+            let user = state
+                .store
+                .user_by_phone(phone.as_str())
+                .await?
+                .ok_or_else(no_consent)?;
             state
                 .store
                 .op_consent(user.id, site.id)
@@ -166,7 +230,10 @@ pub async fn lookup(
                 .ok_or_else(no_consent)?
         }
         _ => {
-            return Err(ApiError::bad_request("invalid_body", "give exactly one of token and user_id"));
+            return Err(ApiError::bad_request(
+                "invalid_body",
+                "give exactly one of token and user_id",
+            ));
         }
     };
     let allowed: Vec<String> = serde_json::from_str(&consent.fields).unwrap_or_default();
@@ -174,9 +241,20 @@ pub async fn lookup(
     let disclosed = serde_json::to_string(&present_fields(&fields)).map_err(anyhow::Error::from)?;
     state
         .store
-        .op_log_disclosure(consent.user_id, site.id, &site.name, "lookup", &disclosed, &addr.ip.to_string(), now_ms())
+        .op_log_disclosure(
+            consent.user_id,
+            site.id,
+            &site.name,
+            "lookup",
+            &disclosed,
+            &addr.ip.to_string(),
+            now_ms(),
+        )
         .await?;
-    Ok(Json(LookupAnswer { visitor: consent.pseudonym, fields }))
+    Ok(Json(LookupAnswer {
+        visitor: consent.pseudonym,
+        fields,
+    }))
 }
 
 /// `POST /v1/openplatform/message`: a message from the visitor to an account manager (WV-4).
@@ -203,7 +281,10 @@ pub async fn message(
         .map_err(|e| ApiError::bad_request("invalid_phone", format!("'{}': {e}", req.to)))?;
     let body_text = req.body.trim();
     if body_text.is_empty() {
-        return Err(ApiError::bad_request("empty_message", "the message body is empty"));
+        return Err(ApiError::bad_request(
+            "empty_message",
+            "the message body is empty",
+        ));
     }
     let visitor = state
         .store
@@ -240,5 +321,8 @@ pub async fn message(
             )
             .await?;
     }
-    Ok(Json(SiteMessageSent { message_id: sent.message.id, to: to.to_string() }))
+    Ok(Json(SiteMessageSent {
+        message_id: sent.message.id,
+        to: to.to_string(),
+    }))
 }

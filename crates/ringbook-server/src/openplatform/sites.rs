@@ -54,19 +54,29 @@ pub async fn register(
 ) -> ApiResult<(StatusCode, Json<SiteRegistered>)> {
     require_admin(&state, &addr, &headers)?;
     let name = req.name.trim();
-    if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) || name.parse::<i64>().is_ok() {
+    if name.is_empty()
+        || name.len() > 100
+        || name.chars().any(char::is_control)
+        || name.parse::<i64>().is_ok()
+    {
         return Err(ApiError::bad_request(
             "invalid_name",
             "give the site a name of 1 to 100 characters that is not only digits",
         ));
     }
     if req.origins.is_empty() {
-        return Err(ApiError::bad_request("no_origins", "give at least one origin, e.g. https://shop.example"));
+        return Err(ApiError::bad_request(
+            "no_origins",
+            "give at least one origin, e.g. https://shop.example",
+        ));
     }
     let mut origins = Vec::new();
     for o in &req.origins {
         let n = normalize_origin(o).ok_or_else(|| {
-            ApiError::bad_request("invalid_origin", format!("'{o}' is not an origin like https://shop.example"))
+            ApiError::bad_request(
+                "invalid_origin",
+                format!("'{o}' is not an origin like https://shop.example"),
+            )
         })?;
         origins.push(n);
     }
@@ -79,7 +89,10 @@ pub async fn register(
     let mut nets = Vec::new();
     for a in &req.allowed_addrs {
         let n = normalize_net(a).ok_or_else(|| {
-            ApiError::bad_request("invalid_address", format!("'{a}' is not an IP address or CIDR network"))
+            ApiError::bad_request(
+                "invalid_address",
+                format!("'{a}' is not an IP address or CIDR network"),
+            )
         })?;
         nets.push(n.to_string());
     }
@@ -97,9 +110,9 @@ pub async fn register(
             "ask for a shared secret or give an Ed25519 public key (or both)",
         ));
     }
-    let secret = req
-        .shared_secret
-        .then(|| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()));
+    let secret = req.shared_secret.then(|| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+    });
     let secret_enc = match &secret {
         Some(s) => Some(crypto::encrypt_secret(&state, s)?),
         None => None,
@@ -122,17 +135,38 @@ pub async fn register(
     {
         Ok(r) => r,
         Err(StoreError::Conflict(_)) => {
-            return Err(ApiError::conflict("site_exists", format!("a site named '{name}' is already registered")))
+            return Err(ApiError::conflict(
+                "site_exists",
+                format!("a site named '{name}' is already registered"),
+            ))
         }
         Err(e) => return Err(e.into()),
     };
     tracing::info!(site = row.id, name = %row.name, "operator registered a website");
-    Ok((StatusCode::CREATED, Json(SiteRegistered { site: site_info(&row), secret })))
+    Ok((
+        StatusCode::CREATED,
+        Json(SiteRegistered {
+            site: site_info(&row),
+            secret,
+        }),
+    ))
 }
 
-pub async fn list(State(state): State<AppState>, addr: ClientAddr, headers: HeaderMap) -> ApiResult<Json<Vec<SiteInfo>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    addr: ClientAddr,
+    headers: HeaderMap,
+) -> ApiResult<Json<Vec<SiteInfo>>> {
     require_admin(&state, &addr, &headers)?;
-    Ok(Json(state.store.op_sites().await?.iter().map(site_info).collect()))
+    Ok(Json(
+        state
+            .store
+            .op_sites()
+            .await?
+            .iter()
+            .map(site_info)
+            .collect(),
+    ))
 }
 
 pub async fn remove(
@@ -147,7 +181,10 @@ pub async fn remove(
         .map_err(|_| ApiError::bad_request("invalid_site", "give the site's numeric ID"))?;
     match state.store.op_delete_site(id).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
-        Err(StoreError::NotFound) => Err(ApiError::not_found("unknown_site", format!("no site with ID {id}"))),
+        Err(StoreError::NotFound) => Err(ApiError::not_found(
+            "unknown_site",
+            format!("no site with ID {id}"),
+        )),
         Err(e) => Err(e.into()),
     }
 }

@@ -8,7 +8,8 @@ use crate::state::{now_ms, AppState};
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use ringbook_proto::openplatform::{
-    Choice, ConsentInfo, Disclosure, SetConsent, SiteProfile, TokenAnswer, TokenRequest, VisitorClaims, FIELDS,
+    Choice, ConsentInfo, Disclosure, SetConsent, SiteProfile, TokenAnswer, TokenRequest,
+    VisitorClaims, FIELDS,
 };
 use ringbook_store::openplatform::{ConsentRow, SiteProfileRow, SiteRow};
 
@@ -25,15 +26,19 @@ pub fn consent_info(row: &ConsentRow) -> ConsentInfo {
 
 /// The site a page origin belongs to.
 async fn site_for_origin(state: &AppState, origin: &str) -> ApiResult<SiteRow> {
-    let origin = sites::normalize_origin(origin)
-        .ok_or_else(|| ApiError::bad_request("invalid_origin", format!("'{origin}' is not a web origin")))?;
+    let origin = sites::normalize_origin(origin).ok_or_else(|| {
+        ApiError::bad_request("invalid_origin", format!("'{origin}' is not a web origin"))
+    })?;
     for site in state.store.op_sites().await? {
         let origins: Vec<String> = serde_json::from_str(&site.origins).unwrap_or_default();
         if origins.iter().any(|o| *o == origin) {
             return Ok(site);
         }
     }
-    Err(ApiError::not_found("unknown_site", format!("{origin} is not a registered website")))
+    Err(ApiError::not_found(
+        "unknown_site",
+        format!("{origin} is not a registered website"),
+    ))
 }
 
 /// A site by numeric ID or by name.
@@ -52,7 +57,10 @@ async fn consent_or_ask(state: &AppState, user_id: i64, site: &SiteRow) -> ApiRe
     }
     let key = crypto::token_key(state).await?;
     let pseudonym = crypto::pseudonym(&key, site.id, user_id)?;
-    Ok(state.store.op_put_consent(user_id, site.id, "ask", "[]", false, &pseudonym, now_ms()).await?)
+    Ok(state
+        .store
+        .op_put_consent(user_id, site.id, "ask", "[]", false, &pseudonym, now_ms())
+        .await?)
 }
 
 /// `POST /v1/openplatform/token`: the agent asks on behalf of a page; a token only under `allow`.
@@ -64,7 +72,13 @@ pub async fn token(
     let site = site_for_origin(&state, &req.origin).await?;
     let consent = consent_or_ask(&state, session.user_id, &site).await?;
     let choice = Choice::parse(&consent.choice).unwrap_or(Choice::Ask);
-    let mut answer = TokenAnswer { site_id: site.id, site_name: site.name.clone(), choice, token: None, expires_at: None };
+    let mut answer = TokenAnswer {
+        site_id: site.id,
+        site_name: site.name.clone(),
+        choice,
+        token: None,
+        expires_at: None,
+    };
     if choice != Choice::Allow {
         return Ok(Json(answer));
     }
@@ -92,8 +106,19 @@ pub async fn token(
     Ok(Json(answer))
 }
 
-pub async fn consents(State(state): State<AppState>, session: Session) -> ApiResult<Json<Vec<ConsentInfo>>> {
-    Ok(Json(state.store.op_consents(session.user_id).await?.iter().map(consent_info).collect()))
+pub async fn consents(
+    State(state): State<AppState>,
+    session: Session,
+) -> ApiResult<Json<Vec<ConsentInfo>>> {
+    Ok(Json(
+        state
+            .store
+            .op_consents(session.user_id)
+            .await?
+            .iter()
+            .map(consent_info)
+            .collect(),
+    ))
 }
 
 pub fn check_fields(fields: &[String]) -> ApiResult<Vec<String>> {
@@ -103,7 +128,10 @@ pub fn check_fields(fields: &[String]) -> ApiResult<Vec<String>> {
         if !FIELDS.contains(&f.as_str()) {
             return Err(ApiError::bad_request(
                 "unknown_field",
-                format!("'{f}' is not a field websites can receive; use {}", FIELDS.join(", ")),
+                format!(
+                    "'{f}' is not a field websites can receive; use {}",
+                    FIELDS.join(", ")
+                ),
             ));
         }
         if !out.contains(&f) {
@@ -130,7 +158,15 @@ pub async fn set_consent(
     let fields_json = serde_json::to_string(&fields).map_err(anyhow::Error::from)?;
     let row = state
         .store
-        .op_put_consent(session.user_id, site.id, req.choice.as_str(), &fields_json, raw_id, &current.pseudonym, now_ms())
+        .op_put_consent(
+            session.user_id,
+            site.id,
+            req.choice.as_str(),
+            &fields_json,
+            raw_id,
+            &current.pseudonym,
+            now_ms(),
+        )
         .await?;
     Ok(Json(consent_info(&row)))
 }
@@ -145,13 +181,24 @@ pub async fn revoke(
     let current = consent_or_ask(&state, session.user_id, &site).await?;
     let row = state
         .store
-        .op_put_consent(session.user_id, site.id, "deny", "[]", false, &current.pseudonym, now_ms())
+        .op_put_consent(
+            session.user_id,
+            site.id,
+            "deny",
+            "[]",
+            false,
+            &current.pseudonym,
+            now_ms(),
+        )
         .await?;
     tracing::info!(site = site.id, "visitor revoked a website's consent");
     Ok(Json(consent_info(&row)))
 }
 
-pub async fn profile(State(state): State<AppState>, session: Session) -> ApiResult<Json<SiteProfile>> {
+pub async fn profile(
+    State(state): State<AppState>,
+    session: Session,
+) -> ApiResult<Json<SiteProfile>> {
     Ok(Json(super::visitor_fields(&state, session.user_id).await?))
 }
 
@@ -159,10 +206,12 @@ fn clean(v: Option<String>, field: &str, max: usize) -> ApiResult<Option<String>
     match v.map(|s| s.trim().to_string()) {
         None => Ok(None),
         Some(s) if s.is_empty() => Ok(None),
-        Some(s) if s.chars().count() > max || s.chars().any(char::is_control) => Err(ApiError::bad_request(
-            "invalid_field",
-            format!("{field} must be at most {max} characters without control characters"),
-        )),
+        Some(s) if s.chars().count() > max || s.chars().any(char::is_control) => {
+            Err(ApiError::bad_request(
+                "invalid_field",
+                format!("{field} must be at most {max} characters without control characters"),
+            ))
+        }
         Some(s) => Ok(Some(s)),
     }
 }
@@ -174,18 +223,29 @@ pub async fn set_profile(
     ApiJson(req): ApiJson<SiteProfile>,
 ) -> ApiResult<Json<SiteProfile>> {
     if req.phone.is_some() {
-        return Err(ApiError::bad_request("read_only_field", "the number comes from your account and cannot be set here"));
+        return Err(ApiError::bad_request(
+            "read_only_field",
+            "the number comes from your account and cannot be set here",
+        ));
     }
     if let Some(age) = req.age {
         if !(0..=150).contains(&age) {
-            return Err(ApiError::bad_request("invalid_field", "age must be between 0 and 150"));
+            return Err(ApiError::bad_request(
+                "invalid_field",
+                "age must be between 0 and 150",
+            ));
         }
     }
     let email = clean(req.email, "email", 254)?;
     if let Some(e) = &email {
-        let ok = e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !e.contains(' '));
+        let ok = e
+            .split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !e.contains(' '));
         if !ok {
-            return Err(ApiError::bad_request("invalid_field", format!("'{e}' is not an email address")));
+            return Err(ApiError::bad_request(
+                "invalid_field",
+                format!("'{e}' is not an email address"),
+            ));
         }
     }
     let row = SiteProfileRow {
@@ -195,7 +255,10 @@ pub async fn set_profile(
         title: clean(req.title, "title", 200)?,
         email,
     };
-    state.store.op_put_site_profile(session.user_id, &row, now_ms()).await?;
+    state
+        .store
+        .op_put_site_profile(session.user_id, &row, now_ms())
+        .await?;
     Ok(Json(super::visitor_fields(&state, session.user_id).await?))
 }
 

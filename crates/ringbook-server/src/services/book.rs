@@ -50,7 +50,13 @@ pub async fn upload(
     // stay consistent whichever endpoint changed the book.
     state
         .store
-        .sync_contacts(session.user_id, session.phone.as_str(), &upserts, &deletes, now)
+        .sync_contacts(
+            session.user_id,
+            session.phone.as_str(),
+            &upserts,
+            &deletes,
+            now,
+        )
         .await?;
     let rows = upserts;
     let deleted = deletes.len() as u64;

@@ -183,19 +183,37 @@ pub fn phone(n: u32) -> String {
 
 /// Uploads address-book entries (numbers, saved under the name "n<index>") through
 /// `POST /v1/contacts/upload`, as a client would (SS-1).
-pub async fn upload_book(client: &Client, numbers: &[&str]) -> ringbook_proto::services::BookUploaded {
+pub async fn upload_book(
+    client: &Client,
+    numbers: &[&str],
+) -> ringbook_proto::services::BookUploaded {
     use ringbook_proto::services::{BookEntry, BookUpload};
     let upserts = numbers
         .iter()
         .enumerate()
-        .map(|(i, n)| BookEntry { phone: n.to_string(), name: format!("n{i}") })
+        .map(|(i, n)| BookEntry {
+            phone: n.to_string(),
+            name: format!("n{i}"),
+        })
         .collect();
-    client.upload_book(&BookUpload { upserts, deletes: vec![] }).await.unwrap()
+    client
+        .upload_book(&BookUpload {
+            upserts,
+            deletes: vec![],
+        })
+        .await
+        .unwrap()
 }
 
 /// Deletes numbers from the caller's address book through `POST /v1/contacts/upload`.
 pub async fn delete_from_book(client: &Client, numbers: &[&str]) {
     use ringbook_proto::services::BookUpload;
     let deletes = numbers.iter().map(|n| n.to_string()).collect();
-    client.upload_book(&BookUpload { upserts: vec![], deletes }).await.unwrap();
+    client
+        .upload_book(&BookUpload {
+            upserts: vec![],
+            deletes,
+        })
+        .await
+        .unwrap();
 }
