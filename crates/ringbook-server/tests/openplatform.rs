@@ -569,3 +569,35 @@ async fn profile_for_sites_validates_input() {
         "{e:?}"
     );
 }
+
+/// Without fields set for websites, the visitor's Ringbook profile (part MM) supplies them — still
+/// only the fields the visitor allowed the site.
+#[tokio::test]
+async fn lookup_falls_back_to_the_ringbook_profile() {
+    use ringbook_proto::profiles::{ProfileField, ProfileUpdate};
+    let srv = TestServer::start().await;
+    let site = register(&srv, "Shop", ORIGIN, &["127.0.0.1"]).await;
+    let (v, _, _) = srv.login(&phone(7)).await;
+    let mut update = ProfileUpdate::default();
+    update
+        .fields
+        .insert(ProfileField::Company, "Initech".into());
+    update
+        .fields
+        .insert(ProfileField::Email, "li@initech.test".into());
+    v.update_profile(&update).await.unwrap();
+    v.op_set_consent(
+        &site.id.to_string(),
+        &SetConsent {
+            choice: Choice::Allow,
+            fields: vec!["company".into()],
+            raw_id: false,
+        },
+    )
+    .await
+    .unwrap();
+    let t = token(&v, ORIGIN).await;
+    let ans = kit(&srv, &site).lookup_token(&t).await.unwrap();
+    assert_eq!(ans.fields.company.as_deref(), Some("Initech"));
+    assert_eq!(ans.fields.email, None, "email was not allowed");
+}

@@ -36,14 +36,22 @@ pub fn clean_fields(fields: &[String]) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-/// The follower's profile as `field → value`. Today: the region, from the number's country
-/// calling code (the only profile fact the platform holds for every user); nickname, gender,
-/// avatar and signature come from the profiles part once its store exposes them.
+/// The follower's profile as `field → value`, from the profiles part (MM); the region falls back to
+/// the number's country calling code. The caller filters by what the follower allows accounts.
 pub async fn profile_fields(state: &AppState, user_id: i64) -> ApiResult<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     if let Some(user) = state.store.user_by_id(user_id).await? {
         if let Some(region) = region_of(&user.phone) {
             out.insert("region".to_string(), region.to_string());
+        }
+    }
+    if let Some(row) = state.store.profile(user_id).await? {
+        let stored: BTreeMap<String, serde_json::Value> =
+            serde_json::from_str(&row.fields).unwrap_or_default();
+        for (field, value) in stored {
+            if let Some(text) = value.as_str().filter(|t| !t.is_empty()) {
+                out.insert(field, text.to_string());
+            }
         }
     }
     Ok(out)

@@ -100,12 +100,25 @@ pub fn routes() -> Router<AppState> {
 pub async fn visitor_fields(state: &AppState, user_id: i64) -> ApiResult<SiteProfile> {
     let p = state.store.op_site_profile(user_id).await?;
     let phone = state.store.user_by_id(user_id).await?.map(|u| u.phone);
+    // What the visitor set for websites wins; otherwise their Ringbook profile (part MM).
+    let profile: std::collections::BTreeMap<String, serde_json::Value> =
+        match state.store.profile(user_id).await? {
+            Some(row) => serde_json::from_str(&row.fields).unwrap_or_default(),
+            None => Default::default(),
+        };
+    let from_profile = |key: &str| {
+        profile
+            .get(key)
+            .and_then(|v| v.as_str())
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+    };
     Ok(SiteProfile {
-        name: p.name,
+        name: p.name.or_else(|| from_profile("name")),
         age: p.age,
-        company: p.company,
-        title: p.title,
-        email: p.email,
+        company: p.company.or_else(|| from_profile("company")),
+        title: p.title.or_else(|| from_profile("title")),
+        email: p.email.or_else(|| from_profile("email")),
         phone,
     })
 }
