@@ -31,7 +31,7 @@ async fn site_for_origin(state: &AppState, origin: &str) -> ApiResult<SiteRow> {
     })?;
     for site in state.store.op_sites().await? {
         let origins: Vec<String> = serde_json::from_str(&site.origins).unwrap_or_default();
-        if origins.iter().any(|o| *o == origin) {
+        if origins.contains(&origin) {
             return Ok(site);
         }
     }
