@@ -22,14 +22,10 @@ pub mod ordering;
 pub mod platform;
 pub mod sharing;
 
-use crate::error::{ApiError, ApiResult};
-use crate::extract::ClientAddr;
 use crate::state::AppState;
-use axum::http::HeaderMap;
 use axum::routing::{get, post, put};
 use axum::Router;
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
 
 pub use ordering::handle_mo_sms;
 
@@ -112,35 +108,8 @@ pub fn routes() -> Router<AppState> {
         .merge(platform::serve_routes())
 }
 
-/// With `admin.token` set, callers present it as a bearer token; without, only loopback callers.
-pub(crate) fn require_admin(
-    state: &AppState,
-    addr: &ClientAddr,
-    headers: &HeaderMap,
-) -> ApiResult<()> {
-    match &state.config.admin.token {
-        Some(expected) => {
-            let given = headers
-                .get(axum::http::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .unwrap_or_default();
-            if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
-                Ok(())
-            } else {
-                Err(ApiError::unauthorized(
-                    "admin_only",
-                    "this needs the operator's admin token",
-                ))
-            }
-        }
-        None if addr.peer.is_loopback() => Ok(()),
-        None => Err(ApiError::forbidden(
-            "admin_only",
-            "admin actions are only accepted from the server's own host unless admin.token is set",
-        )),
-    }
-}
+/// Operator endpoints use identity's admin check (admin token, or loopback without one).
+pub(crate) use crate::identity::admin::require_admin;
 
 /// Periodic work: refuse (and announce) orders whose confirmation window closed.
 pub async fn housekeeping(state: &AppState) {
