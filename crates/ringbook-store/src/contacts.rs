@@ -1,6 +1,7 @@
 //! Contact queries (PB-11): the server's copy of each user's address book. Other parts read it
 //! to decide who may see whom (presence, profiles) and who matches whom (service sharing).
 
+use crate::Returning;
 use crate::{Result, Store};
 use sqlx::Row;
 
@@ -170,7 +171,7 @@ async fn bump_version(tx: &mut sqlx::Transaction<'_, sqlx::Any>, owner_id: i64) 
          ON CONFLICT (owner_id) DO UPDATE SET version = contact_books.version + 1 RETURNING version",
     )
     .bind(owner_id)
-    .fetch_one(&mut **tx)
+    .returning_one(&mut **tx)
     .await?;
     Ok(row.try_get("version")?)
 }

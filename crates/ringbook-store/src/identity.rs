@@ -1,6 +1,7 @@
 //! Identity queries: the user table of PB-4, device sessions, verification codes, MO-SMS login
 //! tokens and the live-connection table of PB-6.
 
+use crate::Returning;
 use crate::{opt, Result, Store, StoreError};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -123,7 +124,7 @@ impl Store {
         .bind(device.iccid.clone())
         .bind(device.imsi.clone())
         .bind(now)
-        .fetch_one(self.pool())
+        .returning_one(self.pool())
         .await
         .map_err(StoreError::from_write)?;
         user_from_row(&row)
@@ -164,7 +165,7 @@ impl Store {
         ))
         .bind(i64::from(blocked))
         .bind(phone)
-        .fetch_optional(self.pool())
+        .returning_optional(self.pool())
         .await?;
         row.as_ref()
             .map(user_from_row)
@@ -207,7 +208,7 @@ impl Store {
         .bind(max_failures)
         .bind(now + lock_ms)
         .bind(user_id)
-        .fetch_one(self.pool())
+        .returning_one(self.pool())
         .await?;
         Ok((
             row.try_get("rescue_failures")?,
@@ -364,7 +365,7 @@ impl Store {
             "UPDATE verification_codes SET attempts = attempts + 1 WHERE phone = $1 RETURNING attempts",
         )
         .bind(phone)
-        .fetch_optional(self.pool())
+        .returning_optional(self.pool())
         .await?;
         match row {
             Some(r) => Ok(r.try_get("attempts")?),

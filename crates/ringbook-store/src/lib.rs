@@ -165,6 +165,53 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Runs `INSERT/UPDATE/DELETE … RETURNING` to completion.
+///
+/// Why not `fetch_one` / `fetch_optional`: those stop after the first row and reset the
+/// statement. On SQLite the write then commits inside the reset, which skips the WAL hook, so the
+/// automatic checkpoint never runs and the WAL file grows without bound under a workload of such
+/// writes (seen in the services benchmark: 1.3 GB of WAL after 100,000 sign-ups, with every
+/// commit slowing down). Stepping the statement until SQLITE_DONE keeps checkpoints running.
+pub(crate) trait Returning<'q> {
+    /// The single row a `RETURNING` write produced; `RowNotFound` when it touched no row.
+    async fn returning_one<'e, 'c: 'e, E>(self, executor: E) -> Result<AnyRow, sqlx::Error>
+    where
+        'q: 'e,
+        E: 'e + Executor<'c, Database = sqlx::Any>;
+
+    /// The row a `RETURNING` write produced, if it touched one.
+    async fn returning_optional<'e, 'c: 'e, E>(
+        self,
+        executor: E,
+    ) -> Result<Option<AnyRow>, sqlx::Error>
+    where
+        'q: 'e,
+        E: 'e + Executor<'c, Database = sqlx::Any>;
+}
+
+impl<'q> Returning<'q> for sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    async fn returning_one<'e, 'c: 'e, E>(self, executor: E) -> Result<AnyRow, sqlx::Error>
+    where
+        'q: 'e,
+        E: 'e + Executor<'c, Database = sqlx::Any>,
+    {
+        self.returning_optional(executor)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)
+    }
+
+    async fn returning_optional<'e, 'c: 'e, E>(
+        self,
+        executor: E,
+    ) -> Result<Option<AnyRow>, sqlx::Error>
+    where
+        'q: 'e,
+        E: 'e + Executor<'c, Database = sqlx::Any>,
+    {
+        Ok(self.fetch_all(executor).await?.into_iter().next())
+    }
+}
+
 /// Reads an optional column, treating SQL NULL as `None`.
 pub(crate) fn opt<T>(row: &AnyRow, col: &str) -> Result<Option<T>>
 where

@@ -1,6 +1,7 @@
 //! Message queries (PB-16, PB-17, X-3): messages are numbered per recipient (`seq`), stored
 //! before they are acknowledged, and deduplicated by (sender, client message ID).
 
+use crate::Returning;
 use crate::{opt, Result, Store};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -80,7 +81,7 @@ impl Store {
              ON CONFLICT (user_id) DO UPDATE SET last_seq = user_seq.last_seq + 1 RETURNING last_seq",
         )
         .bind(m.recipient_id)
-        .fetch_one(&mut *tx)
+        .returning_one(&mut *tx)
         .await?
         .try_get("last_seq")?;
         let inserted = sqlx::query(&format!(
@@ -97,7 +98,7 @@ impl Store {
         .bind(&m.body)
         .bind(m.sent_at)
         .bind(now)
-        .fetch_one(&mut *tx)
+        .returning_one(&mut *tx)
         .await;
         match inserted {
             Ok(row) => {
@@ -370,7 +371,7 @@ impl Store {
                 .bind(now)
                 .bind(recipient_id)
                 .bind(*id)
-                .fetch_optional(&mut *tx)
+                .returning_optional(&mut *tx)
                 .await?
             {
                 changed.push(message_from_row(&row)?);

@@ -2,6 +2,7 @@
 //! follower → account messages, account → follower messages, developer-mode pushes (durable, so
 //! retries survive a restart), follower privacy allow-lists, console sessions and login failures.
 
+use crate::Returning;
 use crate::{opt, Result, Store, StoreError};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -153,7 +154,7 @@ impl Store {
         .bind(owner_id)
         .bind(password_hash)
         .bind(now)
-        .fetch_one(self.pool())
+        .returning_one(self.pool())
         .await
         .map_err(StoreError::from_write)?;
         account_from_row(&row)
@@ -350,7 +351,7 @@ impl Store {
         .bind(content)
         .bind(create_time)
         .bind(now)
-        .fetch_one(self.pool())
+        .returning_one(self.pool())
         .await?;
         inbound_from_row(&row)
     }
@@ -400,7 +401,7 @@ impl Store {
         .bind(kind)
         .bind(body)
         .bind(now)
-        .fetch_one(self.pool())
+        .returning_one(self.pool())
         .await?;
         let id: i64 = row.try_get("id")?;
         let name = self
@@ -469,7 +470,7 @@ impl Store {
         .bind(user_id)
         .bind(xml)
         .bind(now)
-        .fetch_one(self.pool())
+        .returning_one(self.pool())
         .await?;
         Ok(row.try_get("id")?)
     }

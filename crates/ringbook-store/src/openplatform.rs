@@ -3,6 +3,7 @@
 //!
 //! JSON lists (origins, addresses, fields) are stored as TEXT; the server module owns their shape.
 
+use crate::Returning;
 use crate::{opt, Result, Store, StoreError};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -107,7 +108,7 @@ impl Store {
         .bind(s.secret_enc)
         .bind(s.public_key)
         .bind(now)
-        .fetch_one(self.pool())
+        .returning_one(self.pool())
         .await
         .map_err(StoreError::from_write)?;
         site_from_row(&row)

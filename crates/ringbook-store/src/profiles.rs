@@ -6,6 +6,7 @@
 //! the caller read, so two concurrent updates (an MMS and an app edit) never lose each other's
 //! fields; the caller re-reads and retries.
 
+use crate::Returning;
 use crate::{opt, Result, Store, StoreError};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -141,7 +142,7 @@ impl Store {
             .bind(&row.visibility)
             .bind(i64::from(row.own_binding))
             .bind(now)
-            .fetch_optional(&mut *tx)
+            .returning_optional(&mut *tx)
             .await?
         } else {
             sqlx::query(
@@ -155,7 +156,7 @@ impl Store {
             .bind(i64::from(row.own_binding))
             .bind(now)
             .bind(row.version)
-            .fetch_optional(&mut *tx)
+            .returning_optional(&mut *tx)
             .await?
         };
         let Some(written) = written else {
@@ -282,7 +283,7 @@ impl Store {
         .bind(phone)
         .bind(user_id)
         .bind(now)
-        .fetch_one(self.pool())
+        .returning_one(self.pool())
         .await?;
         let owner: i64 = row.try_get("user_id")?;
         if owner != user_id {
@@ -357,7 +358,7 @@ impl Store {
         )
         .bind(user_id)
         .bind(phone)
-        .fetch_optional(self.pool())
+        .returning_optional(self.pool())
         .await?;
         Ok(match row {
             Some(r) => opt::<i64>(&r, "attempts")?.unwrap_or(0),

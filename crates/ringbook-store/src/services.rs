@@ -6,6 +6,7 @@
 //! - one-click orders (`service_orders`), at most one open per orderer and service;
 //! - the reference service platform's own tables (`platform_services`, `platform_subscriptions`).
 
+use crate::Returning;
 use crate::{opt, Result, Store, StoreError};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -555,7 +556,7 @@ impl Store {
         .bind(o.idempotency_key)
         .bind(now)
         .bind(o.expires_at)
-        .fetch_optional(self.pool())
+        .returning_optional(self.pool())
         .await?;
         if let Some(r) = row {
             return Ok(CreatedOrder::New(order_from_row(&r)?));
@@ -670,7 +671,7 @@ impl Store {
         .bind(reason.map(str::to_string))
         .bind(message)
         .bind(now)
-        .fetch_optional(self.pool())
+        .returning_optional(self.pool())
         .await?;
         row.map(|r| order_from_row(&r)).transpose()
     }
