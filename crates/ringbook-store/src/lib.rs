@@ -144,6 +144,53 @@ impl Store {
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
+
+    /// Placeholders for a statement built at run time with many parameters.
+    pub(crate) fn marks(&self) -> Marks {
+        Marks {
+            numbered: self.backend == Backend::Postgres,
+            next: 0,
+        }
+    }
+}
+
+/// Bind placeholders for statements with many parameters (multi-row inserts, long `IN` lists),
+/// each parameter used once, in bind order: `$1, $2, …` on PostgreSQL, anonymous `?` on SQLite.
+///
+/// Why not `$N` on SQLite too: sqlx asks SQLite for each parameter's name, and SQLite finds it
+/// by walking the statement's parameter list, so binding N named parameters costs O(N²) — a fifth
+/// of the message writer's CPU at 4,000 parameters. Anonymous parameters bind by position.
+pub(crate) struct Marks {
+    numbered: bool,
+    next: usize,
+}
+
+impl Marks {
+    /// The next placeholder.
+    pub(crate) fn next_mark(&mut self) -> String {
+        self.next += 1;
+        if self.numbered {
+            format!("${}", self.next)
+        } else {
+            "?".to_string()
+        }
+    }
+
+    /// `n` placeholders separated by commas, for `IN (…)`.
+    pub(crate) fn list(&mut self, n: usize) -> String {
+        (0..n)
+            .map(|_| self.next_mark())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// `rows` parenthesised groups of `width` placeholders, for `VALUES …`.
+    pub(crate) fn tuples(&mut self, rows: usize, width: usize) -> String {
+        (0..rows)
+            .map(|_| format!("({})", self.list(width)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// Hides the password of a database URL in logs and errors.

@@ -184,13 +184,12 @@ impl Store {
         // Messages stored by an earlier try.
         let mut stored: HashMap<(i64, String), MessageRow> = HashMap::new();
         for chunk in unique.chunks(CHUNK) {
+            let mut marks = self.marks();
             let cond = (0..chunk.len())
-                .map(|k| {
-                    format!(
-                        "(sender_id = ${} AND client_msg_id = ${})",
-                        2 * k + 1,
-                        2 * k + 2
-                    )
+                .map(|_| {
+                    let sender = marks.next_mark();
+                    let client_id = marks.next_mark();
+                    format!("(sender_id = {sender} AND client_msg_id = {client_id})")
                 })
                 .collect::<Vec<_>>()
                 .join(" OR ");
@@ -217,10 +216,7 @@ impl Store {
         recipients.dedup();
         let mut last: HashMap<i64, i64> = recipients.iter().map(|&r| (r, 0)).collect();
         for chunk in recipients.chunks(CHUNK) {
-            let list = (1..=chunk.len())
-                .map(|k| format!("${k}"))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let list = self.marks().list(chunk.len());
             let sql = format!("SELECT user_id, last_seq FROM user_seq WHERE user_id IN ({list})");
             let mut q = sqlx::query(&sql);
             for r in chunk {
@@ -237,10 +233,7 @@ impl Store {
             seqs.insert(i, *s);
         }
         for chunk in recipients.chunks(CHUNK) {
-            let values = (0..chunk.len())
-                .map(|k| format!("(${}, ${})", 2 * k + 1, 2 * k + 2))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let values = self.marks().tuples(chunk.len(), 2);
             let sql = format!(
                 "INSERT INTO user_seq (user_id, last_seq) VALUES {values} \
                  ON CONFLICT (user_id) DO UPDATE SET last_seq = excluded.last_seq"
@@ -253,25 +246,7 @@ impl Store {
         }
         let mut ids: HashMap<(i64, String), i64> = HashMap::new();
         for chunk in fresh.chunks(CHUNK) {
-            let values = (0..chunk.len())
-                .map(|k| {
-                    let b = 10 * k;
-                    format!(
-                        "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                        b + 1,
-                        b + 2,
-                        b + 3,
-                        b + 4,
-                        b + 5,
-                        b + 6,
-                        b + 7,
-                        b + 8,
-                        b + 9,
-                        b + 10
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
+            let values = self.marks().tuples(chunk.len(), 10);
             let sql = format!(
                 "INSERT INTO messages (recipient_id, seq, sender_id, sender_phone, recipient_phone, client_msg_id, \
                  kind, body, sent_at, stored_at) VALUES {values} RETURNING id, sender_id, client_msg_id"

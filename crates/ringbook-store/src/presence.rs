@@ -68,10 +68,9 @@ impl Store {
     pub async fn presence_by_phones(&self, phones: &[String]) -> Result<Vec<PresenceRow>> {
         let mut out = Vec::new();
         for chunk in phones.chunks(200) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
                 "SELECT {COLUMNS} FROM users u LEFT JOIN presence p ON p.user_id = u.id WHERE u.phone IN ({})",
-                marks.join(", ")
+                self.marks().list(chunk.len())
             );
             let mut q = sqlx::query(&sql);
             for p in chunk {

@@ -429,26 +429,10 @@ impl Store {
         const PER_STATEMENT: usize = 400;
         let mut tx = self.pool().begin().await?;
         for chunk in rows.chunks(PER_STATEMENT) {
-            let mut sql = String::from(
-                "INSERT INTO contacts (owner_id, contact_phone, name, group_name, flag, fields, created_at, updated_at) VALUES ",
+            let mut sql = format!(
+                "INSERT INTO contacts (owner_id, contact_phone, name, group_name, flag, fields, created_at, updated_at) VALUES {}",
+                self.marks().tuples(chunk.len(), 8)
             );
-            for i in 0..chunk.len() {
-                let b = i * 8;
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8
-                ));
-            }
             sql.push_str(" ON CONFLICT (owner_id, contact_phone) DO NOTHING");
             let mut q = sqlx::query(&sql);
             for r in chunk {
