@@ -412,6 +412,62 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
+    /// The user IDs of those of `phones` that are registered, for resolving a batch of sends with
+    /// one query.
+    pub async fn user_ids_by_phones(
+        &self,
+        phones: &[&str],
+    ) -> Result<std::collections::HashMap<String, i64>> {
+        let mut out = std::collections::HashMap::with_capacity(phones.len());
+        for chunk in phones.chunks(500) {
+            let sql = format!(
+                "SELECT id, phone FROM users WHERE phone IN ({})",
+                self.marks().list(chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for p in chunk {
+                q = q.bind(*p);
+            }
+            for row in q.fetch_all(self.pool()).await? {
+                out.insert(row.try_get("phone")?, row.try_get("id")?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Which of the (user, number) pairs are blocks — "user blocked number" — in one query per
+    /// few hundred pairs.
+    pub async fn blocked_pairs(
+        &self,
+        pairs: &[(i64, &str)],
+    ) -> Result<std::collections::HashSet<(i64, String)>> {
+        let mut out = std::collections::HashSet::new();
+        for chunk in pairs.chunks(250) {
+            let mut marks = self.marks();
+            let users = marks.list(chunk.len());
+            let phones = marks.list(chunk.len());
+            let sql = format!(
+                "SELECT user_id, blocked_phone FROM blocked_numbers \
+                 WHERE user_id IN ({users}) AND blocked_phone IN ({phones})"
+            );
+            let mut q = sqlx::query(&sql);
+            for (user, _) in chunk {
+                q = q.bind(*user);
+            }
+            for (_, phone) in chunk {
+                q = q.bind(*phone);
+            }
+            for row in q.fetch_all(self.pool()).await? {
+                // The IN × IN filter may also match pairs nobody asked about; keep asked ones.
+                let pair: (i64, String) = (row.try_get("user_id")?, row.try_get("blocked_phone")?);
+                if chunk.iter().any(|(u, p)| *u == pair.0 && *p == pair.1) {
+                    out.insert(pair);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn is_blocked_by(&self, user_id: i64, phone: &str) -> Result<bool> {
         let row = sqlx::query(
             "SELECT 1 AS one FROM blocked_numbers WHERE user_id = $1 AND blocked_phone = $2",

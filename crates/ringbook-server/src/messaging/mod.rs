@@ -22,7 +22,7 @@ use axum::routing::{delete, get, post};
 use axum::Router;
 use ringbook_proto::ws::ChatMessage;
 use ringbook_proto::PhoneNumber;
-use ringbook_store::messaging::{Appended, MessageRow, NewMessage};
+use ringbook_store::messaging::{Appended, MessageRow};
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 use tokio::sync::{mpsc, oneshot};
@@ -135,7 +135,18 @@ impl Pending {
                 message: to_wire(&row),
                 new: false,
             }),
-            Ok(Err(e)) => Err(e.into()),
+            Ok(Err(writer::Refused::NotAUser(to))) => Err(ApiError::not_found(
+                "not_a_user",
+                format!("{to} is not on Ringbook"),
+            )),
+            Ok(Err(writer::Refused::Blocked(to))) => Err(ApiError::forbidden(
+                "blocked_by_recipient",
+                format!("{to} does not accept messages from you"),
+            )),
+            Ok(Err(writer::Refused::Store(e))) => Err(e.into()),
+            Ok(Err(writer::Refused::Unchecked(e))) => Err(ApiError::Internal(anyhow::anyhow!(
+                "the message was not stored: {e}"
+            ))),
             Err(_) => Err(ApiError::Internal(anyhow::anyhow!(
                 "the message writer stopped"
             ))),
@@ -175,28 +186,12 @@ pub async fn submit(state: &AppState, out: Outgoing<'_>) -> ApiResult<Pending> {
             format!("kind must be one of {}", KINDS.join(", ")),
         ));
     }
-    let recipient = state
-        .store
-        .user_by_phone(out.to.as_str())
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found("not_a_user", format!("{} is not on Ringbook", out.to))
-        })?;
-    if state
-        .store
-        .is_blocked_by(recipient.id, out.sender_phone.as_str())
-        .await?
-    {
-        return Err(ApiError::forbidden(
-            "blocked_by_recipient",
-            format!("{} does not accept messages from you", out.to),
-        ));
-    }
-    let new = NewMessage {
+    // The recipient and the block list are checked by the writer, for a whole batch in two
+    // queries, rather than by two reads per send here.
+    let draft = writer::Draft {
         sender_id: out.sender_id,
         sender_phone: out.sender_phone.to_string(),
-        recipient_id: recipient.id,
-        recipient_phone: recipient.phone.clone(),
+        recipient_phone: out.to.to_string(),
         client_msg_id: out.client_msg_id.to_string(),
         kind: out.kind.to_string(),
         body: out.body.to_string(),
@@ -206,10 +201,7 @@ pub async fn submit(state: &AppState, out: Outgoing<'_>) -> ApiResult<Pending> {
     state
         .messaging
         .writer(state)
-        .send(writer::Job {
-            message: new,
-            reply: tx,
-        })
+        .send(writer::Job { draft, reply: tx })
         .await
         .map_err(|_| ApiError::Internal(anyhow::anyhow!("the message writer stopped")))?;
     Ok(Pending { rx })
