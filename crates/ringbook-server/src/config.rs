@@ -19,6 +19,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `sqlite://…` or `postgres://…`; default: `sqlite://<data_dir>/ringbook.db`.
     pub database_url: Option<String>,
+    /// SQLite durability: `normal` (survives a killed process) or `full` (fsync per commit,
+    /// survives power loss).
+    pub sqlite_synchronous: ringbook_store::SqliteSync,
     /// This node's name in the connection table (PB-6); default: the host name.
     pub node: Option<String>,
     /// Region used to read numbers written without a country code (ISO 3166, e.g. CN).
@@ -114,6 +117,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./data"),
             database_url: None,
+            sqlite_synchronous: Default::default(),
             node: None,
             default_region: "CN".into(),
             max_body_bytes: 64 * 1024,
@@ -184,6 +188,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "listen",
     "data_dir",
     "database_url",
+    "sqlite_synchronous",
     "node",
     "default_region",
     "max_body_bytes",
@@ -283,6 +288,7 @@ impl fmt::Debug for Config {
                 "database_url",
                 &self.database_url.as_deref().map(ringbook_store::redact_url),
             )
+            .field("sqlite_synchronous", &self.sqlite_synchronous)
             .field("node", &self.node)
             .field("default_region", &self.default_region)
             .field("identity.sms_code", &self.identity.sms_code)
@@ -343,11 +349,26 @@ mod tests {
             jail.set_env("RINGBOOK_IDENTITY__DECLARED_NUMBER", "true");
             jail.set_env("RINGBOOK_DEFAULT_REGION", "GB");
             jail.set_env("RINGBOOK_SERVER", "http://ignored.example");
+            jail.set_env("RINGBOOK_SQLITE_SYNCHRONOUS", "full");
             let cfg = Config::load(None, &ConfigOverrides::default()).map_err(|e| e.to_string())?;
             assert!(cfg.identity.declared_number);
             assert_eq!(cfg.default_region, "GB");
+            assert_eq!(cfg.sqlite_synchronous, ringbook_store::SqliteSync::Full);
             Ok(())
         });
+    }
+
+    #[test]
+    fn an_unknown_durability_level_is_refused_by_name() {
+        // A file, not the environment: other tests load the configuration in parallel.
+        let path = std::env::temp_dir().join(format!("rb-config-{}.toml", std::process::id()));
+        std::fs::write(&path, "sqlite_synchronous = \"sometimes\"\n").unwrap();
+        let err = Config::load(Some(&path), &ConfigOverrides::default())
+            .err()
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_default();
+        let _ = std::fs::remove_file(&path);
+        assert!(err.contains("sometimes"), "{err}");
     }
 
     #[test]

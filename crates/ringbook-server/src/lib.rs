@@ -64,9 +64,10 @@ impl App {
                 config.data_dir.display()
             )
         })?;
-        let store = ringbook_store::Store::open(&config.database_url())
-            .await
-            .context("cannot open the database")?;
+        let store =
+            ringbook_store::Store::open_with(&config.database_url(), config.sqlite_synchronous)
+                .await
+                .context("cannot open the database")?;
         let sms =
             sms::SmsGateway::from_config(&config.sms, &config.data_dir).context("SMS gateway")?;
         let node = config.node_name();

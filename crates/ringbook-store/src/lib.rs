@@ -62,6 +62,28 @@ impl StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// How SQLite makes a commit durable (`PRAGMA synchronous`); PostgreSQL ignores it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSync {
+    /// WAL with `synchronous=NORMAL`: a commit survives the process being killed; an OS crash
+    /// or power loss may lose the last commits. No fsync per commit.
+    #[default]
+    Normal,
+    /// `synchronous=FULL`: every commit is fsynced before it returns, so it also survives power
+    /// loss. With group commit the cost is one fsync per batch, not per message.
+    Full,
+}
+
+impl SqliteSync {
+    fn pragma(self) -> &'static str {
+        match self {
+            SqliteSync::Normal => "NORMAL",
+            SqliteSync::Full => "FULL",
+        }
+    }
+}
+
 /// A handle to the database; cheap to clone (the pool is shared).
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -72,6 +94,11 @@ pub struct Store {
 impl Store {
     /// Opens (creating it when it is a SQLite file) and migrates the database at `url`.
     pub async fn open(url: &str) -> Result<Self> {
+        Self::open_with(url, SqliteSync::default()).await
+    }
+
+    /// [`Store::open`] with the SQLite durability level chosen.
+    pub async fn open_with(url: &str, sync: SqliteSync) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -91,11 +118,15 @@ impl Store {
                 options
                     // One writer at a time is SQLite's model; a few readers run beside it in WAL.
                     .max_connections(8)
-                    .after_connect(|conn, _| {
+                    .after_connect(move |conn, _| {
                         Box::pin(async move {
                             conn.execute(
-                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
-                                 PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;",
+                                format!(
+                                    "PRAGMA journal_mode=WAL; PRAGMA synchronous={}; \
+                                     PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;",
+                                    sync.pragma()
+                                )
+                                .as_str(),
                             )
                             .await?;
                             Ok(())
@@ -285,6 +316,24 @@ mod tests {
         };
         assert_eq!(list("sqlite"), list("postgres"));
         assert!(!list("sqlite").is_empty());
+    }
+
+    #[tokio::test]
+    async fn sqlite_durability_level_reaches_every_connection() {
+        use sqlx::Row;
+        let dir = std::env::temp_dir().join(format!("rbstore-sync-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (sync, expected) in [(SqliteSync::Normal, 1), (SqliteSync::Full, 2)] {
+            let url = format!("sqlite://{}/{expected}.db", dir.display());
+            let store = Store::open_with(&url, sync).await.unwrap();
+            let row = sqlx::query("PRAGMA synchronous")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+            assert_eq!(row.try_get::<i64, _>(0).unwrap(), expected, "{sync:?}");
+            store.close().await;
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -335,3 +335,45 @@ async fn sqlite_wal_is_checkpointed_under_returning_writes() {
     );
     store.close().await;
 }
+
+/// The message writer resolves a whole batch of recipients and block-list checks in two queries.
+#[tokio::test]
+async fn batch_recipient_and_block_lookups() {
+    for (name, store, _dir) in backends().await {
+        let a = store
+            .create_user("+8613900000001", &device("batch-a"), 1)
+            .await
+            .unwrap();
+        let b = store
+            .create_user("+8613900000002", &device("batch-b"), 1)
+            .await
+            .unwrap();
+        let ids = store
+            .user_ids_by_phones(&["+8613900000001", "+8613900000002", "+8613900000009"])
+            .await
+            .unwrap();
+        assert_eq!(ids.len(), 2, "{name}");
+        assert_eq!(ids.get("+8613900000001"), Some(&a.id), "{name}");
+        assert_eq!(ids.get("+8613900000002"), Some(&b.id), "{name}");
+
+        // b blocks a; a blocks some other number. Only asked-about pairs come back.
+        store.block_number(b.id, "+8613900000001", 1).await.unwrap();
+        store.block_number(a.id, "+8613900000007", 1).await.unwrap();
+        let blocked = store
+            .blocked_pairs(&[
+                (b.id, "+8613900000001"),
+                (a.id, "+8613900000002"),
+                (a.id, "+8613900000001"),
+                // With the pair above, (a, …07) matches "user IN … AND phone IN …" but was
+                // not asked about.
+                (b.id, "+8613900000007"),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(
+            blocked,
+            [(b.id, "+8613900000001".to_string())].into_iter().collect(),
+            "{name}"
+        );
+    }
+}
