@@ -151,8 +151,11 @@ pub fn normalize_number_in(raw: &str, region: Region) -> Result<(String, NumberK
             raw: raw.to_string(),
         });
     }
+    // With a `+` the region must not be passed: phonenumber 0.3 then strips the default
+    // region's national prefix from the foreign number (+86 138… read in US loses its 1).
+    let region_hint = (!cleaned.starts_with('+')).then_some(region.0);
     let parsed =
-        phonenumber::parse(Some(region.0), &cleaned).map_err(|_| NumberError::NotANumber {
+        phonenumber::parse(region_hint, &cleaned).map_err(|_| NumberError::NotANumber {
             raw: raw.to_string(),
         })?;
     if !phonenumber::is_valid(&parsed) {
@@ -205,6 +208,19 @@ fn clean(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn international_numbers_ignore_the_default_region() {
+        // phonenumber 0.3 would strip the US national prefix "1" from +86 1… when given US.
+        assert_eq!(
+            normalize_mobile("+86 138 0013 8000", "US").unwrap(),
+            "+8613800138000"
+        );
+        assert_eq!(
+            normalize_mobile("0086 138 0013 8000", "GB").unwrap(),
+            "+8613800138000"
+        );
+    }
 
     #[test]
     fn cn_spellings_are_one_number() {

@@ -2,7 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::str::FromStr;
 
 /// A mobile number in E.164 form (`+8613800138000`). Only [`PhoneNumber::parse`] and
 /// deserialisation of an already-E.164 string build one, so holding one means it was validated.
@@ -28,46 +27,33 @@ impl PhoneNumber {
     /// Normalises what a person typed, read from a phone book or got from an SMS gateway.
     /// National forms are read in `default_region` (ISO 3166 code such as `CN`); `+` and the
     /// international prefix `00` select another country. Fixed-line numbers are refused.
+    ///
+    /// The numbering-plan work is `ringbook_phonebook::normalize_mobile` (one implementation
+    /// for logins, messages and imported books); this adds the stricter shape a typed identity
+    /// needs: digits and separators only, at most 20 characters.
     pub fn parse(input: &str, default_region: &str) -> Result<Self, PhoneError> {
-        let region = phonenumber::country::Id::from_str(&default_region.to_ascii_uppercase())
-            .map_err(|_| PhoneError::UnknownRegion(default_region.to_string()))?;
+        use ringbook_phonebook::{normalize_mobile, NumberError};
         let trimmed = input.trim();
-        // Gateways and phone books write the international prefix as `00`; the library only
-        // understands it for some regions, so turn it into `+` first.
-        let cleaned: String = trimmed
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.' | '\u{a0}'))
-            .collect();
-        let candidate = match cleaned.strip_prefix("00") {
-            Some(rest) if !rest.is_empty() => format!("+{rest}"),
-            _ => cleaned,
-        };
-        if candidate.is_empty()
-            || candidate.len() > 20
-            || !candidate
+        let shape_ok = trimmed.chars().count() <= 32
+            && trimmed
                 .chars()
+                .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.' | '\u{a0}'))
                 .enumerate()
                 .all(|(i, c)| c.is_ascii_digit() || (i == 0 && c == '+'))
-        {
+            && trimmed.chars().filter(char::is_ascii_digit).count() <= 20;
+        if !shape_ok {
             return Err(PhoneError::Unparseable(trimmed.to_string()));
         }
-        // With a `+` the region must not be passed: phonenumber 0.3 then strips the default
-        // region's national prefix from the foreign number (+86 138… read in US loses its 1).
-        let region_hint = (!candidate.starts_with('+')).then_some(region);
-        let parsed = phonenumber::parse(region_hint, &candidate)
-            .map_err(|_| PhoneError::Unparseable(trimmed.to_string()))?;
-        if !phonenumber::is_valid(&parsed) {
-            return Err(PhoneError::Invalid(trimmed.to_string()));
-        }
-        use phonenumber::metadata::DATABASE;
-        use phonenumber::Type;
-        let kind = parsed.number_type(&DATABASE);
-        if !matches!(kind, Type::Mobile | Type::FixedLineOrMobile) {
-            return Err(PhoneError::NotMobile(trimmed.to_string()));
-        }
-        Ok(PhoneNumber(
-            parsed.format().mode(phonenumber::Mode::E164).to_string(),
-        ))
+        normalize_mobile(trimmed, default_region)
+            .map(PhoneNumber)
+            .map_err(|e| match e {
+                NumberError::UnknownRegion(_) => {
+                    PhoneError::UnknownRegion(default_region.to_string())
+                }
+                NumberError::NotANumber { .. } => PhoneError::Unparseable(trimmed.to_string()),
+                NumberError::Invalid { .. } => PhoneError::Invalid(trimmed.to_string()),
+                NumberError::NotMobile { .. } => PhoneError::NotMobile(trimmed.to_string()),
+            })
     }
 
     /// The number as `+<country><national>`.
