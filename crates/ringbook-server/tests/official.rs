@@ -29,6 +29,8 @@ struct Receiver {
     down: AtomicBool,
     no_echo: AtomicBool,
     reply: Mutex<Option<String>>,
+    /// Pushes whose body contains this text always fail.
+    fail_containing: Mutex<Option<String>>,
 }
 
 async fn receive(
@@ -58,6 +60,13 @@ async fn receive(
     }
     if r.down.load(Ordering::SeqCst) {
         return (StatusCode::SERVICE_UNAVAILABLE, "down".into());
+    }
+    let poisoned = r.fail_containing.lock().unwrap().clone();
+    if poisoned.is_some_and(|p| body.contains(&p)) {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "cannot handle this one".into(),
+        );
     }
     if r.fail_next.load(Ordering::SeqCst) > 0 {
         r.fail_next.fetch_sub(1, Ordering::SeqCst);
@@ -485,6 +494,73 @@ async fn oa3_failed_pushes_are_retried_and_delivered_once_then_given_up() {
     }
     assert_eq!(state, "failed");
     assert_eq!(rx.pushes.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn oa3_one_followers_pushes_arrive_in_order_across_retries() {
+    let srv = TestServer::start_with(|c| {
+        c.official.allow_private_callbacks = true;
+        c.official.retry_delay_ms = 300;
+        c.official.poll_ms = 20;
+    })
+    .await;
+    let (rx, base) = start_receiver().await;
+    let (owner, _, _) = srv.login(&phone(1)).await;
+    let (fan, _, _) = srv.login(&phone(2)).await;
+    let (other, _, _) = srv.login(&phone(3)).await;
+    owner.oa_create("news", "password1").await.unwrap();
+    owner
+        .oa_set_callback("news", &format!("{base}/callback/news"), TOKEN)
+        .await
+        .unwrap();
+    fan.oa_follow("news").await.unwrap();
+    other.oa_follow("news").await.unwrap();
+    wait_for(|| rx.pushes.lock().unwrap().len() == 2).await;
+
+    // The first of three messages fails twice; the next two must wait for it, not overtake it.
+    rx.fail_next.store(2, Ordering::SeqCst);
+    for text in ["first", "second", "third"] {
+        fan.oa_send("news", "text", text).await.unwrap();
+    }
+    wait_for(|| rx.pushes.lock().unwrap().len() == 5).await;
+    let texts: Vec<String> = parsed(&rx)
+        .iter()
+        .skip(2)
+        .map(|m| m["Content"].clone())
+        .collect();
+    assert_eq!(texts, ["first", "second", "third"]);
+
+    // A push that fails for good holds up only its own follower's queue, and only until it is
+    // given up: "free" (another follower) overtakes it, "after" (same follower) does not.
+    *rx.fail_containing.lock().unwrap() = Some("stuck".into());
+    let stuck = fan.oa_send("news", "text", "stuck").await.unwrap();
+    let after = fan.oa_send("news", "text", "after").await.unwrap();
+    other.oa_send("news", "text", "free").await.unwrap();
+    let content = |m: &BTreeMap<String, String>| m.get("Content").cloned().unwrap_or_default();
+    let delivered = || parsed(&rx).iter().skip(5).map(content).collect::<Vec<_>>();
+    wait_for(|| delivered().contains(&"free".to_string())).await;
+    // "stuck" backs off 300, 600 and 1,200 ms before it is given up; "after" waits for that.
+    assert_eq!(delivered(), ["free"]);
+    let account = srv
+        .state
+        .store
+        .oa_account_by_name("news")
+        .await
+        .unwrap()
+        .unwrap();
+    let state_of = |id: i64| {
+        let store = srv.state.store.clone();
+        async move {
+            let pushes = store.oa_pushes_of(account.id).await.unwrap();
+            let p = pushes.iter().find(|p| p.inbound_id == id).unwrap();
+            (p.state.clone(), p.attempts)
+        }
+    };
+    assert_eq!(state_of(stuck.msg_id).await.0, "pending");
+    wait_for(|| delivered().contains(&"after".to_string())).await;
+    assert_eq!(delivered(), ["free", "after"]);
+    assert_eq!(state_of(stuck.msg_id).await, ("failed".to_string(), 4));
+    assert_eq!(state_of(after.msg_id).await.0, "delivered");
 }
 
 #[tokio::test]

@@ -475,10 +475,16 @@ impl Store {
         Ok(row.try_get("id")?)
     }
 
-    /// Pending pushes whose time has come, oldest first.
+    /// Pending pushes whose time has come, oldest first — only the head of each (account,
+    /// follower) queue, so one follower's messages and events reach the developer in order even
+    /// when an attempt fails and is retried later. Other followers are not held up.
     pub async fn oa_due_pushes(&self, now: i64, limit: i64) -> Result<Vec<OaPushRow>> {
         let rows = sqlx::query(&format!(
-            "SELECT {PUSH_COLUMNS} FROM oa_pushes WHERE state = 'pending' AND next_at <= $1 ORDER BY id LIMIT $2"
+            "SELECT {PUSH_COLUMNS} FROM oa_pushes WHERE state = 'pending' AND next_at <= $1 \
+             AND NOT EXISTS (SELECT 1 FROM oa_pushes earlier \
+               WHERE earlier.account_id = oa_pushes.account_id AND earlier.user_id = oa_pushes.user_id \
+                 AND earlier.state = 'pending' AND earlier.id < oa_pushes.id) \
+             ORDER BY id LIMIT $2"
         ))
         .bind(now)
         .bind(limit)
