@@ -78,6 +78,7 @@ impl App {
         }
         Ok(Arc::new(App {
             limits: Limits::from_config(&config),
+            official: official::Runtime::new(&config.official),
             config,
             store,
             sms,

@@ -21,6 +21,8 @@ pub struct App {
     pub node: String,
     /// Messaging's writer queue and send limiter.
     pub messaging: crate::messaging::Runtime,
+    /// The official-account push worker's wake-up and concurrency bound.
+    pub official: crate::official::Runtime,
 }
 
 /// In-memory rate limiters; durable counters (wrong codes, rescue failures) live in the store.

@@ -217,6 +217,7 @@ async fn record_inbound(
             .store
             .oa_add_push(account.id, inbound.id, follower.user_id, &doc, now)
             .await?;
+        state.official.new_push.notify_one();
     }
     Ok((inbound.id, create_time, pushed))
 }

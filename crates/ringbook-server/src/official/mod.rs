@@ -16,6 +16,23 @@ pub mod fields;
 pub mod push;
 
 use crate::state::AppState;
+use std::sync::Arc;
+use tokio::sync::{Notify, Semaphore};
+
+/// The push worker's run-time state: a wake-up for new pushes and the bound on attempts in flight.
+pub struct Runtime {
+    pub new_push: Notify,
+    pub in_flight: Arc<Semaphore>,
+}
+
+impl Runtime {
+    pub fn new(cfg: &OfficialConfig) -> Self {
+        Runtime {
+            new_push: Notify::new(),
+            in_flight: Arc::new(Semaphore::new(cfg.push_concurrency.max(1))),
+        }
+    }
+}
 use axum::routing::{get, post, put};
 use axum::Router;
 use serde::{Deserialize, Serialize};
@@ -31,8 +48,11 @@ pub struct OfficialConfig {
     pub push_retries: u32,
     /// Delay before the first retry, in milliseconds; doubled for each further retry.
     pub retry_delay_ms: u64,
-    /// How often the push worker looks for due pushes, in milliseconds.
+    /// How often the push worker looks for due pushes (retries), in milliseconds; a new push
+    /// wakes it at once.
     pub poll_ms: u64,
+    /// Push attempts in flight at once, over all accounts.
+    pub push_concurrency: usize,
     /// Console session lifetime in seconds.
     pub console_session_secs: u64,
     /// Failed console/direct-API logins allowed per account name and per address per window.
@@ -48,6 +68,7 @@ impl Default for OfficialConfig {
             push_retries: 3,
             retry_delay_ms: 2_000,
             poll_ms: 250,
+            push_concurrency: 64,
             console_session_secs: 8 * 3600,
             login_failures_per_window: 10,
             login_window_secs: 300,

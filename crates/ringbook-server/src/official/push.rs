@@ -219,46 +219,64 @@ fn short(e: &reqwest::Error) -> String {
     }
 }
 
-/// Polls for due pushes until the task is aborted.
+/// Delivers due pushes until the task is aborted: woken by a new push or every `poll_ms` (for
+/// retries coming due and pushes written by other nodes), and looking again at once while it
+/// finds a full page, so a burst drains at the speed of the callbacks, `push_concurrency`
+/// attempts at a time.
 pub async fn worker(state: AppState) {
-    let mut tick =
-        tokio::time::interval(Duration::from_millis(state.config.official.poll_ms.max(10)));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let poll = Duration::from_millis(state.config.official.poll_ms.max(10));
     loop {
-        tick.tick().await;
-        if let Err(e) = run_due(&state).await {
-            tracing::warn!(error = %e, "official push worker");
+        match run_due(&state).await {
+            Ok(n) if n == DUE_PAGE => continue,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "official push worker"),
         }
+        // A notification sent while we were busy is kept, so no new push waits a whole poll.
+        let _ = tokio::time::timeout(poll, state.official.new_push.notified()).await;
     }
 }
 
-async fn run_due(state: &AppState) -> ApiResult<()> {
+/// Due pushes read per look.
+const DUE_PAGE: usize = 32;
+
+/// Claims and starts the due pushes (at most [`DUE_PAGE`]); returns how many were started.
+async fn run_due(state: &AppState) -> ApiResult<usize> {
     let now = now_ms();
     let lease = now + (state.config.official.push_timeout_secs as i64 + 10) * 1000;
-    for push in state.store.oa_due_pushes(now, 32).await? {
-        if state
+    let mut started = 0;
+    for push in state.store.oa_due_pushes(now, DUE_PAGE as i64).await? {
+        // Waits while `push_concurrency` attempts are in flight.
+        let Ok(permit) = state.official.in_flight.clone().acquire_owned().await else {
+            break;
+        };
+        if !state
             .store
             .oa_claim_push(push.id, push.next_at, lease)
             .await?
         {
-            let st = state.clone();
-            tokio::spawn(async move {
-                let id = push.id;
-                if let Err(e) = attempt(
-                    &st,
-                    OaPushRow {
-                        attempts: push.attempts + 1,
-                        ..push
-                    },
-                )
-                .await
-                {
-                    tracing::warn!(push = id, error = %e, "push attempt bookkeeping failed");
-                }
-            });
+            continue;
         }
+        started += 1;
+        let st = state.clone();
+        tokio::spawn(async move {
+            let id = push.id;
+            let result = attempt(
+                &st,
+                OaPushRow {
+                    attempts: push.attempts + 1,
+                    ..push
+                },
+            )
+            .await;
+            drop(permit);
+            if let Err(e) = result {
+                tracing::warn!(push = id, error = %e, "push attempt bookkeeping failed");
+            }
+            // A finished attempt may unblock the follower's next push.
+            st.official.new_push.notify_one();
+        });
     }
-    Ok(())
+    Ok(started)
 }
 
 /// One delivery attempt of a claimed push (`attempts` counts this one).
