@@ -2,100 +2,9 @@
 //! phone book ↔ client sync, server sync, export, status and the activity monitor.
 #![allow(clippy::unwrap_used, clippy::field_reassign_with_default)] // test helpers (tests/common too)
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output};
-use std::time::{Duration, Instant};
+mod support;
 
-const BIN: &str = env!("CARGO_BIN_EXE_ringbook");
-
-struct Server {
-    child: Child,
-    url: String,
-    data: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_server(dir: &Path) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let data = dir.join("server");
-    let child = Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(&data)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            use std::io::{Read, Write};
-            let _ = s.write_all(b"GET /healthz HTTP/1.0\r\n\r\n");
-            let mut buf = String::new();
-            let _ = s.read_to_string(&mut buf);
-            if buf.starts_with("HTTP/1.1 200") || buf.starts_with("HTTP/1.0 200") {
-                break;
-            }
-        }
-        assert!(Instant::now() < deadline, "server did not become healthy");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Server { child, url, data }
-}
-
-fn rb(server: &Server, home: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(["--server", &server.url, "--home"])
-        .arg(home)
-        .args(args)
-        .env_remove("RINGBOOK_REGION")
-        .output()
-        .unwrap()
-}
-
-fn ok(server: &Server, home: &Path, args: &[&str]) -> String {
-    let out = rb(server, home, args);
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "ringbook {args:?} failed: {}{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
-fn login(server: &Server, home: &Path, phone: &str) {
-    ok(server, home, &["login", "--phone", phone]);
-    let outbox = std::fs::read_to_string(server.data.join("sms-outbox.jsonl")).unwrap();
-    let last = outbox
-        .lines()
-        .rev()
-        .find(|l| l.contains(&phone[1..]))
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_str(last).unwrap();
-    let text = v["text"].as_str().or(v["body"].as_str()).unwrap_or(last);
-    let code = text
-        .split(|c: char| !c.is_ascii_digit())
-        .find(|w| w.len() == 6)
-        .unwrap()
-        .to_string();
-    ok(server, home, &["login", "--phone", phone, "--code", &code]);
-}
+use support::{login, ok, ringbook, ServerProcess};
 
 const BOOK: &str = "BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:=E6=9D=8E;=E9=9B=B7;;;\r\n\
 TEL;CELL;PREF:+86 138 0000 0002\r\nTEL;CELL:+86 138 0000 0009\r\nEND:VCARD\r\n\
@@ -106,17 +15,17 @@ BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Nobody\r\nEMAIL:n@example.com\r\nEND:VCARD\r\n"
 #[test]
 fn contacts_import_sync_export_status_and_monitor() {
     let dir = tempfile::tempdir().unwrap();
-    let srv = start_server(dir.path());
+    let srv = ServerProcess::start(&[]);
     let (a_home, b_home) = (dir.path().join("a"), dir.path().join("b"));
     let (pa, pb) = ("+8613800000001", "+8613800000002");
-    login(&srv, &a_home, pa);
-    login(&srv, &b_home, pb);
+    login(&srv, &a_home, pa, pa);
+    login(&srv, &b_home, pb, pb);
 
     // Import: two mobiles kept (the first stored number is the default), two skipped with reasons.
     let book = dir.path().join("book.vcf");
     std::fs::write(&book, BOOK).unwrap();
     let out = ok(
-        &srv,
+        &srv.url,
         &a_home,
         &["contacts", "import", book.to_str().unwrap()],
     );
@@ -125,7 +34,7 @@ fn contacts_import_sync_export_status_and_monitor() {
     assert!(out.contains("\"Office\": no mobile number"), "{out}");
     assert!(out.contains("\"Nobody\": no phone number"), "{out}");
     assert!(out.contains("server: uploaded 2"), "{out}");
-    let list = ok(&srv, &a_home, &["contacts", "list"]);
+    let list = ok(&srv.url, &a_home, &["contacts", "list"]);
     assert!(
         list.contains("+8613800000002  李雷  [ringbook user]"),
         "{list}"
@@ -141,18 +50,18 @@ fn contacts_import_sync_export_status_and_monitor() {
     )
     .unwrap();
     ok(
-        &srv,
+        &srv.url,
         &b_home,
         &["contacts", "import", b_book.to_str().unwrap()],
     );
-    ok(&srv, &a_home, &["contacts", "sync"]);
-    let list = ok(&srv, &a_home, &["contacts", "list"]);
+    ok(&srv.url, &a_home, &["contacts", "sync"]);
+    let list = ok(&srv.url, &a_home, &["contacts", "list"]);
     assert!(list.contains("[ringbook user, mutual]"), "{list}");
 
     // Two-way sync: first sync establishes the base; then an edit in the phone book reaches
     // the contacts, and a contact added on another device (via the server) reaches the phone book.
     let out = ok(
-        &srv,
+        &srv.url,
         &a_home,
         &["contacts", "sync", "--phonebook", book.to_str().unwrap()],
     );
@@ -161,12 +70,12 @@ fn contacts_import_sync_export_status_and_monitor() {
         .unwrap()
         .replace("FN:Han Meimei", "FN:Han Meimei (school)");
     std::fs::write(&book, edited).unwrap();
-    let out = ok(&srv, &a_home, &["contacts", "sync"]);
+    let out = ok(&srv.url, &a_home, &["contacts", "sync"]);
     assert!(
         out.contains("phone book -> contacts: 0 added, 1 updated"),
         "{out}"
     );
-    let list = ok(&srv, &a_home, &["contacts", "list"]);
+    let list = ok(&srv.url, &a_home, &["contacts", "list"]);
     assert!(list.contains("Han Meimei (school)"), "{list}");
 
     // A second device of A (same account, new home) adds a contact and syncs with the server…
@@ -184,14 +93,14 @@ fn contacts_import_sync_export_status_and_monitor() {
         std::fs::copy(f.path(), a2_home.join(f.file_name())).unwrap();
     }
     ok(
-        &srv,
+        &srv.url,
         &a2_home,
         &["contacts", "import", extra.to_str().unwrap()],
     );
     // …and A's phone-book sync writes it back to the phone book, keeping the skipped entries.
-    let out = ok(&srv, &a_home, &["contacts", "sync"]);
+    let out = ok(&srv.url, &a_home, &["contacts", "sync"]);
     assert!(out.contains("received 1 changes"), "{out}");
-    let out = ok(&srv, &a_home, &["contacts", "sync"]);
+    let out = ok(&srv.url, &a_home, &["contacts", "sync"]);
     assert!(out.contains("contacts -> phone book: 1 added"), "{out}");
     let text = std::fs::read_to_string(&book).unwrap();
     assert!(text.contains("Zhang San"), "{text}");
@@ -205,32 +114,32 @@ fn contacts_import_sync_export_status_and_monitor() {
         .filter(|c| !c.contains("Zhang San"))
         .collect();
     std::fs::write(&book, cards.concat()).unwrap();
-    let out = ok(&srv, &a_home, &["contacts", "sync"]);
+    let out = ok(&srv.url, &a_home, &["contacts", "sync"]);
     assert!(out.contains("1 deleted"), "{out}");
-    assert!(!ok(&srv, &a_home, &["contacts", "list"]).contains("Zhang San"));
+    assert!(!ok(&srv.url, &a_home, &["contacts", "list"]).contains("Zhang San"));
 
     // Status: B sets busy; A sees it; export carries it in X- properties.
     let out = ok(
-        &srv,
+        &srv.url,
         &b_home,
         &["status", "set", "busy", "--text", "in a meeting"],
     );
     assert!(out.contains("busy \"in a meeting\""), "{out}");
-    let show = ok(&srv, &a_home, &["status", "show"]);
+    let show = ok(&srv.url, &a_home, &["status", "show"]);
     assert!(
         show.contains("+8613800000002 (李雷): busy \"in a meeting\""),
         "{show}"
     );
     let export = dir.path().join("out.vcf");
     ok(
-        &srv,
+        &srv.url,
         &a_home,
         &["contacts", "export", export.to_str().unwrap()],
     );
     let text = std::fs::read_to_string(&export).unwrap();
     assert!(text.contains("X-RINGBOOK-STATUS:busy"), "{text}");
     assert!(text.contains("X-RINGBOOK-USER:1"), "{text}");
-    let bad = rb(&srv, &a_home, &["status", "set", "sleeping"]);
+    let bad = ringbook(&srv.url, &a_home, &["status", "set", "sleeping"]);
     assert!(!bad.status.success());
 
     // Monitor: a fake process table with zoom, and an event file; sends only on change.
@@ -244,7 +153,7 @@ fn contacts_import_sync_export_status_and_monitor() {
     .unwrap();
     std::fs::write(proc_root.join("4242/statm"), "1000 500 0 0 0 0 0\n").unwrap();
     let out = ok(
-        &srv,
+        &srv.url,
         &b_home,
         &[
             "monitor",
@@ -255,12 +164,12 @@ fn contacts_import_sync_export_status_and_monitor() {
     );
     assert!(out.contains("process started: zoom"), "{out}");
     assert!(out.contains("activity status sent: In a meeting"), "{out}");
-    let show = ok(&srv, &a_home, &["status", "show"]);
+    let show = ok(&srv.url, &a_home, &["status", "show"]);
     assert!(show.contains("[In a meeting]"), "{show}");
     let events = dir.path().join("events.txt");
     std::fs::write(&events, "key pressed\nlock\n").unwrap();
     let out = ok(
-        &srv,
+        &srv.url,
         &b_home,
         &[
             "monitor",
@@ -274,19 +183,25 @@ fn contacts_import_sync_export_status_and_monitor() {
     assert!(out.contains("activity status sent: Away"), "{out}");
     // Keyword table editing.
     ok(
-        &srv,
+        &srv.url,
         &b_home,
         &["monitor", "keywords", "add", "gimp", "Drawing"],
     );
-    assert!(ok(&srv, &b_home, &["monitor", "keywords", "list"]).contains("gimp"));
-    ok(&srv, &b_home, &["monitor", "keywords", "remove", "gimp"]);
-    assert!(
-        !rb(&srv, &b_home, &["monitor", "keywords", "remove", "gimp"])
-            .status
-            .success()
+    assert!(ok(&srv.url, &b_home, &["monitor", "keywords", "list"]).contains("gimp"));
+    ok(
+        &srv.url,
+        &b_home,
+        &["monitor", "keywords", "remove", "gimp"],
     );
-    assert!(!rb(
-        &srv,
+    assert!(!ringbook(
+        &srv.url,
+        &b_home,
+        &["monitor", "keywords", "remove", "gimp"]
+    )
+    .status
+    .success());
+    assert!(!ringbook(
+        &srv.url,
         &b_home,
         &["monitor", "keywords", "add", "x", "y", "--kind", "weird"]
     )
@@ -294,7 +209,11 @@ fn contacts_import_sync_export_status_and_monitor() {
     .success());
 
     // Bad input: a missing file fails with one line and changes nothing.
-    let bad = rb(&srv, &a_home, &["contacts", "import", "/nonexistent.vcf"]);
+    let bad = ringbook(
+        &srv.url,
+        &a_home,
+        &["contacts", "import", "/nonexistent.vcf"],
+    );
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("cannot import"));
 }

@@ -4,15 +4,14 @@
 // Test helpers panic on purpose: a failed set-up step is a failed test.
 #![allow(clippy::unwrap_used)]
 
-use ringbook_client::Client;
-use ringbook_proto::api::{LoginRequest, Proof};
-use ringbook_proto::DeviceIdentity;
+mod support;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+use support::{free_port, login, ok, ringbook, sdk_login, ServerProcess, BIN};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ringbook");
 const TOKEN: &str = "tok3n";
 
 struct Proc(Child);
@@ -22,14 +21,6 @@ impl Drop for Proc {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn wait_http(url: &str) {
@@ -43,71 +34,6 @@ async fn wait_http(url: &str) {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("{url} never answered");
-}
-
-/// Runs the CLI with a home folder; returns stdout, or panics with stderr.
-fn cli(server: &str, home: &Path, args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .arg("--server")
-        .arg(server)
-        .arg("--home")
-        .arg(home)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "ringbook {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn last_code(data: &Path, e164: &str) -> String {
-    let text = std::fs::read_to_string(data.join("sms-outbox.jsonl")).unwrap();
-    let sms: Value = text
-        .lines()
-        .rev()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .find(|m| m["to"] == e164)
-        .unwrap();
-    sms["text"]
-        .as_str()
-        .unwrap()
-        .split(|c: char| !c.is_ascii_digit())
-        .find(|w| w.len() == 6)
-        .unwrap()
-        .to_string()
-}
-
-fn cli_login(server: &str, data: &Path, home: &Path, phone: &str) {
-    cli(server, home, &["login", "--phone", phone]);
-    let code = last_code(data, phone);
-    cli(server, home, &["login", "--phone", phone, "--code", &code]);
-}
-
-async fn sdk_login(server: &str, data: &Path, phone: &str) -> Client {
-    let c = Client::new(server).unwrap();
-    c.request_code(phone).await.unwrap();
-    let code = last_code(data, phone);
-    let device = DeviceIdentity {
-        device_id: format!("e2e-{}", phone.trim_start_matches('+')),
-        imei: None,
-        iccid: None,
-        imsi: None,
-        label: None,
-    };
-    let resp = c
-        .login(&LoginRequest {
-            phone: Some(phone.into()),
-            device,
-            proof: Proof::SmsCode { code },
-            rescue_password: None,
-            move_account: false,
-        })
-        .await
-        .unwrap();
-    c.with_token(resp.token)
 }
 
 fn start_resolver(config: &Path, port: u16) -> Proc {
@@ -157,34 +83,20 @@ fn phone(n: u32) -> String {
 #[tokio::test]
 async fn resolver_finds_senders_by_openid_create_time_and_store() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("platform");
-    let port = free_port();
-    let server = format!("http://127.0.0.1:{port}");
-    let _platform = Proc(
-        Command::new(BIN)
-            .args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--allow-private-callbacks",
-                "--data-dir",
-            ])
-            .arg(&data)
-            .env("RINGBOOK_OFFICIAL__RETRY_DELAY_MS", "1000")
-            .env("RINGBOOK_OFFICIAL__POLL_MS", "50")
-            .env_remove("RINGBOOK_CONFIG")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+    let platform = ServerProcess::start_with(
+        &["--allow-private-callbacks"],
+        &[
+            ("RINGBOOK_OFFICIAL__RETRY_DELAY_MS", "1000"),
+            ("RINGBOOK_OFFICIAL__POLL_MS", "50"),
+        ],
     );
-    wait_http(&format!("{server}/healthz")).await;
+    let server = platform.url.clone();
 
     // The owner creates the account with the CLI.
     let owner_home = dir.path().join("owner");
-    cli_login(&server, &data, &owner_home, &phone(1));
+    login(&platform, &owner_home, &phone(1), &phone(1));
     assert_eq!(
-        cli(
+        ok(
             &server,
             &owner_home,
             &["oa", "create", "news", "--password", "password1"]
@@ -195,12 +107,12 @@ async fn resolver_finds_senders_by_openid_create_time_and_store() {
 
     // Followers who follow before developer mode is on: the resolver never hears of them
     // until they write, so their first message needs the create-time method.
-    let b = sdk_login(&server, &data, &phone(2)).await;
+    let b = sdk_login(&platform, &phone(2)).await;
     b.oa_follow("news").await.unwrap();
     let mut pairs = Vec::new();
     for i in 0..6 {
-        let c = sdk_login(&server, &data, &phone(10 + 2 * i)).await;
-        let d = sdk_login(&server, &data, &phone(11 + 2 * i)).await;
+        let c = sdk_login(&platform, &phone(10 + 2 * i)).await;
+        let d = sdk_login(&platform, &phone(11 + 2 * i)).await;
         c.oa_follow("news").await.unwrap();
         d.oa_follow("news").await.unwrap();
         pairs.push((c, d));
@@ -232,31 +144,30 @@ async fn resolver_finds_senders_by_openid_create_time_and_store() {
 
     // Developer mode on, through the handshake.
     let url = format!("{rbase}/callback/news");
-    let out = cli(
+    let out = ok(
         &server,
         &owner_home,
         &["oa", "callback", "news", &url, "--token", TOKEN],
     );
     assert!(out.contains("developer mode on"), "{out}");
     // A wrong token fails the handshake (the resolver refuses the signature).
-    let bad = Command::new(BIN)
-        .args(["--server", &server, "--home"])
-        .arg(&owner_home)
-        .args(["oa", "callback", "news", &url, "--token", "wrongtoken"])
-        .output()
-        .unwrap();
+    let bad = ringbook(
+        &server,
+        &owner_home,
+        &["oa", "callback", "news", &url, "--token", "wrongtoken"],
+    );
     assert!(!bad.status.success());
 
     // 1. A first follow: the openID method.
     let a_home = dir.path().join("a");
-    cli_login(&server, &data, &a_home, &phone(3));
-    cli(&server, &a_home, &["oa", "follow", "news"]);
+    login(&platform, &a_home, &phone(3), &phone(3));
+    ok(&server, &a_home, &["oa", "follow", "news"]);
     let followed = wait_resolved(&rbase, |m| m["event"] == "subscribe").await;
     assert_eq!(followed["method"], "openid");
     assert_eq!(followed["info"]["region"], "CN");
     let a_fake = followed["fake_id"].as_str().unwrap().to_string();
     // Later messages of A come from the store.
-    cli(&server, &a_home, &["oa", "send", "news", "hello from A"]);
+    ok(&server, &a_home, &["oa", "send", "news", "hello from A"]);
     let m = wait_resolved(&rbase, |m| m["content"] == "hello from A").await;
     assert_eq!(
         (m["method"].as_str(), m["fake_id"].as_str()),
@@ -291,7 +202,7 @@ async fn resolver_finds_senders_by_openid_create_time_and_store() {
 
     // 4. The callback is down for a while, then back: retried, delivered once.
     drop(resolver);
-    cli(
+    ok(
         &server,
         &a_home,
         &["oa", "send", "news", "while you were away"],
@@ -338,7 +249,7 @@ async fn resolver_finds_senders_by_openid_create_time_and_store() {
     );
 
     // 6. A follower who allows nothing: the resolver learns no fields.
-    let e = sdk_login(&server, &data, &phone(50)).await;
+    let e = sdk_login(&platform, &phone(50)).await;
     e.oa_set_privacy(&[]).await.unwrap();
     let e_phone_fake_before = resolver_messages(&rbase).await.len();
     e.oa_follow("news").await.unwrap();
@@ -361,14 +272,14 @@ async fn resolver_finds_senders_by_openid_create_time_and_store() {
     assert!(log.contains(&format!("from fake_id={b_fake}")) && log.contains("bad signature"));
 
     // The follower's side of the CLI: an owner broadcast lands in `oa inbox`.
-    cli(
+    ok(
         &server,
         &owner_home,
         &["oa", "broadcast", "news", "thanks for following"],
     );
-    let inbox = cli(&server, &a_home, &["oa", "inbox"]);
+    let inbox = ok(&server, &a_home, &["oa", "inbox"]);
     assert!(inbox.contains("news: thanks for following"), "{inbox}");
-    assert!(cli(&server, &a_home, &["oa", "unfollow", "news"]).contains("no longer following"));
+    assert!(ok(&server, &a_home, &["oa", "unfollow", "news"]).contains("no longer following"));
     drop(resolver);
 }
 

@@ -2,6 +2,7 @@
 //! against it, each with its own home folder.
 #![allow(dead_code, clippy::unwrap_used)]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -13,7 +14,8 @@ pub struct ServerProcess {
     pub url: String,
     pub data_dir: PathBuf,
     pub port: u16,
-    _dir: tempfile::TempDir,
+    /// The temporary folder holding `data_dir`, when the server owns it (removed on drop).
+    _dir: Option<tempfile::TempDir>,
 }
 
 pub fn free_port() -> u16 {
@@ -25,30 +27,42 @@ pub fn free_port() -> u16 {
 }
 
 impl ServerProcess {
-    /// Starts `ringbook serve` with extra environment, and waits (bounded) for `/healthz`.
+    /// Starts `ringbook serve` with extra environment on a fresh data folder, and waits
+    /// (bounded) for `/healthz`.
     pub fn start(env: &[(&str, &str)]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let data_dir = dir.path().join("data");
-        Self::start_in(dir, data_dir, free_port(), env)
+        Self::start_with(&[], env)
     }
 
-    pub fn start_in(
-        dir: tempfile::TempDir,
+    /// Like [`ServerProcess::start`], with extra `serve` arguments.
+    pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("data");
+        Self::spawn(Some(dir), data_dir, args, env)
+    }
+
+    /// Starts on `data_dir`, which the caller owns: it is kept when this server stops, so a
+    /// server can be started again on the same data (for example after a SIGKILL).
+    pub fn start_in(data_dir: &Path, env: &[(&str, &str)]) -> Self {
+        Self::spawn(None, data_dir.to_path_buf(), &[], env)
+    }
+
+    fn spawn(
+        dir: Option<tempfile::TempDir>,
         data_dir: PathBuf,
-        port: u16,
+        args: &[&str],
         env: &[(&str, &str)],
     ) -> Self {
+        let port = free_port();
         let mut cmd = Command::new(BIN);
-        cmd.args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(&data_dir)
-        .env("RINGBOOK_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
+        cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(args)
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .env("RINGBOOK_LOG", "warn")
+            .env_remove("RINGBOOK_CONFIG")
+            .env_remove("RINGBOOK_DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -69,7 +83,7 @@ impl ServerProcess {
         let t0 = Instant::now();
         while t0.elapsed() < Duration::from_secs(30) {
             if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
-                use std::io::{Read, Write};
+                use std::io::Read;
                 let _ = s.write_all(b"GET /healthz HTTP/1.0\r\n\r\n");
                 let mut buf = String::new();
                 let _ = s.read_to_string(&mut buf);
@@ -91,6 +105,7 @@ impl ServerProcess {
             .collect()
     }
 
+    /// The six-digit code in the last SMS sent to `e164`.
     pub fn last_code(&self, e164: &str) -> String {
         let sms = self
             .outbox()
@@ -115,17 +130,55 @@ impl Drop for ServerProcess {
     }
 }
 
-/// Runs `ringbook --server URL --home HOME ARGS…` with no terminal attached.
+/// Runs `ringbook --server URL --home HOME ARGS…` with no terminal attached (and no
+/// `RINGBOOK_REGION` from the environment).
 pub fn ringbook(server: &str, home: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
+    run(server, home, args, None)
+}
+
+/// Like [`ringbook`], with `input` piped to the command's stdin.
+pub fn ringbook_with_stdin(server: &str, home: &Path, args: &[&str], input: &str) -> Output {
+    run(server, home, args, Some(input))
+}
+
+fn run(server: &str, home: &Path, args: &[&str], input: Option<&str>) -> Output {
+    let mut child = Command::new(BIN)
         .arg("--server")
         .arg(server)
         .arg("--home")
         .arg(home)
         .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+        .env_remove("RINGBOOK_REGION")
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = input {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Runs [`ringbook`], asserts that it succeeded and returns its stdout.
+pub fn ok(server: &str, home: &Path, args: &[&str]) -> String {
+    let o = ringbook(server, home, args);
+    assert!(
+        o.status.success(),
+        "ringbook {args:?} failed: {}{}",
+        stderr(&o),
+        stdout(&o)
+    );
+    stdout(&o)
 }
 
 pub fn stdout(o: &Output) -> String {
@@ -138,13 +191,38 @@ pub fn stderr(o: &Output) -> String {
 
 /// Logs `phone` in from `home` through the SMS-code flow, as a person would with the CLI.
 pub fn login(server: &ServerProcess, home: &Path, phone: &str, e164: &str) {
-    let o = ringbook(&server.url, home, &["login", "--phone", phone]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    ok(&server.url, home, &["login", "--phone", phone]);
     let code = server.last_code(e164);
-    let o = ringbook(
+    ok(
         &server.url,
         home,
         &["login", "--phone", phone, "--code", &code],
     );
-    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// Logs `phone` (E.164) in through the client SDK with the SMS code, as a new device.
+pub async fn sdk_login(server: &ServerProcess, phone: &str) -> ringbook_client::Client {
+    use ringbook_proto::api::{LoginRequest, Proof};
+    let c = ringbook_client::Client::new(&server.url).unwrap();
+    c.request_code(phone).await.unwrap();
+    let device = ringbook_proto::DeviceIdentity {
+        device_id: format!("test-{}", phone.trim_start_matches('+')),
+        imei: None,
+        iccid: None,
+        imsi: None,
+        label: None,
+    };
+    let resp = c
+        .login(&LoginRequest {
+            phone: Some(phone.into()),
+            device,
+            proof: Proof::SmsCode {
+                code: server.last_code(phone),
+            },
+            rescue_password: None,
+            move_account: false,
+        })
+        .await
+        .unwrap();
+    c.with_token(resp.token)
 }
