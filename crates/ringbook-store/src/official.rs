@@ -475,41 +475,59 @@ impl Store {
         Ok(row.try_get("id")?)
     }
 
-    /// Pending pushes whose time has come, oldest first — only the head of each (account,
-    /// follower) queue, so one follower's messages and events reach the developer in order even
-    /// when an attempt fails and is retried later. Other followers are not held up.
-    pub async fn oa_due_pushes(&self, now: i64, limit: i64) -> Result<Vec<OaPushRow>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {PUSH_COLUMNS} FROM oa_pushes WHERE state = 'pending' AND next_at <= $1 \
+    /// Claims up to `limit` due pushes for one delivery attempt each: moves their `next_at` to
+    /// `lease_until` (so no other worker or node takes them meanwhile) and counts the attempt.
+    /// Returned oldest first, with `attempts` including this one.
+    ///
+    /// Only the head of each (account, follower) queue is due, so one follower's messages and
+    /// events reach the developer in order even when an attempt fails and is retried later;
+    /// other followers are not held up.
+    pub async fn oa_claim_due_pushes(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> Result<Vec<OaPushRow>> {
+        let mut tx = self.pool().begin().await?;
+        let due: Vec<i64> = sqlx::query(
+            "SELECT id FROM oa_pushes WHERE state = 'pending' AND next_at <= $1 \
              AND NOT EXISTS (SELECT 1 FROM oa_pushes earlier \
                WHERE earlier.account_id = oa_pushes.account_id AND earlier.user_id = oa_pushes.user_id \
                  AND earlier.state = 'pending' AND earlier.id < oa_pushes.id) \
-             ORDER BY id LIMIT $2"
-        ))
+             ORDER BY id LIMIT $2",
+        )
         .bind(now)
         .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter().map(push_from_row).collect()
-    }
-
-    /// Takes a due push for one delivery attempt (moving `next_at` to `lease_until`); false when
-    /// another worker or node took it first.
-    pub async fn oa_claim_push(
-        &self,
-        id: i64,
-        seen_next_at: i64,
-        lease_until: i64,
-    ) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE oa_pushes SET next_at = $1, attempts = attempts + 1 WHERE id = $2 AND next_at = $3 AND state = 'pending'",
-        )
-        .bind(lease_until)
-        .bind(id)
-        .bind(seen_next_at)
-        .execute(self.pool())
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get("id"))
+        .collect::<std::result::Result<_, _>>()?;
+        if due.is_empty() {
+            tx.commit().await?;
+            return Ok(Vec::new());
+        }
+        let mut marks = self.marks();
+        let (lease, seen) = (marks.next_mark(), marks.next_mark());
+        let ids = marks.list(due.len());
+        // `next_at <= now` again: a row another node claimed in between is skipped.
+        let sql = format!(
+            "UPDATE oa_pushes SET next_at = {lease}, attempts = attempts + 1 \
+             WHERE state = 'pending' AND next_at <= {seen} AND id IN ({ids}) RETURNING {PUSH_COLUMNS}"
+        );
+        let mut q = sqlx::query(&sql).bind(lease_until).bind(now);
+        for id in &due {
+            q = q.bind(*id);
+        }
+        let mut claimed = q
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(push_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        tx.commit().await?;
+        claimed.sort_by_key(|p| p.id);
+        Ok(claimed)
     }
 
     /// Records an attempt's outcome: `state` is `pending` (retry at `next_at`), `delivered` or `failed`.

@@ -23,6 +23,7 @@ use tokio::sync::{Notify, Semaphore};
 pub struct Runtime {
     pub new_push: Notify,
     pub in_flight: Arc<Semaphore>,
+    pub clients: push::PushClients,
 }
 
 impl Runtime {
@@ -30,6 +31,7 @@ impl Runtime {
         Runtime {
             new_push: Notify::new(),
             in_flight: Arc::new(Semaphore::new(cfg.push_concurrency.max(1))),
+            clients: push::PushClients::default(),
         }
     }
 }

@@ -158,6 +158,39 @@ fn http_client(checked: &CheckedUrl, timeout: Duration) -> Result<reqwest::Clien
         .build()
 }
 
+/// HTTP clients for pushes, one per (host, checked address), so pushes to one developer reuse
+/// connections instead of building a client (TLS set-up included) and a connection per push.
+/// The key holds the address the URL check approved, so a cached client can only ever connect
+/// there; a host that now resolves elsewhere gets a new client after a new check.
+#[derive(Default)]
+pub struct PushClients {
+    clients: std::sync::Mutex<std::collections::HashMap<(String, SocketAddr), reqwest::Client>>,
+}
+
+/// Cached clients kept at most; past that the cache starts again (old connections close).
+const MAX_PUSH_CLIENTS: usize = 1024;
+
+impl PushClients {
+    fn get(
+        &self,
+        checked: &CheckedUrl,
+        timeout: Duration,
+    ) -> Result<reqwest::Client, reqwest::Error> {
+        let key = (checked.host.clone(), checked.addr);
+        // The map is only touched briefly and never left half-updated, so poison is harmless.
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = clients.get(&key) {
+            return Ok(c.clone());
+        }
+        let client = http_client(checked, timeout)?;
+        if clients.len() >= MAX_PUSH_CLIENTS {
+            clients.clear();
+        }
+        clients.insert(key, client.clone());
+        Ok(client)
+    }
+}
+
 /// Adds `signature`, `timestamp`, `nonce` (and more) to the URL's query.
 fn signed_url(base: &Url, token: &str, extra: &[(&str, &str)]) -> Url {
     let timestamp = (now_ms() / 1000).to_string();
@@ -227,8 +260,9 @@ pub async fn worker(state: AppState) {
     let poll = Duration::from_millis(state.config.official.poll_ms.max(10));
     loop {
         match run_due(&state).await {
-            Ok(n) if n == DUE_PAGE => continue,
-            Ok(_) => {}
+            // As many as there was room for: there may be more due at once.
+            Ok(true) => continue,
+            Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "official push worker"),
         }
         // A notification sent while we were busy is kept, so no new push waits a whole poll.
@@ -239,35 +273,37 @@ pub async fn worker(state: AppState) {
 /// Due pushes read per look.
 const DUE_PAGE: usize = 32;
 
-/// Claims and starts the due pushes (at most [`DUE_PAGE`]); returns how many were started.
-async fn run_due(state: &AppState) -> ApiResult<usize> {
+/// Claims and starts the due pushes (at most [`DUE_PAGE`], and no more than there are free
+/// slots under `push_concurrency`, so a claimed push never waits out its lease); `true` when it
+/// filled all the room it had, so more may be due.
+async fn run_due(state: &AppState) -> ApiResult<bool> {
+    let slots = &state.official.in_flight;
+    // Waits while `push_concurrency` attempts are in flight.
+    let Ok(first) = slots.clone().acquire_owned().await else {
+        return Ok(false);
+    };
+    let room = 1 + slots.available_permits().min(DUE_PAGE - 1);
     let now = now_ms();
     let lease = now + (state.config.official.push_timeout_secs as i64 + 10) * 1000;
-    let mut started = 0;
-    for push in state.store.oa_due_pushes(now, DUE_PAGE as i64).await? {
-        // Waits while `push_concurrency` attempts are in flight.
-        let Ok(permit) = state.official.in_flight.clone().acquire_owned().await else {
-            break;
+    let claimed = state
+        .store
+        .oa_claim_due_pushes(now, lease, room as i64)
+        .await?;
+    let more = claimed.len() == room;
+    let mut first = Some(first);
+    for push in claimed {
+        // Only this worker takes slots, so the ones counted above are still free.
+        let permit = match first.take() {
+            Some(p) => p,
+            None => match slots.clone().acquire_owned().await {
+                Ok(p) => p,
+                Err(_) => break,
+            },
         };
-        if !state
-            .store
-            .oa_claim_push(push.id, push.next_at, lease)
-            .await?
-        {
-            continue;
-        }
-        started += 1;
         let st = state.clone();
         tokio::spawn(async move {
             let id = push.id;
-            let result = attempt(
-                &st,
-                OaPushRow {
-                    attempts: push.attempts + 1,
-                    ..push
-                },
-            )
-            .await;
+            let result = attempt(&st, push).await;
             drop(permit);
             if let Err(e) = result {
                 tracing::warn!(push = id, error = %e, "push attempt bookkeeping failed");
@@ -276,7 +312,7 @@ async fn run_due(state: &AppState) -> ApiResult<usize> {
             st.official.new_push.notify_one();
         });
     }
-    Ok(started)
+    Ok(more)
 }
 
 /// One delivery attempt of a claimed push (`attempts` counts this one).
@@ -347,7 +383,10 @@ async fn send_once(
     let checked = check_url(url, cfg.allow_private_callbacks)
         .await
         .map_err(|e| e.to_string())?;
-    let client = http_client(&checked, Duration::from_secs(cfg.push_timeout_secs))
+    let client = state
+        .official
+        .clients
+        .get(&checked, Duration::from_secs(cfg.push_timeout_secs))
         .map_err(|e| e.to_string())?;
     let resp = client
         .post(signed_url(&checked.url, token, &[]))
