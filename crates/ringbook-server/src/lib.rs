@@ -86,6 +86,7 @@ impl App {
             metrics: metrics::Metrics::default(),
             node,
             messaging: messaging::Runtime::default(),
+            phones: identity::PhoneCache::default(),
         }))
     }
 }

@@ -21,6 +21,8 @@ pub struct App {
     pub node: String,
     /// Messaging's writer queue and send limiter.
     pub messaging: crate::messaging::Runtime,
+    /// Recently parsed phone numbers.
+    pub phones: crate::identity::PhoneCache,
     /// The official-account push worker's wake-up and concurrency bound.
     pub official: crate::official::Runtime,
 }
