@@ -64,12 +64,6 @@ impl Client {
             .await
     }
 
-    /// Adds or changes address-book entries and deletes numbers (SS-1).
-    pub async fn upload_book(&self, upload: &BookUpload) -> Result<BookUploaded, ClientError> {
-        self.call(Method::POST, "/v1/contacts/upload", Some(upload))
-            .await
-    }
-
     /// Operator: start the batch rematch.
     pub async fn admin_rematch_start(&self) -> Result<RematchView, ClientError> {
         self.call::<(), _>(Method::POST, "/v1/admin/services/rematch", None)

@@ -143,28 +143,3 @@ pub struct GrantSubscription {
     pub phone: String,
     pub service_id: String,
 }
-
-/// One address-book entry for `POST /v1/contacts/upload`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct BookEntry {
-    pub phone: String,
-    #[serde(default)]
-    pub name: String,
-}
-
-/// `POST /v1/contacts/upload`: add or change entries and delete numbers (SS-1).
-#[derive(Clone, Debug, Serialize, Deserialize, Default)]
-pub struct BookUpload {
-    #[serde(default)]
-    pub upserts: Vec<BookEntry>,
-    #[serde(default)]
-    pub deletes: Vec<String>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct BookUploaded {
-    pub upserted: usize,
-    pub deleted: u64,
-    /// Entries skipped because their number is not a valid mobile number.
-    pub rejected: Vec<String>,
-}

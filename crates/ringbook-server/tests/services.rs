@@ -33,8 +33,8 @@ async fn friend_phones(c: &Client) -> Vec<String> {
 async fn matched_pair(srv: &TestServer, a: &str, b: &str) -> (Client, Client) {
     let (ca, _, _) = srv.login(a).await;
     let (cb, _, _) = srv.login(b).await;
-    upload_book(&ca, &[b]).await;
-    upload_book(&cb, &[a]).await;
+    upload_book(&ca, &[b]).await.unwrap();
+    upload_book(&cb, &[a]).await.unwrap();
     (ca, cb)
 }
 
@@ -121,14 +121,14 @@ async fn matching_appears_and_disappears_as_books_change() {
     let (cc, _, _) = srv.login(&c).await;
 
     // One side only: no match.
-    upload_book(&ca, &[&b, &c]).await;
+    upload_book(&ca, &[&b, &c]).await.unwrap();
     assert!(friend_phones(&ca).await.is_empty());
     assert!(friend_phones(&cb).await.is_empty());
 
     // B adds A (in another format): they match, both ways, with A's saved name for B.
     let national = b.trim_start_matches("+86").to_string();
     assert_eq!(national.len(), 11);
-    upload_book(&cb, &[&a[3..]]).await;
+    upload_book(&cb, &[&a[3..]]).await.unwrap();
     assert_eq!(friend_phones(&ca).await, vec![b.clone()]);
     assert_eq!(friend_phones(&cb).await, vec![a.clone()]);
     assert_eq!(
@@ -139,19 +139,21 @@ async fn matching_appears_and_disappears_as_books_change() {
     );
 
     // C has A too: A now has two friends, C one; B and C are not friends of each other.
-    upload_book(&cc, &[&a]).await;
+    upload_book(&cc, &[&a]).await.unwrap();
     assert_eq!(friend_phones(&ca).await, vec![b.clone(), c.clone()]);
     assert_eq!(friend_phones(&cc).await, vec![a.clone()]);
     assert_eq!(friend_phones(&cb).await, vec![a.clone()]);
 
     // An edit (new name) keeps the match.
-    use ringbook_proto::services::{BookEntry, BookUpload};
-    ca.upload_book(&BookUpload {
-        upserts: vec![BookEntry {
+    use ringbook_proto::contacts::{ContactSyncRequest, ContactUpsert};
+    ca.sync_contacts(&ContactSyncRequest {
+        upserts: vec![ContactUpsert {
             phone: b.clone(),
             name: "Bob".into(),
+            group: None,
+            fields: None,
         }],
-        deletes: vec![],
+        ..Default::default()
     })
     .await
     .unwrap();
@@ -167,21 +169,24 @@ async fn matching_appears_and_disappears_as_books_change() {
     assert!(friend_phones(&cb).await.is_empty());
     // B deleting A from their side changes nothing more; A adding B back does not match yet.
     delete_from_book(&cb, &[&a]).await;
-    upload_book(&ca, &[&b]).await;
+    upload_book(&ca, &[&b]).await.unwrap();
     assert!(friend_phones(&cb).await.is_empty());
-    upload_book(&cb, &[&a]).await;
+    upload_book(&cb, &[&a]).await.unwrap();
     assert_eq!(friend_phones(&cb).await, vec![a.clone()]);
 
-    // Bad input: invalid numbers are reported, nothing else changes.
-    let r = upload_book(&ca, &["not a number", "12"]).await;
-    assert_eq!((r.upserted, r.rejected.len()), (0, 2));
+    // Bad input: the whole request is refused with the reason, and nothing changes.
+    let e = upload_book(&ca, &[&c, "not a number"]).await.unwrap_err();
+    assert_eq!(code_of(&e), "invalid_contact_number");
     assert_eq!(friend_phones(&ca).await, vec![b.clone(), c.clone()]);
-    let big = BookUpload {
-        upserts: vec![],
-        deletes: vec!["1".to_string(); 5001],
+    let book = ca.server_contacts().await.unwrap();
+    let c_entry = book.contacts.iter().find(|e| e.phone == c).unwrap();
+    assert_eq!(c_entry.name, "n1", "the refused request renamed nobody");
+    let big = ContactSyncRequest {
+        deletes: vec!["1".to_string(); ringbook_proto::contacts::MAX_SYNC_ENTRIES + 1],
+        ..Default::default()
     };
     assert_eq!(
-        code_of(&ca.upload_book(&big).await.unwrap_err()),
+        code_of(&ca.sync_contacts(&big).await.unwrap_err()),
         "too_many_entries"
     );
     assert_eq!(
@@ -204,9 +209,13 @@ async fn batch_rematch_runs_over_the_whole_base_with_progress() {
         clients.push(srv.login(n).await.0);
     }
     // Everyone has everyone: 5 users, 10 matches, 20 rows.
-    for c in &clients {
-        let refs: Vec<&str> = numbers.iter().map(String::as_str).collect();
-        upload_book(c, &refs).await;
+    for (c, own) in clients.iter().zip(&numbers) {
+        let refs: Vec<&str> = numbers
+            .iter()
+            .filter(|n| *n != own)
+            .map(String::as_str)
+            .collect();
+        upload_book(c, &refs).await.unwrap();
     }
     assert_eq!(friend_phones(&clients[0]).await.len(), 4);
 
@@ -248,7 +257,7 @@ async fn only_matched_friends_see_shared_services() {
     let (a, b, c) = (phone(20), phone(21), phone(22));
     let (ca, cb) = matched_pair(&srv, &a, &b).await;
     let (cc, _, _) = srv.login(&c).await;
-    upload_book(&cc, &[&a]).await; // C has A, A does not have C.
+    upload_book(&cc, &[&a]).await.unwrap(); // C has A, A does not have C.
     let admin = srv.client();
 
     let catalog = ca.services_catalog().await.unwrap().services;

@@ -5,9 +5,8 @@
 
 use crate::ctx::Global;
 use anyhow::Context;
-use ringbook_proto::services::{
-    BookEntry, BookUpload, OrderRequest, OrderState, OrderView, ServiceInfo, ServiceKind,
-};
+use ringbook_proto::contacts::{ContactSyncRequest, ContactUpsert};
+use ringbook_proto::services::{OrderRequest, OrderState, OrderView, ServiceInfo, ServiceKind};
 use std::io::Write;
 use std::time::Duration;
 
@@ -210,36 +209,35 @@ pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
             }
         }
         ServicesCmd::Book(cmd) => {
-            let upload = match cmd {
-                BookCmd::Add { numbers } => BookUpload {
+            // The same phone-book sync as `ringbook contacts sync` (PB-11): every number is
+            // checked before anything changes, and matching follows in the same transaction.
+            let req = match cmd {
+                BookCmd::Add { numbers } => ContactSyncRequest {
                     upserts: numbers
                         .into_iter()
-                        .map(|n| match n.split_once('=') {
-                            Some((p, name)) => BookEntry {
-                                phone: p.into(),
-                                name: name.into(),
-                            },
-                            None => BookEntry {
-                                phone: n,
-                                name: String::new(),
-                            },
+                        .map(|n| {
+                            let (phone, name) = match n.split_once('=') {
+                                Some((p, name)) => (p.to_string(), name.to_string()),
+                                None => (n, String::new()),
+                            };
+                            ContactUpsert {
+                                phone,
+                                name,
+                                group: None,
+                                fields: None,
+                            }
                         })
                         .collect(),
-                    deletes: vec![],
+                    ..Default::default()
                 },
-                BookCmd::Remove { numbers } => BookUpload {
-                    upserts: vec![],
+                BookCmd::Remove { numbers } => ContactSyncRequest {
                     deletes: numbers,
+                    ..Default::default()
                 },
             };
-            let r = ctx.authed()?.upload_book(&upload).await?;
-            println!("{} added or changed, {} removed", r.upserted, r.deleted);
-            if !r.rejected.is_empty() {
-                anyhow::bail!(
-                    "not valid mobile numbers, skipped: {}",
-                    r.rejected.join(", ")
-                );
-            }
+            let (added, removed) = (req.upserts.len(), req.deletes.len());
+            ctx.authed()?.sync_contacts(&req).await?;
+            println!("{added} added or changed, {removed} removed");
         }
         ServicesCmd::Rematch { status } => {
             let admin = admin_client(&ctx.server)?;

@@ -13,9 +13,7 @@
 //!   (through `sms_inbound`), outcome notices to both people, no double orders.
 //! - `platform`: the service-platform adapter trait, the reference in-process platform, the HTTP
 //!   adapter (SS-6).
-//! - `book`: a minimal address-book upload (`POST /v1/contacts/upload`) for clients and tests.
 
-pub mod book;
 pub mod catalogue;
 pub mod matching;
 pub mod ordering;
@@ -104,7 +102,6 @@ pub fn routes() -> Router<AppState> {
             post(matching::start_rematch).get(matching::rematch_status),
         )
         .route("/v1/admin/services/subscriptions", post(catalogue::grant))
-        .route("/v1/contacts/upload", post(book::upload))
         .merge(platform::serve_routes())
 }
 

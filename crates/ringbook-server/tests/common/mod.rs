@@ -181,38 +181,38 @@ pub fn phone(n: u32) -> String {
     format!("+86138{:08}", n)
 }
 
-/// Uploads address-book entries (numbers, saved under the name "n<index>") through
-/// `POST /v1/contacts/upload`, as a client would (SS-1).
+/// Adds address-book entries (numbers, saved under the name "n<index>") through the phone-book
+/// sync `POST /v1/contacts/sync`, as a client would (SS-1 reads these books).
 pub async fn upload_book(
     client: &Client,
     numbers: &[&str],
-) -> ringbook_proto::services::BookUploaded {
-    use ringbook_proto::services::{BookEntry, BookUpload};
+) -> Result<ringbook_proto::contacts::ContactSyncResponse, ringbook_client::ClientError> {
+    use ringbook_proto::contacts::{ContactSyncRequest, ContactUpsert};
     let upserts = numbers
         .iter()
         .enumerate()
-        .map(|(i, n)| BookEntry {
+        .map(|(i, n)| ContactUpsert {
             phone: n.to_string(),
             name: format!("n{i}"),
+            group: None,
+            fields: None,
         })
         .collect();
     client
-        .upload_book(&BookUpload {
+        .sync_contacts(&ContactSyncRequest {
             upserts,
-            deletes: vec![],
+            ..Default::default()
         })
         .await
-        .unwrap()
 }
 
-/// Deletes numbers from the caller's address book through `POST /v1/contacts/upload`.
+/// Deletes numbers from the caller's address book through `POST /v1/contacts/sync`.
 pub async fn delete_from_book(client: &Client, numbers: &[&str]) {
-    use ringbook_proto::services::BookUpload;
-    let deletes = numbers.iter().map(|n| n.to_string()).collect();
+    use ringbook_proto::contacts::ContactSyncRequest;
     client
-        .upload_book(&BookUpload {
-            upserts: vec![],
-            deletes,
+        .sync_contacts(&ContactSyncRequest {
+            deletes: numbers.iter().map(|n| n.to_string()).collect(),
+            ..Default::default()
         })
         .await
         .unwrap();
