@@ -14,14 +14,9 @@ use ringbook_store::identity::DeviceRow;
 use ringbook_store::Store;
 use std::time::Instant;
 
-fn arg(name: &str, default: i64) -> i64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+#[path = "support/args.rs"]
+mod args;
+use args::arg;
 
 fn vm_hwm() -> String {
     std::fs::read_to_string("/proc/self/status")

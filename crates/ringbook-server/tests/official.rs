@@ -11,6 +11,7 @@ use axum::extract::{Query, State};
 use axum::http::Method;
 use axum::routing::any;
 use common::{phone, TestServer};
+use ringbook_client::Client;
 use ringbook_proto::official::{push as xml, AccountSendRequest};
 use ringbook_proto::ws::ServerFrame;
 use std::collections::{BTreeMap, HashMap};
@@ -108,6 +109,20 @@ async fn private_ok_server() -> TestServer {
         c.official.poll_ms = 20;
     })
     .await
+}
+
+/// The account "news" of phone(1) in developer mode, pushing to a fresh receiver; and a second
+/// user, phone(2), who does not follow it yet. Returns (receiver, owner, that user).
+async fn developer_account(srv: &TestServer) -> (Arc<Receiver>, Client, Client) {
+    let (rx, base) = start_receiver().await;
+    let (owner, _, _) = srv.login(&phone(1)).await;
+    let (fan, _, _) = srv.login(&phone(2)).await;
+    owner.oa_create("news", "password1").await.unwrap();
+    owner
+        .oa_set_callback("news", &format!("{base}/callback/news"), TOKEN)
+        .await
+        .unwrap();
+    (rx, owner, fan)
 }
 
 fn parsed(r: &Receiver) -> Vec<BTreeMap<String, String>> {
@@ -449,14 +464,7 @@ async fn oa3_callbacks_to_private_addresses_are_refused_by_default() {
 #[tokio::test]
 async fn oa3_failed_pushes_are_retried_and_delivered_once_then_given_up() {
     let srv = private_ok_server().await;
-    let (rx, base) = start_receiver().await;
-    let (owner, _, _) = srv.login(&phone(1)).await;
-    let (fan, _, _) = srv.login(&phone(2)).await;
-    owner.oa_create("news", "password1").await.unwrap();
-    owner
-        .oa_set_callback("news", &format!("{base}/callback/news"), TOKEN)
-        .await
-        .unwrap();
+    let (rx, _owner, fan) = developer_account(&srv).await;
     fan.oa_follow("news").await.unwrap();
     wait_for(|| rx.pushes.lock().unwrap().len() == 1).await;
 
@@ -504,15 +512,8 @@ async fn oa3_one_followers_pushes_arrive_in_order_across_retries() {
         c.official.poll_ms = 20;
     })
     .await;
-    let (rx, base) = start_receiver().await;
-    let (owner, _, _) = srv.login(&phone(1)).await;
-    let (fan, _, _) = srv.login(&phone(2)).await;
+    let (rx, _owner, fan) = developer_account(&srv).await;
     let (other, _, _) = srv.login(&phone(3)).await;
-    owner.oa_create("news", "password1").await.unwrap();
-    owner
-        .oa_set_callback("news", &format!("{base}/callback/news"), TOKEN)
-        .await
-        .unwrap();
     fan.oa_follow("news").await.unwrap();
     other.oa_follow("news").await.unwrap();
     wait_for(|| rx.pushes.lock().unwrap().len() == 2).await;
@@ -576,14 +577,7 @@ async fn oa3_pending_pushes_survive_a_restart() {
         db_url = c.database_url.clone();
     })
     .await;
-    let (rx, base) = start_receiver().await;
-    let (owner, _, _) = srv.login(&phone(1)).await;
-    let (fan, _, _) = srv.login(&phone(2)).await;
-    owner.oa_create("news", "password1").await.unwrap();
-    owner
-        .oa_set_callback("news", &format!("{base}/callback/news"), TOKEN)
-        .await
-        .unwrap();
+    let (rx, _owner, fan) = developer_account(&srv).await;
     rx.down.store(true, Ordering::SeqCst);
     fan.oa_follow("news").await.unwrap();
     let account = srv
@@ -755,14 +749,7 @@ async fn oa3_push_verified_by_wechatpy() {
         return;
     }
     let srv = private_ok_server().await;
-    let (rx, base) = start_receiver().await;
-    let (owner, _, _) = srv.login(&phone(1)).await;
-    let (fan, _, _) = srv.login(&phone(2)).await;
-    owner.oa_create("news", "password1").await.unwrap();
-    owner
-        .oa_set_callback("news", &format!("{base}/callback/news"), TOKEN)
-        .await
-        .unwrap();
+    let (rx, _owner, fan) = developer_account(&srv).await;
     fan.oa_follow("news").await.unwrap();
     let sent = fan
         .oa_send("news", "text", "你好 <wechatpy> & co")
