@@ -1,8 +1,7 @@
 //! Contact queries (PB-11): the server's copy of each user's address book. Other parts read it
 //! to decide who may see whom (presence, profiles) and who matches whom (service sharing).
 
-use crate::Returning;
-use crate::{Result, Store};
+use crate::{Result, Returning, Store};
 use sqlx::Row;
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,8 +1,7 @@
 //! Identity queries: the user table of PB-4, device sessions, verification codes, MO-SMS login
 //! tokens and the live-connection table of PB-6.
 
-use crate::Returning;
-use crate::{opt, Result, Store, StoreError};
+use crate::{opt, Result, Returning, Store, StoreError};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -51,6 +50,17 @@ pub struct CodeRow {
     pub expires_at: i64,
     pub attempts: i64,
     pub sent_at: i64,
+}
+
+/// Reads `code_hash, expires_at, attempts, sent_at`: the columns of every one-time-code table
+/// (login codes here, profile binding codes in `profiles`).
+pub(crate) fn code_from_row(r: &AnyRow) -> Result<CodeRow> {
+    Ok(CodeRow {
+        code_hash: r.try_get("code_hash")?,
+        expires_at: r.try_get("expires_at")?,
+        attempts: r.try_get("attempts")?,
+        sent_at: r.try_get("sent_at")?,
+    })
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -348,15 +358,7 @@ impl Store {
         .bind(phone)
         .fetch_optional(self.pool())
         .await?;
-        row.map(|r| {
-            Ok(CodeRow {
-                code_hash: r.try_get("code_hash")?,
-                expires_at: r.try_get("expires_at")?,
-                attempts: r.try_get("attempts")?,
-                sent_at: r.try_get("sent_at")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(code_from_row).transpose()
     }
 
     /// Counts one wrong try and returns the new count.

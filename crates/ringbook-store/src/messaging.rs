@@ -1,8 +1,7 @@
 //! Message queries (PB-16, PB-17, X-3): messages are numbered per recipient (`seq`), stored
 //! before they are acknowledged, and deduplicated by (sender, client message ID).
 
-use crate::Returning;
-use crate::{opt, Result, Store};
+use crate::{opt, Result, Returning, Store};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 

@@ -2,8 +2,7 @@
 //! follower → account messages, account → follower messages, developer-mode pushes (durable, so
 //! retries survive a restart), follower privacy allow-lists, console sessions and login failures.
 
-use crate::Returning;
-use crate::{opt, Result, Store, StoreError};
+use crate::{opt, Result, Returning, Store, StoreError};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 

@@ -3,8 +3,7 @@
 //!
 //! JSON lists (origins, addresses, fields) are stored as TEXT; the server module owns their shape.
 
-use crate::Returning;
-use crate::{opt, Result, Store, StoreError};
+use crate::{opt, Result, Returning, Store, StoreError};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 

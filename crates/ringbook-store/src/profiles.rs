@@ -6,8 +6,8 @@
 //! the caller read, so two concurrent updates (an MMS and an app edit) never lose each other's
 //! fields; the caller re-reads and retries.
 
-use crate::Returning;
-use crate::{opt, Result, Store, StoreError};
+use crate::identity::{code_from_row, CodeRow};
+use crate::{opt, Result, Returning, Store, StoreError};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -74,14 +74,6 @@ pub struct BindingRow {
     pub phone: String,
     pub user_id: i64,
     pub created_at: i64,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BindingCodeRow {
-    pub code_hash: String,
-    pub expires_at: i64,
-    pub attempts: i64,
-    pub sent_at: i64,
 }
 
 fn profile_from_row(r: &AnyRow) -> Result<ProfileRow> {
@@ -330,7 +322,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn binding_code(&self, user_id: i64, phone: &str) -> Result<Option<BindingCodeRow>> {
+    pub async fn binding_code(&self, user_id: i64, phone: &str) -> Result<Option<CodeRow>> {
         let row = sqlx::query(
             "SELECT code_hash, expires_at, attempts, sent_at FROM profile_binding_codes \
              WHERE user_id = $1 AND phone = $2",
@@ -339,15 +331,7 @@ impl Store {
         .bind(phone)
         .fetch_optional(self.pool())
         .await?;
-        row.map(|r| {
-            Ok(BindingCodeRow {
-                code_hash: r.try_get("code_hash")?,
-                expires_at: r.try_get("expires_at")?,
-                attempts: r.try_get("attempts")?,
-                sent_at: r.try_get("sent_at")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(code_from_row).transpose()
     }
 
     /// Counts a wrong try; returns the new count.

@@ -6,8 +6,7 @@
 //! - one-click orders (`service_orders`), at most one open per orderer and service;
 //! - the reference service platform's own tables (`platform_services`, `platform_subscriptions`).
 
-use crate::Returning;
-use crate::{opt, Result, Store, StoreError};
+use crate::{opt, Result, Returning, Store, StoreError};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
