@@ -173,9 +173,17 @@ impl Client {
         .await
     }
 
-    pub async fn mo_state(&self, token: &str) -> Result<MoState, ClientError> {
-        self.call::<(), _>(reqwest::Method::GET, &format!("/v1/auth/mo/{token}"), None)
-            .await
+    /// Polls an MO login token; only the device it was issued to learns the number.
+    pub async fn mo_state(&self, token: &str, device_id: &str) -> Result<MoState, ClientError> {
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("device_id", device_id)
+            .finish();
+        self.call::<(), _>(
+            reqwest::Method::GET,
+            &format!("/v1/auth/mo/{token}?{query}"),
+            None,
+        )
+        .await
     }
 
     pub async fn me(&self) -> Result<Me, ClientError> {

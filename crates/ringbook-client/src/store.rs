@@ -33,13 +33,43 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// The home holds the session token, which must stay usable by the client and so cannot be
+/// hashed: the folder is the owner's only (0700) and the database 0600 — SQLite gives its
+/// `-wal` and `-shm` files the database file's mode.
+fn make_private(home: &Path, db: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(home)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::set_permissions(home, std::fs::Permissions::from_mode(0o700))?;
+        // Create it 0600 before SQLite does, or tighten a file an older version left open.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(db)?;
+        for file in [
+            db.to_path_buf(),
+            db.with_extension("db-wal"),
+            db.with_extension("db-shm"),
+        ] {
+            if file.exists() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 impl ClientStore {
     /// Opens (creating) `<home>/client.db`; on first open generates the device identity
     /// (PB-2: random + timestamp).
     pub async fn open(home: &Path) -> Result<Self, ClientError> {
-        std::fs::create_dir_all(home)?;
+        let db = home.join("client.db");
+        make_private(home, &db)?;
         let opts = SqliteConnectOptions::new()
-            .filename(home.join("client.db"))
+            .filename(&db)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(std::time::Duration::from_secs(10))

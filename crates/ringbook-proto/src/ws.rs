@@ -51,6 +51,8 @@ pub enum CloseReason {
     Replaced,
     /// The session was revoked (logout, revoke from another device, account moved).
     Revoked,
+    /// The account was moved to another device (PB-5): this device is logged out.
+    Moved,
     /// The account was blocked by an operator.
     Blocked,
     /// The server is shutting down; reconnect later.

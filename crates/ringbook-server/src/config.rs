@@ -28,8 +28,15 @@ pub struct Config {
     pub default_region: String,
     /// Largest JSON request body, in bytes.
     pub max_body_bytes: usize,
-    /// Peers whose `X-Forwarded-For` is believed for the client address (e.g. a load balancer).
+    /// Peers whose `X-Forwarded-For` is believed for the client address (e.g. a reverse proxy
+    /// or load balancer). Every allow-list and rate limit uses the address derived through them.
     pub trusted_proxies: Vec<IpNet>,
+    /// 64 hex digits: the key that protects secrets at rest (keyed hashes of codes and tokens,
+    /// encrypted callback tokens and site secrets). Without it `<data_dir>/master.key` is
+    /// created; set it on multi-node deployments. `openplatform.master_key` is its old name.
+    pub master_key: Option<String>,
+    /// The argon2 pool shared by every password check.
+    pub passwords: crate::passwords::PasswordConfig,
     pub identity: IdentityConfig,
     pub sms: SmsConfig,
     pub admin: AdminConfig,
@@ -71,6 +78,10 @@ pub struct IdentityConfig {
     pub rescue_lock_secs: u64,
     /// Login attempts per client address per minute.
     pub logins_per_addr_per_minute: u32,
+    /// Rescue-password changes per account per hour.
+    pub rescue_changes_per_hour: u32,
+    /// Polls of MO login tokens per client address per minute.
+    pub mo_polls_per_addr_per_minute: u32,
 }
 
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq, Debug)]
@@ -122,6 +133,8 @@ impl Default for Config {
             default_region: "CN".into(),
             max_body_bytes: 64 * 1024,
             trusted_proxies: Vec::new(),
+            master_key: None,
+            passwords: Default::default(),
             identity: IdentityConfig::default(),
             sms: SmsConfig::default(),
             admin: AdminConfig::default(),
@@ -154,6 +167,8 @@ impl Default for IdentityConfig {
             rescue_max_failures: 5,
             rescue_lock_secs: 900,
             logins_per_addr_per_minute: 60,
+            rescue_changes_per_hour: 10,
+            mo_polls_per_addr_per_minute: 300,
         }
     }
 }
@@ -193,6 +208,8 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "default_region",
     "max_body_bytes",
     "trusted_proxies",
+    "master_key",
+    "passwords",
     "identity",
     "sms",
     "admin",
@@ -232,6 +249,17 @@ impl Config {
         self.database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("ringbook.db").display()))
+    }
+
+    /// The configured master key, under its current or its old name.
+    pub fn configured_master_key(&self) -> anyhow::Result<Option<&str>> {
+        match (&self.master_key, &self.openplatform.master_key) {
+            (Some(a), Some(b)) if a.trim() != b.trim() => anyhow::bail!(
+                "master_key and openplatform.master_key (its old name) are both set and differ"
+            ),
+            (Some(k), _) | (None, Some(k)) => Ok(Some(k.as_str())),
+            (None, None) => Ok(None),
+        }
     }
 
     pub fn node_name(&self) -> String {
@@ -291,6 +319,9 @@ impl fmt::Debug for Config {
             .field("sqlite_synchronous", &self.sqlite_synchronous)
             .field("node", &self.node)
             .field("default_region", &self.default_region)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("master_key", &redacted(&self.master_key))
+            .field("passwords", &self.passwords)
             .field("identity.sms_code", &self.identity.sms_code)
             .field("identity.declared_number", &self.identity.declared_number)
             .field("identity.mo_sms", &self.identity.mo_sms)

@@ -6,6 +6,7 @@ use crate::state::{now_ms, AppState};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use ipnet::IpNet;
 use ringbook_proto::PhoneNumber;
 use sha2::{Digest, Sha256};
 use std::net::{IpAddr, SocketAddr};
@@ -53,12 +54,103 @@ pub fn json_rejection(rejection: JsonRejection) -> ApiError {
     }
 }
 
-/// The client's address: the TCP peer, or the `X-Forwarded-For` entry set by a trusted proxy.
-#[derive(Clone, Copy, Debug)]
+/// The client's address, the one notion every decision about "who is calling" uses: rate
+/// limits, allow-lists (admin, SMS gateway, operator header) and the connection record.
+///
+/// Behind trusted proxies it is the right-most `X-Forwarded-For` entry that is not itself a
+/// trusted proxy: every proxy appends the address it received the request from, so entries to
+/// the left of the last untrusted one were written by the client and prove nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientAddr {
     pub ip: IpAddr,
-    /// The TCP peer itself (the proxy when there is one).
-    pub peer: IpAddr,
+    pub source: AddrSource,
+}
+
+/// Where [`ClientAddr::ip`] comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddrSource {
+    /// The TCP peer, which is not a trusted proxy.
+    Peer,
+    /// `X-Forwarded-For`, as written by trusted proxies.
+    Forwarded,
+    /// A trusted proxy that did not say whom it forwards for: `ip` is the proxy's own address
+    /// (good enough to share a rate limit), but the client is unknown, so it passes no
+    /// allow-list — not even "loopback" when the proxy runs on the same host.
+    UnknownBehindProxy,
+}
+
+impl ClientAddr {
+    /// Derives the client address from the TCP peer and the request's `X-Forwarded-For`
+    /// headers (all of them, in order).
+    pub fn derive<'a>(
+        peer: IpAddr,
+        forwarded_for: impl Iterator<Item = &'a str>,
+        trusted: &[IpNet],
+    ) -> ClientAddr {
+        let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+        if !is_trusted(&peer) {
+            return ClientAddr {
+                ip: peer,
+                source: AddrSource::Peer,
+            };
+        }
+        let entries: Vec<&str> = forwarded_for.flat_map(|v| v.split(',')).collect();
+        // The last trusted hop seen, walking leftwards: when every entry is a trusted address,
+        // the left-most is the client (an operator on the proxy's own host, say).
+        let mut last_trusted = None;
+        for entry in entries.iter().rev() {
+            match parse_forwarded_entry(entry) {
+                Some(ip) if is_trusted(&ip) => last_trusted = Some(ip),
+                Some(ip) => {
+                    return ClientAddr {
+                        ip,
+                        source: AddrSource::Forwarded,
+                    }
+                }
+                // Garbage where an address should be: whoever wrote it is not a proxy of ours,
+                // so the client is unknown.
+                None => {
+                    last_trusted = None;
+                    break;
+                }
+            }
+        }
+        match last_trusted {
+            Some(ip) => ClientAddr {
+                ip,
+                source: AddrSource::Forwarded,
+            },
+            None => ClientAddr {
+                ip: peer,
+                source: AddrSource::UnknownBehindProxy,
+            },
+        }
+    }
+
+    /// True when the client is known and inside one of `nets`.
+    pub fn is_in(&self, nets: &[IpNet]) -> bool {
+        self.source != AddrSource::UnknownBehindProxy && nets.iter().any(|n| n.contains(&self.ip))
+    }
+
+    /// True when the client is known to be on the server's own host.
+    pub fn is_loopback(&self) -> bool {
+        self.source != AddrSource::UnknownBehindProxy && self.ip.is_loopback()
+    }
+}
+
+/// One `X-Forwarded-For` entry: an address, possibly `[v6]`, `v4:port` or `[v6]:port`.
+fn parse_forwarded_entry(entry: &str) -> Option<IpAddr> {
+    let entry = entry.trim();
+    if let Ok(ip) = entry.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    if let Ok(sock) = entry.parse::<SocketAddr>() {
+        return Some(sock.ip());
+    }
+    entry
+        .strip_prefix('[')
+        .and_then(|e| e.strip_suffix(']'))
+        .and_then(|e| e.parse().ok())
 }
 
 impl FromRequestParts<AppState> for ClientAddr {
@@ -73,21 +165,16 @@ impl FromRequestParts<AppState> for ClientAddr {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip())
             .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no peer address on the request")))?;
-        let trusted = state
-            .config
-            .trusted_proxies
+        let headers = parts
+            .headers
+            .get_all("x-forwarded-for")
             .iter()
-            .any(|net| net.contains(&peer));
-        let forwarded = trusted
-            .then(|| parts.headers.get("x-forwarded-for"))
-            .flatten()
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .and_then(|v| v.trim().parse::<IpAddr>().ok());
-        Ok(ClientAddr {
-            ip: forwarded.unwrap_or(peer),
+            .filter_map(|v| v.to_str().ok());
+        Ok(ClientAddr::derive(
             peer,
-        })
+            headers,
+            &state.config.trusted_proxies,
+        ))
     }
 }
 
@@ -143,21 +230,22 @@ impl Session {
     }
 }
 
-/// The token from `Authorization: Bearer …`, or (for browsers opening a WebSocket, which cannot
-/// set headers) the `access_token` query parameter.
+/// The token from `Authorization: Bearer …`.
 pub fn bearer_token(parts: &Parts) -> Option<String> {
-    if let Some(v) = parts.headers.get(axum::http::header::AUTHORIZATION) {
-        return v
-            .to_str()
-            .ok()?
-            .strip_prefix("Bearer ")
-            .map(|t| t.trim().to_string());
-    }
     parts
-        .uri
-        .query()?
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("access_token=").map(str::to_string))
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(|t| t.trim().to_string())
+}
+
+fn missing_token() -> ApiError {
+    ApiError::unauthorized(
+        "missing_token",
+        "log in first: send Authorization: Bearer <token>",
+    )
 }
 
 impl FromRequestParts<AppState> for Session {
@@ -167,12 +255,82 @@ impl FromRequestParts<AppState> for Session {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer_token(parts).ok_or_else(|| {
-            ApiError::unauthorized(
-                "missing_token",
-                "log in first: send Authorization: Bearer <token>",
-            )
-        })?;
+        let token = bearer_token(parts).ok_or_else(missing_token)?;
         Session::from_token(state, &token).await
+    }
+}
+
+/// The session of a WebSocket upgrade: browsers cannot set headers on a WebSocket, so here
+/// (and only here, where the URL is not logged by intermediaries as a page address) the token
+/// may also come as the `access_token` query parameter.
+pub struct UpgradeSession(pub Session);
+
+impl FromRequestParts<AppState> for UpgradeSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer_token(parts)
+            .or_else(|| {
+                let query = parts.uri.query()?;
+                serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+                    .ok()?
+                    .into_iter()
+                    .find_map(|(k, v)| (k == "access_token").then_some(v))
+            })
+            .ok_or_else(missing_token)?;
+        Session::from_token(state, &token).await.map(UpgradeSession)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nets(list: &[&str]) -> Vec<IpNet> {
+        list.iter().map(|n| n.parse().unwrap()).collect()
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let trusted = nets(&["127.0.0.1/32", "10.0.0.0/8"]);
+        // Direct client: its own header is ignored.
+        let direct = ClientAddr::derive(ip("203.0.113.9"), ["127.0.0.1"].into_iter(), &trusted);
+        assert_eq!(
+            direct,
+            ClientAddr {
+                ip: ip("203.0.113.9"),
+                source: AddrSource::Peer
+            }
+        );
+        assert!(!direct.is_loopback());
+        // Behind two proxies; the client forged a loopback entry on the left.
+        let chained = ClientAddr::derive(
+            ip("127.0.0.1"),
+            ["127.0.0.1, 198.51.100.7", "10.1.2.3"].into_iter(),
+            &trusted,
+        );
+        assert_eq!(chained.ip, ip("198.51.100.7"));
+        assert!(!chained.is_loopback());
+        // A same-host proxy that sent no header: the client is unknown, not loopback.
+        let unknown = ClientAddr::derive(ip("127.0.0.1"), std::iter::empty(), &trusted);
+        assert_eq!(unknown.source, AddrSource::UnknownBehindProxy);
+        assert!(!unknown.is_loopback());
+        assert!(!unknown.is_in(&nets(&["127.0.0.0/8"])));
+        // Ports and brackets as some proxies write them.
+        let v6 = ClientAddr::derive(ip("10.0.0.1"), ["[2001:db8::1]:4711"].into_iter(), &trusted);
+        assert_eq!(v6.ip, ip("2001:db8::1"));
+        let garbage =
+            ClientAddr::derive(ip("10.0.0.1"), ["1.2.3.4, nonsense"].into_iter(), &trusted);
+        assert_eq!(garbage.source, AddrSource::UnknownBehindProxy);
+        // Only trusted hops: the left-most is the client (the proxy's own host here).
+        let local = ClientAddr::derive(ip("127.0.0.1"), ["127.0.0.1"].into_iter(), &trusted);
+        assert!(local.is_loopback());
     }
 }

@@ -25,13 +25,16 @@ pub mod config;
 pub mod contacts;
 pub mod error;
 pub mod extract;
+pub mod files;
 pub mod hub;
 pub mod identity;
+pub mod keys;
 pub mod messaging;
 pub mod metrics;
 pub mod official;
 pub mod openplatform;
 pub mod ops;
+pub mod passwords;
 pub mod presence;
 pub mod profiles;
 pub mod ratelimit;
@@ -58,16 +61,14 @@ use tokio::net::TcpListener;
 impl App {
     /// Opens the store (running migrations) and builds every service from the config.
     pub async fn build(config: Config) -> anyhow::Result<AppState> {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| {
-            format!(
-                "cannot create the data directory {}",
-                config.data_dir.display()
-            )
-        })?;
-        let store =
-            ringbook_store::Store::open_with(&config.database_url(), config.sqlite_synchronous)
-                .await
-                .context("cannot open the database")?;
+        files::private_dir(&config.data_dir).context("the data directory")?;
+        let keys = keys::Keys::load(config.configured_master_key()?, &config.data_dir)
+            .context("the master key")?;
+        let database_url = config.database_url();
+        files::prepare_sqlite_files(&database_url).context("the database file")?;
+        let store = ringbook_store::Store::open_with(&database_url, config.sqlite_synchronous)
+            .await
+            .context("cannot open the database")?;
         let sms =
             sms::SmsGateway::from_config(&config.sms, &config.data_dir).context("SMS gateway")?;
         let node = config.node_name();
@@ -76,6 +77,7 @@ impl App {
         if stale > 0 {
             tracing::info!(stale, "cleared connection records of an earlier run");
         }
+        let passwords = passwords::Passwords::new(&config.passwords);
         Ok(Arc::new(App {
             limits: Limits::from_config(&config),
             official: official::Runtime::new(&config.official),
@@ -87,6 +89,8 @@ impl App {
             node,
             messaging: messaging::Runtime::default(),
             phones: identity::PhoneCache::default(),
+            passwords,
+            keys,
         }))
     }
 }
@@ -167,6 +171,8 @@ async fn housekeeping(state: AppState) {
         state.limits.codes_per_addr.retain_recent();
         state.limits.codes_per_number.retain_recent();
         state.limits.logins_per_addr.retain_recent();
+        state.limits.rescue_changes_per_user.retain_recent();
+        state.limits.mo_polls_per_addr.retain_recent();
         services::housekeeping(&state).await;
     }
 }

@@ -135,9 +135,11 @@ impl SmsGateway {
                 line.push(b'\n');
                 // One writer at a time so lines never interleave.
                 let _guard = lock.lock().await;
+                // 0600: the outbox holds live codes.
                 let mut file = tokio::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
+                    .mode(0o600)
                     .open(path)
                     .await?;
                 file.write_all(&line).await?;

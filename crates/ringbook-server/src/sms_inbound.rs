@@ -33,7 +33,7 @@ async fn receive(
     Query(sms): Query<MoSms>,
 ) -> ApiResult<String> {
     let cfg = &state.config.sms;
-    if !cfg.mo_allowed.iter().any(|net| net.contains(&addr.peer)) {
+    if !addr.is_in(&cfg.mo_allowed) {
         return Err(ApiError::forbidden(
             "not_sms_gateway",
             "only the SMS gateway may deliver texts here",

@@ -25,6 +25,10 @@ pub struct App {
     pub phones: crate::identity::PhoneCache,
     /// The official-account push worker's wake-up and concurrency bound.
     pub official: crate::official::Runtime,
+    /// The master key and what is derived from it.
+    pub keys: crate::keys::Keys,
+    /// The one bounded pool for argon2.
+    pub passwords: crate::passwords::Passwords,
 }
 
 /// In-memory rate limiters; durable counters (wrong codes, rescue failures) live in the store.
@@ -32,6 +36,8 @@ pub struct Limits {
     pub codes_per_number: KeyedLimiter,
     pub codes_per_addr: KeyedLimiter,
     pub logins_per_addr: KeyedLimiter,
+    pub rescue_changes_per_user: KeyedLimiter,
+    pub mo_polls_per_addr: KeyedLimiter,
 }
 
 impl Limits {
@@ -41,6 +47,8 @@ impl Limits {
             codes_per_number: KeyedLimiter::per_hour(id.codes_per_number_per_hour),
             codes_per_addr: KeyedLimiter::per_hour(id.codes_per_addr_per_hour),
             logins_per_addr: KeyedLimiter::per_minute(id.logins_per_addr_per_minute),
+            rescue_changes_per_user: KeyedLimiter::per_hour(id.rescue_changes_per_hour),
+            mo_polls_per_addr: KeyedLimiter::per_minute(id.mo_polls_per_addr_per_minute),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! (PB-6), then runs one reader loop and one writer task fed by the hub's bounded queue.
 
 use crate::error::ApiError;
-use crate::extract::{ClientAddr, Session};
+use crate::extract::{ClientAddr, Session, UpgradeSession};
 use crate::hub::{ConnHandle, ConnReceivers};
 use crate::state::{now_ms, AppState};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 pub async fn upgrade(
     State(state): State<AppState>,
-    session: Session,
+    UpgradeSession(session): UpgradeSession,
     addr: ClientAddr,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {

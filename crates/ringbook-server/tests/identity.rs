@@ -192,12 +192,23 @@ async fn other_device_is_refused_then_moved_with_the_rescue_password() {
     let e = srv.login_device(&p, &new_dev).await.unwrap_err();
     assert_eq!(code_of(&e), "device_mismatch");
     assert!(e.to_string().contains("another device"));
-    // Move asked, wrong password.
+    // Move asked with the code the refusal left unused, wrong password.
     let e = srv
-        .login_with(&p, &new_dev, Some("wrong password"), true)
+        .client()
+        .login(&LoginRequest {
+            phone: Some(p.clone()),
+            device: new_dev.clone(),
+            proof: Proof::SmsCode {
+                code: srv.last_code(&p),
+            },
+            rescue_password: Some("wrong password".into()),
+            move_account: true,
+        })
         .await
         .unwrap_err();
     assert_eq!(code_of(&e), "wrong_rescue_password");
+    // That code is used up now; the cool-down has to pass before the next one.
+    srv.state.store.delete_code(&p).await.unwrap();
     // Move with the right password: new identity overwrites the old, old sessions end.
     let moved = srv
         .login_with(&p, &new_dev, Some("correct horse"), true)
@@ -207,7 +218,7 @@ async fn other_device_is_refused_then_moved_with_the_rescue_password() {
     assert_eq!(
         old_ws.next().await.unwrap(),
         Some(ServerFrame::Closing {
-            reason: CloseReason::Revoked
+            reason: CloseReason::Moved
         })
     );
     assert_eq!(
@@ -394,7 +405,10 @@ async fn mobile_originated_sms_binds_the_sender_to_the_device() {
     let started = c.mo_start(&dev).await.unwrap();
     assert_eq!(started.service_number, "10690000");
     assert!(started.instructions.contains(&started.token));
-    assert_eq!(c.mo_state(&started.token).await.unwrap(), MoState::Waiting);
+    assert_eq!(
+        c.mo_state(&started.token, &dev.device_id).await.unwrap(),
+        MoState::Waiting
+    );
 
     // Logging in before the SMS arrived says so.
     let login = |device| LoginRequest {
@@ -423,7 +437,7 @@ async fn mobile_originated_sms_binds_the_sender_to_the_device() {
     .await;
     assert_eq!(status, 200);
     assert!(reply.contains("confirmed"), "{reply}");
-    match c.mo_state(&started.token).await.unwrap() {
+    match c.mo_state(&started.token, &dev.device_id).await.unwrap() {
         MoState::Received { phone } => assert_eq!(phone.as_str(), "+8613800000016"),
         other => panic!("{other:?}"),
     }

@@ -456,6 +456,11 @@ async fn sp_service_is_ordered_on_the_right_reply_once() {
     assert!(o.expires_at.is_some());
     let (code, sent) = confirmation(&srv, &b);
     assert_eq!(sent, 1);
+    // The code travels only by SMS: the orderer's session never sees it.
+    let shown = serde_json::to_string(&o).unwrap();
+    assert!(!shown.contains(&format!("Y {code}")), "{shown}");
+    let listed = serde_json::to_string(&cb.services_orders().await.unwrap()).unwrap();
+    assert!(!listed.contains(&format!("Y {code}")), "{listed}");
     assert!(!subscribed(
         &cb.services_mine().await.unwrap(),
         "news-daily"

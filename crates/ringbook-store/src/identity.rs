@@ -63,6 +63,66 @@ pub(crate) fn code_from_row(r: &AnyRow) -> Result<CodeRow> {
     })
 }
 
+/// The outcome of claiming one try at a one-time code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CodeTry {
+    /// The try is counted (`attempts` includes it); compare the code now.
+    Claimed(CodeRow),
+    /// No code is waiting.
+    Missing,
+    /// The code has expired.
+    Expired,
+    /// Every try has been used.
+    Exhausted(CodeRow),
+}
+
+/// The outcome of claiming one rescue-password check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RescueTry {
+    /// This check may go ahead; `tries` counts it. `locked_until` is set when it was the last
+    /// one allowed before the lock.
+    Claimed { tries: i64, locked_until: i64 },
+    /// Locked until this time (Unix ms): no check may be made.
+    Locked { until: i64 },
+}
+
+/// Which one-time code: a login code (by number) or a profile binding code (by user and number).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum CodeKey<'a> {
+    Login(&'a str),
+    Binding(i64, &'a str),
+}
+
+impl<'a> CodeKey<'a> {
+    fn table(&self) -> &'static str {
+        match self {
+            CodeKey::Login(_) => "verification_codes",
+            CodeKey::Binding(..) => "profile_binding_codes",
+        }
+    }
+
+    /// The key's `WHERE` condition, its placeholders numbered from `first`.
+    fn condition(&self, first: usize) -> String {
+        match self {
+            CodeKey::Login(_) => format!("phone = ${first}"),
+            CodeKey::Binding(..) => format!("user_id = ${first} AND phone = ${}", first + 1),
+        }
+    }
+
+    fn bind<'q>(
+        &self,
+        q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>
+    where
+        'a: 'q,
+    {
+        match *self {
+            CodeKey::Login(phone) => q.bind(phone),
+            CodeKey::Binding(user_id, phone) => q.bind(user_id).bind(phone),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MoTokenRow {
     pub token: String,
@@ -201,33 +261,50 @@ impl Store {
         Ok(())
     }
 
-    /// Counts a wrong rescue password; after `max_failures` the account's rescue is locked
-    /// until `now + lock_ms`. Returns (failures, locked_until).
-    pub async fn record_rescue_failure(
+    /// Claims one rescue-password check before it is made, so that concurrent guesses cannot
+    /// all be checked while the failure count lags behind: the try is counted first (and the
+    /// lock set on the `max_tries`-th), and a right password clears the count afterwards with
+    /// [`Store::clear_rescue_tries`]. A lock that has run out starts the count again.
+    pub async fn claim_rescue_try(
         &self,
         user_id: i64,
         now: i64,
-        max_failures: i64,
+        max_tries: i64,
         lock_ms: i64,
-    ) -> Result<(i64, i64)> {
+    ) -> Result<RescueTry> {
+        // `expired` = a lock was set and has run out: the count restarts at this try.
         let row = sqlx::query(
-            "UPDATE users SET rescue_failures = rescue_failures + 1, \
-             rescue_locked_until = CASE WHEN rescue_failures + 1 >= $1 THEN $2 ELSE rescue_locked_until END \
-             WHERE id = $3 RETURNING rescue_failures, rescue_locked_until",
+            "UPDATE users SET \
+             rescue_failures = CASE WHEN rescue_locked_until <> 0 THEN 1 ELSE rescue_failures + 1 END, \
+             rescue_locked_until = CASE \
+               WHEN (CASE WHEN rescue_locked_until <> 0 THEN 1 ELSE rescue_failures + 1 END) >= $1 THEN $2 \
+               ELSE 0 END \
+             WHERE id = $3 AND rescue_locked_until <= $4 \
+             RETURNING rescue_failures, rescue_locked_until",
         )
-        .bind(max_failures)
+        .bind(max_tries)
         .bind(now + lock_ms)
         .bind(user_id)
-        .returning_one(self.pool())
+        .bind(now)
+        .returning_optional(self.pool())
         .await?;
-        Ok((
-            row.try_get("rescue_failures")?,
-            row.try_get("rescue_locked_until")?,
-        ))
+        if let Some(row) = row {
+            return Ok(RescueTry::Claimed {
+                tries: row.try_get("rescue_failures")?,
+                locked_until: row.try_get("rescue_locked_until")?,
+            });
+        }
+        let user = self
+            .user_by_id(user_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        Ok(RescueTry::Locked {
+            until: user.rescue_locked_until,
+        })
     }
 
-    /// After a lock has run out, the failure count starts again.
-    pub async fn reset_rescue_failures(&self, user_id: i64) -> Result<()> {
+    /// A right rescue password: the tries claimed so far are forgiven and any lock lifted.
+    pub async fn clear_rescue_tries(&self, user_id: i64) -> Result<()> {
         sqlx::query("UPDATE users SET rescue_failures = 0, rescue_locked_until = 0 WHERE id = $1")
             .bind(user_id)
             .execute(self.pool())
@@ -352,36 +429,87 @@ impl Store {
     }
 
     pub async fn code_for(&self, phone: &str) -> Result<Option<CodeRow>> {
-        let row = sqlx::query(
-            "SELECT code_hash, expires_at, attempts, sent_at FROM verification_codes WHERE phone = $1",
-        )
-        .bind(phone)
-        .fetch_optional(self.pool())
-        .await?;
-        row.as_ref().map(code_from_row).transpose()
+        self.one_time_code(CodeKey::Login(phone)).await
     }
 
-    /// Counts one wrong try and returns the new count.
-    pub async fn bump_code_attempts(&self, phone: &str) -> Result<i64> {
-        let row = sqlx::query(
-            "UPDATE verification_codes SET attempts = attempts + 1 WHERE phone = $1 RETURNING attempts",
-        )
-        .bind(phone)
-        .returning_optional(self.pool())
-        .await?;
-        match row {
-            Some(r) => Ok(r.try_get("attempts")?),
-            None => Err(StoreError::NotFound),
-        }
+    /// Claims one try at the login code of `phone` (see [`CodeTry`]).
+    pub async fn claim_code_try(&self, phone: &str, now: i64, max_tries: i64) -> Result<CodeTry> {
+        self.claim_one_time_code_try(CodeKey::Login(phone), now, max_tries)
+            .await
     }
 
-    /// Consumes the code: a code logs in once.
+    /// Consumes the code if it is still the one that was checked: true for exactly one of any
+    /// number of concurrent logins with the right code.
+    pub async fn consume_code(&self, phone: &str, code_hash: &str) -> Result<bool> {
+        self.consume_one_time_code(CodeKey::Login(phone), code_hash)
+            .await
+    }
+
+    /// Forgets the code, whatever it is (a failed SMS send, an expired code).
     pub async fn delete_code(&self, phone: &str) -> Result<()> {
         sqlx::query("DELETE FROM verification_codes WHERE phone = $1")
             .bind(phone)
             .execute(self.pool())
             .await?;
         Ok(())
+    }
+
+    pub(crate) async fn one_time_code(&self, key: CodeKey<'_>) -> Result<Option<CodeRow>> {
+        let sql = format!(
+            "SELECT code_hash, expires_at, attempts, sent_at FROM {} WHERE {}",
+            key.table(),
+            key.condition(1)
+        );
+        let row = key
+            .bind(sqlx::query(&sql))
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(code_from_row).transpose()
+    }
+
+    /// The try is counted in the same statement that checks the limit, so N concurrent
+    /// guesses claim at most `max_tries` checks between them.
+    pub(crate) async fn claim_one_time_code_try(
+        &self,
+        key: CodeKey<'_>,
+        now: i64,
+        max_tries: i64,
+    ) -> Result<CodeTry> {
+        let sql = format!(
+            "UPDATE {} SET attempts = attempts + 1 WHERE {} AND attempts < $1 AND expires_at > $2 \
+             RETURNING code_hash, expires_at, attempts, sent_at",
+            key.table(),
+            key.condition(3)
+        );
+        let row = key
+            .bind(sqlx::query(&sql).bind(max_tries).bind(now))
+            .returning_optional(self.pool())
+            .await?;
+        if let Some(row) = row {
+            return Ok(CodeTry::Claimed(code_from_row(&row)?));
+        }
+        Ok(match self.one_time_code(key).await? {
+            None => CodeTry::Missing,
+            Some(c) if c.expires_at <= now => CodeTry::Expired,
+            Some(c) => CodeTry::Exhausted(c),
+        })
+    }
+
+    pub(crate) async fn consume_one_time_code(
+        &self,
+        key: CodeKey<'_>,
+        code_hash: &str,
+    ) -> Result<bool> {
+        let sql = format!(
+            "DELETE FROM {} WHERE code_hash = $1 AND {}",
+            key.table(),
+            key.condition(2)
+        );
+        let done = key
+            .bind(sqlx::query(&sql).bind(code_hash))
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     // ---- MO-SMS tokens (PB-3 c) ----

@@ -365,4 +365,15 @@ impl Store {
             .await?;
         Ok(row.try_get("value")?)
     }
+
+    /// Replaces a key's stored value if it is still `old` (upgrading it in place).
+    pub async fn replace_op_key(&self, name: &str, old: &str, new: &str) -> Result<()> {
+        sqlx::query("UPDATE op_keys SET value = $1 WHERE name = $2 AND value = $3")
+            .bind(new)
+            .bind(name)
+            .bind(old)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
 }

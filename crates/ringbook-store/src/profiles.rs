@@ -6,8 +6,8 @@
 //! the caller read, so two concurrent updates (an MMS and an app edit) never lose each other's
 //! fields; the caller re-reads and retries.
 
-use crate::identity::{code_from_row, CodeRow};
-use crate::{opt, Result, Returning, Store, StoreError};
+use crate::identity::{CodeKey, CodeRow, CodeTry};
+use crate::{Result, Returning, Store, StoreError};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -323,31 +323,30 @@ impl Store {
     }
 
     pub async fn binding_code(&self, user_id: i64, phone: &str) -> Result<Option<CodeRow>> {
-        let row = sqlx::query(
-            "SELECT code_hash, expires_at, attempts, sent_at FROM profile_binding_codes \
-             WHERE user_id = $1 AND phone = $2",
-        )
-        .bind(user_id)
-        .bind(phone)
-        .fetch_optional(self.pool())
-        .await?;
-        row.as_ref().map(code_from_row).transpose()
+        self.one_time_code(CodeKey::Binding(user_id, phone)).await
     }
 
-    /// Counts a wrong try; returns the new count.
-    pub async fn bump_binding_code_attempts(&self, user_id: i64, phone: &str) -> Result<i64> {
-        let row = sqlx::query(
-            "UPDATE profile_binding_codes SET attempts = attempts + 1 WHERE user_id = $1 AND phone = $2 \
-             RETURNING attempts",
-        )
-        .bind(user_id)
-        .bind(phone)
-        .returning_optional(self.pool())
-        .await?;
-        Ok(match row {
-            Some(r) => opt::<i64>(&r, "attempts")?.unwrap_or(0),
-            None => 0,
-        })
+    /// Claims one try at a binding code (see [`CodeTry`]).
+    pub async fn claim_binding_code_try(
+        &self,
+        user_id: i64,
+        phone: &str,
+        now: i64,
+        max_tries: i64,
+    ) -> Result<CodeTry> {
+        self.claim_one_time_code_try(CodeKey::Binding(user_id, phone), now, max_tries)
+            .await
+    }
+
+    /// Consumes the binding code if it is still the one checked; true for one caller only.
+    pub async fn consume_binding_code(
+        &self,
+        user_id: i64,
+        phone: &str,
+        code_hash: &str,
+    ) -> Result<bool> {
+        self.consume_one_time_code(CodeKey::Binding(user_id, phone), code_hash)
+            .await
     }
 
     pub async fn delete_binding_code(&self, user_id: i64, phone: &str) -> Result<()> {

@@ -1,8 +1,9 @@
 //! The storage contract, written once and run on every backend: SQLite always, PostgreSQL when
 //! `RINGBOOK_TEST_POSTGRES_URL` is set (CI sets it; locally a notice says it was skipped).
 
+use futures_util::future::join_all;
 use ringbook_store::contacts::ContactRow;
-use ringbook_store::identity::{ConnectionRow, DeviceRow};
+use ringbook_store::identity::{CodeTry, ConnectionRow, DeviceRow, RescueTry};
 use ringbook_store::messaging::{Appended, NewMessage};
 use ringbook_store::{Store, StoreError};
 
@@ -97,16 +98,48 @@ async fn users_sessions_and_rescue_counters() {
         );
         assert_eq!(again.imei.as_deref(), Some("351234567890123"));
 
-        let (f, locked) = store
-            .record_rescue_failure(u.id, 5000, 2, 60_000)
-            .await
-            .unwrap();
-        assert_eq!((f, locked), (1, 0), "{name}");
-        let (f, locked) = store
-            .record_rescue_failure(u.id, 5000, 2, 60_000)
-            .await
-            .unwrap();
-        assert_eq!((f, locked), (2, 65_000), "{name}");
+        // Two tries allowed: the second claims the lock; a third is refused until it runs out.
+        let claim = |now| store.claim_rescue_try(u.id, now, 2, 60_000);
+        assert_eq!(
+            claim(5000).await.unwrap(),
+            RescueTry::Claimed {
+                tries: 1,
+                locked_until: 0
+            },
+            "{name}"
+        );
+        assert_eq!(
+            claim(5000).await.unwrap(),
+            RescueTry::Claimed {
+                tries: 2,
+                locked_until: 65_000
+            },
+            "{name}"
+        );
+        assert_eq!(
+            claim(6000).await.unwrap(),
+            RescueTry::Locked { until: 65_000 },
+            "{name}"
+        );
+        assert_eq!(
+            claim(65_000).await.unwrap(),
+            RescueTry::Claimed {
+                tries: 1,
+                locked_until: 0
+            },
+            "{name}"
+        );
+        store.clear_rescue_tries(u.id).await.unwrap();
+        assert_eq!(
+            store
+                .user_by_id(u.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .rescue_failures,
+            0,
+            "{name}"
+        );
 
         store
             .create_session("s1", u.id, "hash1", "dev-aaaaaaaa", Some("phone"), 3000)
@@ -160,7 +193,29 @@ async fn codes_tokens_and_connections() {
             .put_code("+8613800000002", "h1", 10_000, 1_000)
             .await
             .unwrap();
-        assert_eq!(store.bump_code_attempts("+8613800000002").await.unwrap(), 1);
+        let tried = store
+            .claim_code_try("+8613800000002", 1_500, 1)
+            .await
+            .unwrap();
+        assert!(
+            matches!(tried, CodeTry::Claimed(ref c) if c.attempts == 1),
+            "{name}"
+        );
+        assert!(matches!(
+            store
+                .claim_code_try("+8613800000002", 1_500, 1)
+                .await
+                .unwrap(),
+            CodeTry::Exhausted(_)
+        ));
+        assert_eq!(
+            store
+                .claim_code_try("+8613800000002", 10_000, 5)
+                .await
+                .unwrap(),
+            CodeTry::Expired,
+            "{name}"
+        );
         // A new code resets the attempts.
         store
             .put_code("+8613800000002", "h2", 20_000, 2_000)
@@ -172,8 +227,19 @@ async fn codes_tokens_and_connections() {
             ("h2", 0, 2_000),
             "{name}"
         );
-        store.delete_code("+8613800000002").await.unwrap();
+        // Only the code that was checked is consumed, and only once.
+        assert!(!store.consume_code("+8613800000002", "h1").await.unwrap());
+        assert!(store.consume_code("+8613800000002", "h2").await.unwrap());
+        assert!(!store.consume_code("+8613800000002", "h2").await.unwrap());
         assert!(store.code_for("+8613800000002").await.unwrap().is_none());
+        assert_eq!(
+            store
+                .claim_code_try("+8613800000002", 1_500, 5)
+                .await
+                .unwrap(),
+            CodeTry::Missing,
+            "{name}"
+        );
 
         store
             .create_mo_token("RBABCDEF", "dev-1", 1_000, 5_000)
@@ -376,5 +442,41 @@ async fn batch_recipient_and_block_lookups() {
             [(b.id, "+8613900000001".to_string())].into_iter().collect(),
             "{name}"
         );
+    }
+}
+
+/// Tries at codes and rescue passwords are claimed in one statement each, so concurrent
+/// guesses (also from several server nodes) get exactly the allowed number of checks.
+#[tokio::test]
+async fn tries_are_claimed_atomically_under_concurrency() {
+    for (name, store, _dir) in backends().await {
+        let u = store
+            .create_user("+8613800000077", &device("dev-race"), 1)
+            .await
+            .unwrap();
+        store
+            .put_code("+8613800000077", "h", 100_000, 1)
+            .await
+            .unwrap();
+        let codes = (0..40).map(|_| store.claim_code_try("+8613800000077", 1_000, 5));
+        let claimed = join_all(codes)
+            .await
+            .into_iter()
+            .filter(|r| matches!(r, Ok(CodeTry::Claimed(_))))
+            .count();
+        assert_eq!(claimed, 5, "{name}");
+        let rescues = (0..40).map(|_| store.claim_rescue_try(u.id, 1_000, 5, 60_000));
+        let claimed = join_all(rescues)
+            .await
+            .into_iter()
+            .filter(|r| matches!(r, Ok(RescueTry::Claimed { .. })))
+            .count();
+        assert_eq!(claimed, 5, "{name}");
+        let consumed = join_all((0..20).map(|_| store.consume_code("+8613800000077", "h")))
+            .await
+            .into_iter()
+            .filter(|r| matches!(r, Ok(true)))
+            .count();
+        assert_eq!(consumed, 1, "{name}");
     }
 }

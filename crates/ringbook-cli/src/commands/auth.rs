@@ -66,7 +66,11 @@ pub async fn login(global: &Global, args: LoginArgs) -> anyhow::Result<()> {
         let deadline = tokio::time::Instant::now()
             + Duration::from_secs(args.wait.min(started.expires_in_secs));
         loop {
-            if let MoState::Received { phone } = ctx.client.mo_state(&started.token).await? {
+            if let MoState::Received { phone } = ctx
+                .client
+                .mo_state(&started.token, &device.device_id)
+                .await?
+            {
                 eprintln!("text received from {phone}");
                 break;
             }

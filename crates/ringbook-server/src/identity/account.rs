@@ -42,12 +42,26 @@ pub async fn set_rescue_password(
     ApiJson(req): ApiJson<SetRescuePassword>,
 ) -> ApiResult<StatusCode> {
     secrets::rescue_password_ok(&req.password)?;
+    if let Err(wait) = state
+        .limits
+        .rescue_changes_per_user
+        .check(&session.user_id.to_string())
+    {
+        return Err(ApiError::rate_limited(
+            "too_many_changes",
+            "the rescue password was changed too often; try again later",
+            wait.as_secs().max(1),
+        ));
+    }
     let user = user_of(&state, &session).await?;
     if user.rescue_hash.is_some() {
         // Changing it needs the old one, so a stolen unlocked phone cannot take the account.
         super::login::check_rescue_password(&state, &user, req.current_password.as_deref()).await?;
     }
-    let hash = secrets::hash_password(req.password).await?;
+    let hash = state
+        .passwords
+        .hash(&super::login::password_key(user.id), req.password)
+        .await?;
     state.store.set_rescue_hash(user.id, &hash).await?;
     Ok(StatusCode::NO_CONTENT)
 }

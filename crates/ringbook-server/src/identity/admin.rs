@@ -29,7 +29,7 @@ pub fn require_admin(state: &AppState, addr: &ClientAddr, headers: &HeaderMap) -
                 ))
             }
         }
-        None if addr.peer.is_loopback() => Ok(()),
+        None if addr.is_loopback() => Ok(()),
         None => Err(ApiError::forbidden(
             "admin_only",
             "admin actions are only accepted from the server's own host unless admin.token is set",

@@ -17,7 +17,7 @@ use axum::Json;
 use ringbook_proto::api::{LoginRequest, LoginResponse, Proof};
 use ringbook_proto::ws::CloseReason;
 use ringbook_proto::{DeviceIdentity, PhoneNumber};
-use ringbook_store::identity::{DeviceRow, UserRow};
+use ringbook_store::identity::{DeviceRow, RescueTry, UserRow};
 use ringbook_store::StoreError;
 
 /// What the client asks besides proving the number.
@@ -49,10 +49,19 @@ pub async fn login(
             )
         })
     };
+    let intent = LoginIntent {
+        device: req.device,
+        rescue_password: req.rescue_password,
+        move_account: req.move_account,
+    };
     let (phone, kind) = match &req.proof {
         Proof::SmsCode { code } => {
             let phone = super::parse_phone(&state, phone_field()?)?;
-            proofs::check_code(&state, &phone, code).await?;
+            let checked = proofs::check_code(&state, &phone, code).await?;
+            // Refuse a device mismatch before the code is used up, so the same code can be
+            // sent again asking to move the account.
+            refuse_other_device(&state, &phone, &intent).await?;
+            checked.consume(&state).await?;
             (phone, "sms_code")
         }
         Proof::Declared => {
@@ -62,14 +71,9 @@ pub async fn login(
             (super::parse_phone(&state, phone_field()?)?, "declared")
         }
         Proof::MoToken { token } => (
-            proofs::take_mo_token(&state, token, &req.device).await?,
+            proofs::take_mo_token(&state, token, &intent.device).await?,
             "mo_sms",
         ),
-    };
-    let intent = LoginIntent {
-        device: req.device,
-        rescue_password: req.rescue_password,
-        move_account: req.move_account,
     };
     decide(&state, phone, intent, kind).await.map(Json)
 }
@@ -103,6 +107,32 @@ fn stored_device(u: &UserRow) -> DeviceIdentity {
         iccid: u.iccid.clone(),
         imsi: u.imsi.clone(),
         label: None,
+    }
+}
+
+fn device_mismatch() -> ApiError {
+    ApiError::conflict(
+        "device_mismatch",
+        "this number is registered on another device; to move the account to this device, \
+         log in again asking to move it (--move) with your rescue password",
+    )
+}
+
+/// The one refusal of [`decide`] that is known before the proof is used up.
+async fn refuse_other_device(
+    state: &AppState,
+    phone: &PhoneNumber,
+    intent: &LoginIntent,
+) -> ApiResult<()> {
+    match state.store.user_by_phone(phone.as_str()).await? {
+        Some(user)
+            if !user.blocked
+                && !intent.move_account
+                && !stored_device(&user).same_device(&intent.device) =>
+        {
+            Err(device_mismatch())
+        }
+        _ => Ok(()),
     }
 }
 
@@ -147,11 +177,7 @@ pub async fn decide(
     let mut moved = false;
     if !registered && !same_device {
         if !intent.move_account {
-            return Err(ApiError::conflict(
-                "device_mismatch",
-                "this number is registered on another device; to move the account to this device, \
-                 log in again asking to move it (--move) with your rescue password",
-            ));
+            return Err(device_mismatch());
         }
         if user.rescue_hash.is_none() {
             return Err(ApiError::forbidden(
@@ -166,7 +192,7 @@ pub async fn decide(
             .set_user_device(user.id, &device_row(&intent.device))
             .await?;
         for session_id in state.store.revoke_all_sessions(user.id, now).await? {
-            state.hub.close_session(&session_id, CloseReason::Revoked);
+            state.hub.close_session(&session_id, CloseReason::Moved);
         }
         moved = true;
     } else if user.secure_mode && !registered {
@@ -205,7 +231,13 @@ pub async fn decide(
     })
 }
 
-/// Checks the rescue password with the durable failure counter and lock (PB-5).
+/// The password pool's key for a user: one argon2 run at a time per account.
+pub fn password_key(user_id: i64) -> String {
+    format!("user:{user_id}")
+}
+
+/// Checks the rescue password under the durable try counter and lock (PB-5). The try is
+/// claimed before argon2 runs, so concurrent guesses cannot outrun the count.
 pub async fn check_rescue_password(
     state: &AppState,
     user: &UserRow,
@@ -213,17 +245,16 @@ pub async fn check_rescue_password(
 ) -> ApiResult<()> {
     let now = now_ms();
     let cfg = &state.config.identity;
-    if user.rescue_locked_until > now {
-        let secs = ((user.rescue_locked_until - now) / 1000).max(1) as u64;
-        return Err(ApiError::rate_limited(
+    let locked = |until: i64| {
+        let secs = ((until - now + 999) / 1000).max(1) as u64;
+        ApiError::rate_limited(
             "rescue_locked",
             format!("too many wrong rescue passwords; try again in {secs} seconds"),
             secs,
-        ));
-    }
-    if user.rescue_locked_until != 0 {
-        // The lock ran out: the count starts again.
-        state.store.reset_rescue_failures(user.id).await?;
+        )
+    };
+    if user.rescue_locked_until > now {
+        return Err(locked(user.rescue_locked_until));
     }
     let Some(given) = given else {
         return Err(ApiError::unauthorized(
@@ -234,29 +265,40 @@ pub async fn check_rescue_password(
     let hash = user.rescue_hash.clone().ok_or_else(|| {
         ApiError::forbidden("no_rescue_password", "this account has no rescue password")
     })?;
-    if secrets::verify_password(given.to_string(), hash).await? {
-        return Ok(());
-    }
-    let (failures, locked_until) = state
+    // A place in the password pool first: a refusal there ("busy") must not cost a try.
+    let reservation = state.passwords.reserve(&password_key(user.id)).await?;
+    let claim = state
         .store
-        .record_rescue_failure(
+        .claim_rescue_try(
             user.id,
             now,
             cfg.rescue_max_failures,
             cfg.rescue_lock_secs as i64 * 1000,
         )
         .await?;
+    let (tries, locked_until) = match claim {
+        RescueTry::Claimed {
+            tries,
+            locked_until,
+        } => (tries, locked_until),
+        RescueTry::Locked { until } => return Err(locked(until)),
+    };
+    let right = reservation.verify(given.to_string(), hash).await?;
+    if right {
+        state.store.clear_rescue_tries(user.id).await?;
+        return Ok(());
+    }
     if locked_until > now {
         return Err(ApiError::rate_limited(
             "rescue_locked",
             format!(
-                "wrong rescue password; after {failures} wrong tries the rescue is locked for {} seconds",
+                "wrong rescue password; after {tries} wrong tries the rescue is locked for {} seconds",
                 cfg.rescue_lock_secs
             ),
             cfg.rescue_lock_secs,
         ));
     }
-    let left = cfg.rescue_max_failures - failures;
+    let left = cfg.rescue_max_failures - tries;
     Err(ApiError::unauthorized(
         "wrong_rescue_password",
         format!("wrong rescue password; {left} tries left before the rescue is locked"),

@@ -4,20 +4,32 @@ use super::login::{decide, method_disabled, validate_device, LoginIntent};
 use super::secrets;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ClientAddr};
+use crate::keys::Purpose;
 use crate::metrics::Metrics;
 use crate::state::{now_ms, AppState};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use ringbook_proto::api::{
     CodeRequest, CodeSent, HeaderLoginRequest, LoginResponse, MoStartRequest, MoStarted, MoState,
 };
 use ringbook_proto::{DeviceIdentity, PhoneNumber};
-use sha2::{Digest, Sha256};
+use ringbook_store::identity::CodeTry;
 use subtle::ConstantTimeEq;
 
-fn code_hash(phone: &PhoneNumber, code: &str) -> String {
-    hex::encode(Sha256::digest(format!("{phone}:{code}").as_bytes()))
+/// Keyed, so that a copy of the database does not give the live codes away (a million
+/// possibilities are tried in seconds against any unkeyed hash).
+fn code_hash(state: &AppState, phone: &PhoneNumber, code: &str) -> String {
+    state
+        .keys
+        .keyed_hash(Purpose::LoginCode, &[phone.as_str(), code])
+}
+
+/// MO login tokens are stored keyed-hashed too: the table alone lets nobody bind a number.
+fn mo_token_hash(state: &AppState, token: &str) -> String {
+    state
+        .keys
+        .keyed_hash(Purpose::MoToken, &[&token.trim().to_ascii_uppercase()])
 }
 
 fn limited(code: &'static str, what: &str, wait: std::time::Duration) -> ApiError {
@@ -71,7 +83,12 @@ pub async fn request_code(
     let expires_at = now + cfg.code_ttl_secs as i64 * 1000;
     state
         .store
-        .put_code(phone.as_str(), &code_hash(&phone, &code), expires_at, now)
+        .put_code(
+            phone.as_str(),
+            &code_hash(&state, &phone, &code),
+            expires_at,
+            now,
+        )
         .await?;
     let minutes = cfg.code_ttl_secs.div_ceil(60);
     let text =
@@ -96,39 +113,80 @@ pub async fn request_code(
     }))
 }
 
-/// Checks a code; a right code is consumed, wrong ones are counted.
-pub async fn check_code(state: &AppState, phone: &PhoneNumber, code: &str) -> ApiResult<()> {
+/// A login code that matched and is not consumed yet: the login consumes it with
+/// [`CheckedCode::consume`] once it knows it will go ahead, so a refusal such as
+/// `device_mismatch` leaves the code usable for the retry with `--move`.
+pub struct CheckedCode {
+    phone: PhoneNumber,
+    hash: String,
+}
+
+impl CheckedCode {
+    /// Single use: of any number of concurrent logins with the same right code, one wins.
+    pub async fn consume(self, state: &AppState) -> ApiResult<()> {
+        if state
+            .store
+            .consume_code(self.phone.as_str(), &self.hash)
+            .await?
+        {
+            return Ok(());
+        }
+        Err(ApiError::unauthorized(
+            "no_code",
+            format!(
+                "the code for {} has just been used or replaced; ask for a new one",
+                self.phone
+            ),
+        ))
+    }
+}
+
+/// Checks a code. Each try is counted in the same statement that checks the limit, so
+/// concurrent guesses get no more tries than sequential ones.
+pub async fn check_code(
+    state: &AppState,
+    phone: &PhoneNumber,
+    code: &str,
+) -> ApiResult<CheckedCode> {
     let cfg = &state.config.identity;
     if !cfg.sms_code {
         return Err(method_disabled("SMS code"));
     }
-    let row = state.store.code_for(phone.as_str()).await?.ok_or_else(|| {
-        ApiError::unauthorized(
-            "no_code",
-            format!("no code is waiting for {phone}; ask for one first"),
-        )
-    })?;
-    if row.expires_at <= now_ms() {
-        state.store.delete_code(phone.as_str()).await?;
-        return Err(ApiError::gone(
-            "code_expired",
-            "the code has expired; ask for a new one",
-        ));
-    }
-    if row.attempts >= cfg.code_max_attempts {
-        return Err(ApiError::rate_limited(
-            "too_many_attempts",
-            "too many wrong codes; ask for a new code",
-            cfg.code_resend_secs,
-        ));
-    }
-    let given = code_hash(phone, code.trim());
+    let row = match state
+        .store
+        .claim_code_try(phone.as_str(), now_ms(), cfg.code_max_attempts)
+        .await?
+    {
+        CodeTry::Claimed(row) => row,
+        CodeTry::Missing => {
+            return Err(ApiError::unauthorized(
+                "no_code",
+                format!("no code is waiting for {phone}; ask for one first"),
+            ))
+        }
+        CodeTry::Expired => {
+            state.store.delete_code(phone.as_str()).await?;
+            return Err(ApiError::gone(
+                "code_expired",
+                "the code has expired; ask for a new one",
+            ));
+        }
+        CodeTry::Exhausted(_) => {
+            return Err(ApiError::rate_limited(
+                "too_many_attempts",
+                "too many wrong codes; ask for a new code",
+                cfg.code_resend_secs,
+            ))
+        }
+    };
+    let given = code_hash(state, phone, code.trim());
     if bool::from(given.as_bytes().ct_eq(row.code_hash.as_bytes())) {
-        state.store.delete_code(phone.as_str()).await?;
-        return Ok(());
+        return Ok(CheckedCode {
+            phone: phone.clone(),
+            hash: given,
+        });
     }
-    let attempts = state.store.bump_code_attempts(phone.as_str()).await?;
-    let left = (cfg.code_max_attempts - attempts).max(0);
+    let left = (cfg.code_max_attempts - row.attempts).max(0);
     Err(ApiError::unauthorized(
         "wrong_code",
         if left > 0 {
@@ -165,7 +223,12 @@ pub async fn mo_start(
     let token = secrets::mo_token();
     state
         .store
-        .create_mo_token(&token, &req.device.device_id, now, now + ttl as i64 * 1000)
+        .create_mo_token(
+            &mo_token_hash(&state, &token),
+            &req.device.device_id,
+            now,
+            now + ttl as i64 * 1000,
+        )
         .await?;
     let service_number = state.config.sms.service_number.clone();
     Ok(Json(MoStarted {
@@ -178,16 +241,38 @@ pub async fn mo_start(
     }))
 }
 
-/// `GET /v1/auth/mo/{token}`: has the SMS arrived?
+#[derive(serde::Deserialize)]
+pub struct MoStateQuery {
+    /// The device the token was issued to; only it learns the number.
+    device_id: String,
+}
+
+/// `GET /v1/auth/mo/{token}?device_id=…`: has the SMS arrived? Rate-limited per address, and
+/// a token asked about by another device is "unknown", so polling reveals nobody's number.
 pub async fn mo_state(
     State(state): State<AppState>,
+    addr: ClientAddr,
     Path(token): Path<String>,
+    Query(query): Query<MoStateQuery>,
 ) -> ApiResult<Json<MoState>> {
+    state
+        .limits
+        .mo_polls_per_addr
+        .check(&addr.ip.to_string())
+        .map_err(|w| {
+            limited(
+                "too_many_polls",
+                "too many token checks from this address",
+                w,
+            )
+        })?;
+    let unknown = || ApiError::not_found("unknown_token", "no such login token; start again");
     let row = state
         .store
-        .mo_token(&token.to_ascii_uppercase())
+        .mo_token(&mo_token_hash(&state, &token))
         .await?
-        .ok_or_else(|| ApiError::not_found("unknown_token", "no such login token; start again"))?;
+        .filter(|row| bool::from(row.device_id.as_bytes().ct_eq(query.device_id.as_bytes())))
+        .ok_or_else(unknown)?;
     if row.expires_at <= now_ms() {
         return Err(ApiError::gone(
             "token_expired",
@@ -211,7 +296,7 @@ pub async fn take_mo_token(
     if !state.config.identity.mo_sms {
         return Err(method_disabled("text message to the service number"));
     }
-    let token = token.trim().to_ascii_uppercase();
+    let token = mo_token_hash(state, token);
     let row =
         state.store.mo_token(&token).await?.ok_or_else(|| {
             ApiError::not_found("unknown_token", "no such login token; start again")
@@ -258,7 +343,7 @@ pub async fn handle_mo_sms(
     };
     if state
         .store
-        .bind_mo_token(&token, from.as_str(), now_ms())
+        .bind_mo_token(&mo_token_hash(state, &token), from.as_str(), now_ms())
         .await?
     {
         tracing::info!(phone = %from, "MO login token received");
@@ -283,12 +368,8 @@ pub async fn header_login(
     if !cfg.header_enrichment {
         return Err(method_disabled("operator header"));
     }
-    // The TCP peer itself must be the gateway: a forwarded address proves nothing here.
-    if !cfg
-        .header_trusted_proxies
-        .iter()
-        .any(|net| net.contains(&addr.peer))
-    {
+    // The client itself (as seen through our trusted proxies) must be the operator's gateway.
+    if !addr.is_in(&cfg.header_trusted_proxies) {
         return Err(ApiError::forbidden(
             "untrusted_proxy",
             "this request did not come through the operator's gateway",

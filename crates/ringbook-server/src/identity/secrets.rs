@@ -1,35 +1,7 @@
-//! Password hashing (argon2id) and random secrets.
+//! Random secrets and the rescue-password rules (hashing is `crate::passwords`).
 
 use crate::error::ApiError;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use rand::Rng;
-
-/// Hashes off the async threads: argon2 is deliberately slow.
-pub async fn hash_password(password: String) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut rand::rngs::OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("argon2: {e}")))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?
-}
-
-/// Constant-time verification inside argon2.
-pub async fn verify_password(password: String, hash: String) -> Result<bool, ApiError> {
-    tokio::task::spawn_blocking(move || {
-        let parsed = PasswordHash::new(&hash)
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored hash unreadable: {e}")))?;
-        Ok(Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok())
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?
-}
 
 /// 256-bit URL-safe token.
 pub fn random_token() -> String {

@@ -18,35 +18,6 @@ pub fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
-pub async fn hash_password(password: String) -> ApiResult<String> {
-    tokio::task::spawn_blocking(move || {
-        use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
-        let salt = SaltString::generate(&mut OsRng);
-        argon2::Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?
-    .map_err(ApiError::Internal)
-}
-
-pub async fn verify_password(password: String, hash: String) -> ApiResult<bool> {
-    tokio::task::spawn_blocking(move || {
-        use argon2::password_hash::{PasswordHash, PasswordVerifier};
-        PasswordHash::new(&hash)
-            .map(|parsed| {
-                argon2::Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))
-}
-
 pub fn info(a: &OaAccountRow, owner_view: bool) -> AccountInfo {
     AccountInfo {
         name: a.name.clone(),
@@ -98,7 +69,10 @@ pub async fn create(
             "the console password needs at least 8 characters",
         ));
     }
-    let hash = hash_password(req.password).await?;
+    let hash = state
+        .passwords
+        .hash(&super::console::password_key(&req.name), req.password)
+        .await?;
     match state
         .store
         .oa_create_account(&req.name, session.user_id, &hash, now_ms())
@@ -148,9 +122,11 @@ pub async fn set_callback(
         ));
     }
     push::handshake(&state, &req.url, &req.token).await?;
+    // The token signs every push, so it is kept encrypted, not hashed.
+    let sealed = state.keys.encrypt(req.token.as_bytes());
     state
         .store
-        .oa_set_callback(a.id, Some((&req.url, &req.token)))
+        .oa_set_callback(a.id, Some((&req.url, &sealed)))
         .await?;
     tracing::info!(account = %a.name, "developer mode on");
     let a = account(&state, &name).await?;

@@ -10,7 +10,7 @@
 //! message page (create time ↔ FakeID) and a follower's information by FakeID, limited to the
 //! fields the follower allows.
 
-use super::accounts::{self, verify_password};
+use super::accounts;
 use super::fields;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{token_hash, ClientAddr};
@@ -167,6 +167,11 @@ async fn record_failure(state: &AppState, keys: &[String]) -> ApiResult<()> {
     Ok(())
 }
 
+/// The password pool's key for an account: one argon2 run at a time per account.
+pub fn password_key(account: &str) -> String {
+    format!("oa:{account}")
+}
+
 /// Checks account credentials under the rate limit.
 pub async fn authenticate(
     state: &AppState,
@@ -178,7 +183,16 @@ pub async fn authenticate(
     check_limit(state, &keys).await?;
     let account = state.store.oa_account_by_name(name).await?;
     let ok = match &account {
-        Some(a) => verify_password(password.to_string(), a.password_hash.clone()).await?,
+        Some(a) => {
+            state
+                .passwords
+                .verify(
+                    &password_key(name),
+                    password.to_string(),
+                    a.password_hash.clone(),
+                )
+                .await?
+        }
         None => false,
     };
     match account {

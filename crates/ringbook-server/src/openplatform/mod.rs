@@ -33,8 +33,7 @@ pub struct OpenPlatformConfig {
     pub timestamp_window_secs: u64,
     /// Signed requests one site may make per minute.
     pub requests_per_minute_per_site: u32,
-    /// 64 hex digits: the key that encrypts sites' shared secrets. Without it a key file
-    /// `<data_dir>/openplatform-master.key` is created (set this on multi-node deployments).
+    /// The old name of the top-level `master_key`; still read.
     pub master_key: Option<String>,
 }
 

@@ -17,15 +17,16 @@
 use super::model::{self, Change};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Session};
+use crate::keys::Purpose;
 use crate::state::{now_ms, AppState};
 use axum::extract::{Path, State};
 use axum::Json;
 use rand::Rng;
 use ringbook_proto::profiles::{BindConfirm, BindRequest, BindStarted, Binding, Bindings};
 use ringbook_proto::PhoneNumber;
+use ringbook_store::identity::CodeTry;
 use ringbook_store::identity::UserRow;
 use ringbook_store::StoreError;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// Whose profile an MMS from a number updates.
@@ -70,10 +71,11 @@ pub async fn resolve(state: &AppState, phone: &str) -> ApiResult<Resolution> {
     })
 }
 
-fn code_hash(user_id: i64, phone: &str, code: &str) -> String {
-    hex::encode(Sha256::digest(
-        format!("bind:{user_id}:{phone}:{code}").as_bytes(),
-    ))
+/// Keyed like login codes (see `crate::keys`).
+fn code_hash(state: &AppState, user_id: i64, phone: &str, code: &str) -> String {
+    state
+        .keys
+        .keyed_hash(Purpose::BindingCode, &[&user_id.to_string(), phone, code])
 }
 
 async fn own_binding(state: &AppState, user_id: i64) -> ApiResult<bool> {
@@ -184,7 +186,7 @@ pub async fn start(
         .put_binding_code(
             session.user_id,
             phone.as_str(),
-            &code_hash(session.user_id, phone.as_str(), &code),
+            &code_hash(&state, session.user_id, phone.as_str(), &code),
             expires_at,
             now,
         )
@@ -219,49 +221,60 @@ pub async fn confirm(
 ) -> ApiResult<Json<Bindings>> {
     let phone = parse(&state, &req.phone)?;
     let cfg = &state.config.identity;
-    let row = state
+    // The try is counted in the statement that checks the limit (no race between guesses).
+    let row = match state
         .store
-        .binding_code(session.user_id, phone.as_str())
+        .claim_binding_code_try(
+            session.user_id,
+            phone.as_str(),
+            now_ms(),
+            cfg.code_max_attempts,
+        )
         .await?
-        .ok_or_else(|| {
-            ApiError::bad_request(
+    {
+        CodeTry::Claimed(row) => row,
+        CodeTry::Missing => {
+            return Err(ApiError::bad_request(
                 "no_code",
                 format!("no binding code is waiting for {phone}; ask for one first"),
-            )
-        })?;
-    if row.expires_at <= now_ms() {
-        state
-            .store
-            .delete_binding_code(session.user_id, phone.as_str())
-            .await?;
-        return Err(ApiError::gone(
-            "code_expired",
-            "the code has expired; ask for a new one",
-        ));
-    }
-    if row.attempts >= cfg.code_max_attempts {
-        return Err(ApiError::rate_limited(
-            "too_many_attempts",
-            "too many wrong codes; ask for a new code",
-            cfg.code_resend_secs,
-        ));
-    }
-    let given = code_hash(session.user_id, phone.as_str(), req.code.trim());
+            ))
+        }
+        CodeTry::Expired => {
+            state
+                .store
+                .delete_binding_code(session.user_id, phone.as_str())
+                .await?;
+            return Err(ApiError::gone(
+                "code_expired",
+                "the code has expired; ask for a new one",
+            ));
+        }
+        CodeTry::Exhausted(_) => {
+            return Err(ApiError::rate_limited(
+                "too_many_attempts",
+                "too many wrong codes; ask for a new code",
+                cfg.code_resend_secs,
+            ))
+        }
+    };
+    let given = code_hash(&state, session.user_id, phone.as_str(), req.code.trim());
     if !bool::from(given.as_bytes().ct_eq(row.code_hash.as_bytes())) {
-        let attempts = state
-            .store
-            .bump_binding_code_attempts(session.user_id, phone.as_str())
-            .await?;
-        let left = (cfg.code_max_attempts - attempts).max(0);
+        let left = (cfg.code_max_attempts - row.attempts).max(0);
         return Err(ApiError::bad_request(
             "wrong_code",
             format!("wrong code; {left} tries left"),
         ));
     }
-    state
+    if !state
         .store
-        .delete_binding_code(session.user_id, phone.as_str())
-        .await?;
+        .consume_binding_code(session.user_id, phone.as_str(), &given)
+        .await?
+    {
+        return Err(ApiError::bad_request(
+            "no_code",
+            "the binding code has just been used; ask for a new one",
+        ));
+    }
     match state
         .store
         .add_binding(phone.as_str(), session.user_id, now_ms())

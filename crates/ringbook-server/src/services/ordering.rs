@@ -16,6 +16,7 @@
 use super::platform::{platform, Decision, PlatformOrder, ServicePlatform};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Session};
+use crate::keys::Purpose;
 use crate::messaging::{self, Outgoing};
 use crate::state::{now_ms, AppState};
 use axum::extract::{Path, State};
@@ -25,7 +26,6 @@ use rand::Rng;
 use ringbook_proto::services::{OrderRequest, OrderState, OrderView, Orders, ServiceInfo};
 use ringbook_proto::PhoneNumber;
 use ringbook_store::services::{CreatedOrder, NewOrder, OrderRow};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// How long after a decision a repeated reply is still recognised (and answered) as one.
@@ -35,10 +35,12 @@ const REPEAT_WINDOW_MS: i64 = 24 * 3_600_000;
 /// refused by housekeeping, freeing the slot for a new order.
 const STUCK_AFTER_MS: i64 = 5 * 60_000;
 
-fn code_hash(order_id: i64, code: &str) -> String {
-    hex::encode(Sha256::digest(
-        format!("ringbook-order:{order_id}:{code}").as_bytes(),
-    ))
+/// Keyed (see `crate::keys`): a four-digit code under any unkeyed hash is read back from a
+/// database copy in microseconds.
+fn code_hash(state: &AppState, order_id: i64, code: &str) -> String {
+    state
+        .keys
+        .keyed_hash(Purpose::OrderCode, &[&order_id.to_string(), code])
 }
 
 fn state_of(o: &OrderRow) -> OrderState {
@@ -233,7 +235,8 @@ async fn ask_confirmation(
     for _ in 0..20 {
         code = format!("{:04}", rand::thread_rng().gen_range(0..10_000));
         if !open.iter().any(|o| {
-            o.state == "pending" && o.code_hash.as_deref() == Some(code_hash(o.id, &code).as_str())
+            o.state == "pending"
+                && o.code_hash.as_deref() == Some(code_hash(state, o.id, &code).as_str())
         }) {
             break;
         }
@@ -268,15 +271,17 @@ async fn ask_confirmation(
             message: "the confirmation SMS could not be sent; try again in a few minutes".into(),
         });
     }
+    // The code travels only by SMS to the orderer's phone: echoing it here would let
+    // whoever holds the session confirm without the phone, and the confirmation prove nothing.
     let message = format!(
-        "Reply Y {code} to the SMS we sent to confirm {} within {minutes} min.",
+        "We sent an SMS to your phone: reply to it as it says to confirm {} within {minutes} min.",
         service.name
     );
     state
         .store
         .set_order_awaiting(
             order.id,
-            &code_hash(order.id, &code),
+            &code_hash(state, order.id, &code),
             now + ttl_ms,
             &message,
         )
@@ -437,9 +442,9 @@ pub async fn handle_mo_sms(
     let reply = parse_reply(text);
     let matched = reply.code.as_deref().and_then(|code| {
         orders.iter().find(|o| {
-            o.code_hash
-                .as_deref()
-                .is_some_and(|h| bool::from(h.as_bytes().ct_eq(code_hash(o.id, code).as_bytes())))
+            o.code_hash.as_deref().is_some_and(|h| {
+                bool::from(h.as_bytes().ct_eq(code_hash(state, o.id, code).as_bytes()))
+            })
         })
     });
     let p = platform(state)?;
