@@ -122,6 +122,10 @@ async fn developer_account(srv: &TestServer) -> (Arc<Receiver>, Client, Client) 
         .oa_set_callback("news", &format!("{base}/callback/news"), TOKEN)
         .await
         .unwrap();
+    // The token signs pushes, so it is stored encrypted, never in plain.
+    let stored = srv.state.store.oa_account_by_name("news").await.unwrap();
+    let stored = stored.unwrap().callback_token.unwrap();
+    assert!(!stored.contains(TOKEN), "{stored}");
     (rx, owner, fan)
 }
 

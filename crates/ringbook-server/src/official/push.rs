@@ -315,6 +315,30 @@ async fn run_due(state: &AppState) -> ApiResult<bool> {
     Ok(more)
 }
 
+/// The account's callback token in clear. It is stored sealed under the master key; a token
+/// an earlier version stored in plain is sealed in place on first use.
+async fn callback_token(
+    state: &AppState,
+    account_id: i64,
+    url: &str,
+    stored: &str,
+) -> ApiResult<String> {
+    if !crate::keys::Keys::is_sealed(stored) {
+        let sealed = state.keys.encrypt(stored.as_bytes());
+        state
+            .store
+            .oa_set_callback(account_id, Some((url, &sealed)))
+            .await?;
+        return Ok(stored.to_string());
+    }
+    let plain = state
+        .keys
+        .decrypt(stored)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("an account's callback token: {e}")))?;
+    String::from_utf8(plain)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("an account's callback token: {e}")))
+}
+
 /// One delivery attempt of a claimed push (`attempts` counts this one).
 async fn attempt(state: &AppState, push: OaPushRow) -> ApiResult<()> {
     let cfg = &state.config.official;
@@ -335,6 +359,7 @@ async fn attempt(state: &AppState, push: OaPushRow) -> ApiResult<()> {
             .await?;
         return Ok(());
     };
+    let token = callback_token(state, push.account_id, &url, &token).await?;
     let result = send_once(state, &url, &token, &push.xml).await;
     let now = now_ms();
     match result {
