@@ -344,14 +344,15 @@ async fn every_refusal_is_a_clear_error_and_discloses_nothing() {
         .unwrap_err();
     assert_eq!(e.code(), Some("invalid_visitor_token"));
     // An expired token, signed with the server's real key.
-    let key = hex::decode(
-        srv.state
-            .store
-            .op_key("visitor_token_hs256", "unused")
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    // The key is stored sealed under the master key: the database alone forges nothing.
+    let stored = srv
+        .state
+        .store
+        .op_key("visitor_token_hs256", "unused")
+        .await
+        .unwrap();
+    assert!(hex::decode(&stored).is_err(), "stored in plain: {stored}");
+    let key = hex::decode(srv.state.keys.decrypt(&stored).unwrap()).unwrap();
     let mut claims = ringbook_sitekit::peek_claims(&t, site.id).unwrap();
     claims.exp = now_s() - 10;
     let expired = jsonwebtoken::encode(
