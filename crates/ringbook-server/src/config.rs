@@ -30,6 +30,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Peers whose `X-Forwarded-For` is believed for the client address (e.g. a load balancer).
     pub trusted_proxies: Vec<IpNet>,
+    /// Connection guards: header-read timeout, per-address and total caps (`transport`).
+    pub connections: crate::transport::ConnectionsConfig,
+    /// Per-connection budgets of WebSocket frames (`ws`).
+    pub websocket: crate::ws::WebSocketConfig,
     pub identity: IdentityConfig,
     pub sms: SmsConfig,
     pub admin: AdminConfig,
@@ -122,6 +126,8 @@ impl Default for Config {
             default_region: "CN".into(),
             max_body_bytes: 64 * 1024,
             trusted_proxies: Vec::new(),
+            connections: Default::default(),
+            websocket: Default::default(),
             identity: IdentityConfig::default(),
             sms: SmsConfig::default(),
             admin: AdminConfig::default(),
@@ -193,6 +199,8 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "default_region",
     "max_body_bytes",
     "trusted_proxies",
+    "connections",
+    "websocket",
     "identity",
     "sms",
     "admin",
@@ -291,6 +299,8 @@ impl fmt::Debug for Config {
             .field("sqlite_synchronous", &self.sqlite_synchronous)
             .field("node", &self.node)
             .field("default_region", &self.default_region)
+            .field("connections", &self.connections)
+            .field("websocket", &self.websocket)
             .field("identity.sms_code", &self.identity.sms_code)
             .field("identity.declared_number", &self.identity.declared_number)
             .field("identity.mo_sms", &self.identity.mo_sms)

@@ -25,6 +25,8 @@ pub struct App {
     pub phones: crate::identity::PhoneCache,
     /// The official-account push worker's wake-up and concurrency bound.
     pub official: crate::official::Runtime,
+    /// The bounded pool avatar conversions run in.
+    pub avatars: crate::profiles::avatar::ConversionPool,
 }
 
 /// In-memory rate limiters; durable counters (wrong codes, rescue failures) live in the store.
