@@ -19,7 +19,6 @@
 //! The other forms that embed IPv4 (compatible, translated, 6to4, Teredo) are refused whole, and
 //! [`embedded_ipv4`] still maps them back so that tests can show none of them leads anywhere.
 
-use iprfc::Contains;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Whether `ip` is a globally routable unicast address a callback may reach.

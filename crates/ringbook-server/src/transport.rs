@@ -30,7 +30,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -284,7 +284,7 @@ pub async fn serve(
     // are gone.
     let (done_tx, done_rx) = watch::channel(());
     let mut refused_since_log: u64 = 0;
-    let mut last_log = std::time::Instant::now() - Duration::from_secs(60);
+    let mut last_log: Option<std::time::Instant> = None;
 
     let mut stop = stop_rx.clone();
     loop {
@@ -296,7 +296,7 @@ pub async fn serve(
                     continue;
                 }
             },
-            _ = stop.wait_for(|s| *s) => break,
+            () = stopped(&mut stop) => break,
         };
         let permit = match limits.admit(peer.ip()) {
             Ok(p) => p,
@@ -305,7 +305,7 @@ pub async fn serve(
                 let _ = stream.try_write(REFUSED_RESPONSE);
                 drop(stream);
                 refused_since_log += 1;
-                if last_log.elapsed() > Duration::from_secs(10) {
+                if last_log.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
                     tracing::warn!(
                         refused = refused_since_log,
                         last_peer = %peer.ip(),
@@ -314,7 +314,7 @@ pub async fn serve(
                         "refusing connections over the caps"
                     );
                     refused_since_log = 0;
-                    last_log = std::time::Instant::now();
+                    last_log = Some(std::time::Instant::now());
                 }
                 continue;
             }
@@ -343,7 +343,7 @@ pub async fn serve(
                         tracing::trace!(error = %e, "connection ended with an error");
                     }
                 }
-                _ = stop.wait_for(|s| *s) => {
+                () = stopped(&mut stop) => {
                     conn.as_mut().graceful_shutdown();
                     if let Err(e) = conn.await {
                         tracing::trace!(error = %e, "connection ended with an error");
@@ -356,6 +356,11 @@ pub async fn serve(
     drop(listener);
     drop(done_rx);
     done_tx.closed().await;
+}
+
+/// Resolves once the shutdown signal was given (or its sender is gone).
+async fn stopped(rx: &mut watch::Receiver<bool>) {
+    let _ = rx.wait_for(|s| *s).await;
 }
 
 /// Out of file descriptors (or another resource): wait a little instead of spinning.

@@ -75,6 +75,16 @@ pub enum Family {
     Sync,
 }
 
+impl Family {
+    fn describe(self) -> &'static str {
+        match self {
+            Family::Any => "frames",
+            Family::ReceiptIds => "receipt IDs",
+            Family::Sync => "syncs",
+        }
+    }
+}
+
 /// One connection's token buckets.
 pub struct FrameBudget {
     any: DefaultDirectRateLimiter,
@@ -189,12 +199,17 @@ async fn run_connection(state: AppState, session: Session, addr: ClientAddr, soc
     // connection).
     Box::pin(crate::realtime::on_connect(&ctx)).await;
 
+    // Whether the server closes (rather than the peer or the network).
+    let mut closed_here = false;
     loop {
-        // A closed connection (replaced, revoked, shut down) stops reading at once rather than
-        // waiting for the peer to answer the close.
+        // A closed connection (replaced, revoked, shut down) stops handling frames at once
+        // rather than waiting for the peer to answer the close.
         let msg = tokio::select! {
             msg = stream.next() => msg,
-            () = handle.closed() => break,
+            () = handle.closed() => {
+                closed_here = true;
+                break;
+            }
         };
         let Some(msg) = msg else { break };
         let text = match msg {
@@ -203,6 +218,7 @@ async fn run_connection(state: AppState, session: Session, addr: ClientAddr, soc
             Err(e) => {
                 if is_too_large(e) {
                     handle.close(CloseReason::TooLarge);
+                    closed_here = true;
                 }
                 break;
             }
@@ -245,6 +261,17 @@ async fn run_connection(state: AppState, session: Session, addr: ClientAddr, soc
     {
         tracing::debug!("writer did not finish in time");
     }
+    if closed_here {
+        // Read (and drop) what the peer still sends until it answers the close, for a short
+        // while: a socket closed with unread data sends a reset, and the peer may then lose
+        // the closing frame it has not read yet.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+        while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(deadline, stream.next()).await {
+            if matches!(msg, Message::Close(_)) {
+                break;
+            }
+        }
+    }
     if let Err(e) = state.store.remove_connection(&conn_id).await {
         tracing::warn!(error = %e, "could not remove the connection record");
     }
@@ -279,11 +306,11 @@ impl ConnContext {
                 self.reply(ServerFrame::Error(ErrorBody {
                     code: "slow_down".into(),
                     message: format!(
-                        "too many frames on this connection ({family:?}); this one was not \
-                         handled: wait {} s and send it again",
+                        "too many {} on this connection; this frame was not handled: wait {} s \
+                         and send it again",
+                        family.describe(),
                         over.retry_after_secs
-                    )
-                    .to_lowercase(),
+                    ),
                     retry_after_secs: Some(over.retry_after_secs),
                 }));
                 false
@@ -297,7 +324,7 @@ fn is_too_large(e: axum::Error) -> bool {
     use tokio_tungstenite::tungstenite::error::{CapacityError, Error};
     matches!(
         e.into_inner().downcast_ref::<Error>(),
-        Some(Error::Capacity(CapacityError::MessageTooBig { .. }))
+        Some(Error::Capacity(CapacityError::MessageTooLong { .. }))
     )
 }
 

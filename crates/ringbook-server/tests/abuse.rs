@@ -45,6 +45,30 @@ async fn drain(ws: &mut Ws) -> (Vec<ServerFrame>, Option<CloseCode>) {
     }
 }
 
+/// Sends `frames` as fast as the socket takes them while reading what the server answers, until
+/// the server closes: the server frames and the close code.
+async fn flood_and_drain(ws: Ws, frames: Vec<Message>) -> (Vec<ServerFrame>, Option<CloseCode>) {
+    let (mut tx, mut rx) = ws.split();
+    let reader = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        loop {
+            match tokio::time::timeout(Duration::from_secs(20), rx.next()).await {
+                Ok(Some(Ok(Message::Text(t)))) => seen.push(serde_json::from_str(&t).unwrap()),
+                Ok(Some(Ok(Message::Close(c)))) => return (seen, c.map(|c| c.code)),
+                Ok(Some(Ok(_))) => continue,
+                Ok(Some(Err(_))) | Ok(None) => return (seen, None),
+                Err(_) => panic!("the server neither answered nor closed; frames: {seen:?}"),
+            }
+        }
+    });
+    for frame in frames {
+        if reader.is_finished() || tx.send(frame).await.is_err() {
+            break;
+        }
+    }
+    reader.await.unwrap()
+}
+
 fn text(frame: &ClientFrame) -> Message {
     Message::Text(serde_json::to_string(frame).unwrap().into())
 }
@@ -154,21 +178,18 @@ async fn receipt_floods_are_budgeted_and_others_keep_sending() {
     let (sender, _, _) = srv.login(&phone(2)).await;
     let (receiver, _, _) = srv.login(&phone(3)).await;
     let _ = attacker;
-    let mut ws = raw_ws(&srv, &a.token).await;
+    let ws = raw_ws(&srv, &a.token).await;
     let ids: Vec<i64> = (1..=1000).collect();
-    let flood = async {
-        for i in 0..400 {
-            let frame = if i % 2 == 0 {
+    let frames: Vec<Message> = (0..400)
+        .map(|i| {
+            text(&if i % 2 == 0 {
                 ClientFrame::Read { ids: ids.clone() }
             } else {
                 ClientFrame::Delivered { ids: ids.clone() }
-            };
-            if ws.send(text(&frame)).await.is_err() {
-                break;
-            }
-        }
-        drain(&mut ws).await
-    };
+            })
+        })
+        .collect();
+    let flood = flood_and_drain(ws, frames);
     let normal = async {
         let mut out = sender.connect().await.unwrap();
         let mut inbox = receiver.connect().await.unwrap();
@@ -267,16 +288,10 @@ async fn syncs_are_paged_and_sync_floods_are_closed() {
             _ => {}
         }
     }
-    for _ in 0..200 {
-        if ws
-            .send(text(&ClientFrame::Sync { after_seq: 0 }))
-            .await
-            .is_err()
-        {
-            break;
-        }
-    }
-    let (frames, close) = drain(&mut ws).await;
+    let syncs = (0..200)
+        .map(|_| text(&ClientFrame::Sync { after_seq: 0 }))
+        .collect();
+    let (frames, close) = flood_and_drain(ws, syncs).await;
     let answered = frames
         .iter()
         .filter(|f| matches!(f, ServerFrame::SyncComplete { .. }))
