@@ -254,11 +254,14 @@ async fn run_connection(state: AppState, session: Session, addr: ClientAddr, soc
     handle.close(CloseReason::Shutdown);
     state.hub.unregister(session.user_id, &conn_id);
     Box::pin(crate::realtime::on_disconnect(&ctx)).await;
-    // Let the writer deliver the closing frame, but never wait on a peer that stopped reading.
-    if tokio::time::timeout(std::time::Duration::from_secs(2), writer)
+    // Let the writer deliver the closing frame, but never wait on a peer that stopped reading:
+    // then the writer is stopped, so the socket does not stay open for it.
+    let mut writer = writer;
+    if tokio::time::timeout(std::time::Duration::from_secs(2), &mut writer)
         .await
         .is_err()
     {
+        writer.abort();
         tracing::debug!("writer did not finish in time");
     }
     if closed_here {
@@ -303,7 +306,9 @@ impl ConnContext {
                 false
             }
             Err(over) => {
-                self.reply(ServerFrame::Error(ErrorBody {
+                // Offered, not pushed: a flooding client that does not read must not get itself
+                // closed as a slow reader before it is closed for the flood.
+                self.handle.offer(Arc::new(ServerFrame::Error(ErrorBody {
                     code: "slow_down".into(),
                     message: format!(
                         "too many {} on this connection; this frame was not handled: wait {} s \
@@ -312,7 +317,7 @@ impl ConnContext {
                         over.retry_after_secs
                     ),
                     retry_after_secs: Some(over.retry_after_secs),
-                }));
+                })));
                 false
             }
         }
@@ -321,7 +326,7 @@ impl ConnContext {
 
 /// Whether the reader failed because a frame or message was over the size limit.
 fn is_too_large(e: axum::Error) -> bool {
-    use tokio_tungstenite::tungstenite::error::{CapacityError, Error};
+    use tungstenite::error::{CapacityError, Error};
     matches!(
         e.into_inner().downcast_ref::<Error>(),
         Some(Error::Capacity(CapacityError::MessageTooLong { .. }))
@@ -346,6 +351,15 @@ async fn write_loop(
             changed = rx.close.changed() => {
                 let reason = if changed.is_ok() { *rx.close.borrow() } else { None };
                 if let Some(reason) = reason {
+                    // What was queued before the close still goes out (e.g. the slow_down
+                    // notices before a rate_limited close); the caller bounds how long this
+                    // may take.
+                    while let Ok(frame) = rx.frames.try_recv() {
+                        let Ok(text) = serde_json::to_string(&*frame) else { continue };
+                        if sink.send(Message::Text(text.into())).await.is_err() {
+                            break;
+                        }
+                    }
                     if let Ok(text) = serde_json::to_string(&ServerFrame::Closing { reason }) {
                         // Best effort: the peer may already be gone.
                         let _ = sink.send(Message::Text(text.into())).await;
