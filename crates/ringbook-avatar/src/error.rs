@@ -28,6 +28,22 @@ pub enum AvatarError {
         limit_pixels: u64,
     },
 
+    /// Decoding would take more than `max_decoded_bytes` of memory (pixels × bytes per pixel,
+    /// e.g. a 16-bit picture under the pixel limit): refused before decoding, code `avatar_bomb`.
+    #[error(
+        "the picture is {width}×{height} pixels at {bytes_per_pixel} bytes per pixel and would \
+         need {} to open; the limit is {} (send a smaller or 8-bit picture)",
+        human_bytes(usize::try_from(*.bytes).unwrap_or(usize::MAX)),
+        human_bytes(usize::try_from(*.limit).unwrap_or(usize::MAX))
+    )]
+    DecodedTooLarge {
+        width: u32,
+        height: u32,
+        bytes_per_pixel: u64,
+        bytes: u64,
+        limit: u64,
+    },
+
     /// The data is damaged, truncated or otherwise undecodable. `reason` is a short
     /// explanation (for logs; it is also appended to the message).
     #[error("the picture is damaged or incomplete ({reason})")]
@@ -64,7 +80,7 @@ impl AvatarError {
         match self {
             Self::InputTooLarge { .. } => "avatar_too_large",
             Self::Unsupported { .. } => "avatar_unsupported_type",
-            Self::Bomb { .. } => "avatar_bomb",
+            Self::Bomb { .. } | Self::DecodedTooLarge { .. } => "avatar_bomb",
             Self::Corrupt { .. } => "avatar_corrupt",
             Self::TooSmall { .. } => "avatar_too_small",
             Self::TooLargeAfterCompression { .. } => "avatar_too_large_after_compression",

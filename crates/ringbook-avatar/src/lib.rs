@@ -14,7 +14,9 @@
 //!    is refused as [`AvatarError::Unsupported`] with what it looks like, so the prompt can tell
 //!    the user what went wrong.
 //! 3. **Decompression-bomb check** (safety) — the dimensions are read from the header *without
-//!    decoding* and the picture is refused when `width × height > max_input_pixels`. A 50 KB
+//!    decoding* and the picture is refused when `width × height > max_input_pixels`, or when
+//!    its decoded size in bytes (pixels × bytes per pixel, from the decoder's header) exceeds
+//!    `max_decoded_bytes`: a 6300×6300 16-bit PNG is under the pixel limit but needs 238 MB. A 50 KB
 //!    PNG can declare 100000×100000 pixels (40 GB of RGBA). The decoder additionally runs under
 //!    [`image::Limits`] (maximum width/height and a maximum allocation), and its own view of
 //!    the dimensions is checked again, as defence in depth against header parsing mismatches.
@@ -186,9 +188,11 @@ fn decode_checked(
     // the other side, so the decoder never needs to accept more.
     let max_side = u32::try_from(std.max_input_pixels / u64::from(std.min_dimension.max(1)))
         .unwrap_or(u32::MAX);
+    // The decoder may allocate the pixel buffer plus a little bookkeeping, never more.
     let max_alloc = std
         .max_input_pixels
         .saturating_mul(MAX_DECODED_BYTES_PER_PIXEL)
+        .min(std.max_decoded_bytes)
         .saturating_add(DECODER_ALLOC_SLACK);
     let mut limits = Limits::default();
     limits.max_image_width = Some(max_side);
@@ -208,8 +212,16 @@ fn decode_checked(
     // The decoder's own idea of the size is what it will allocate for: check it too.
     let (w, h) = decoder.dimensions();
     check_pixels(w, h, std)?;
-    if decoder.total_bytes() > max_alloc {
-        return Err(bomb(Some((w, h))));
+    // Bytes, not pixels, are what decoding costs: 16-bit RGBA takes 8 per pixel.
+    let bytes = decoder.total_bytes();
+    if bytes > std.max_decoded_bytes {
+        return Err(AvatarError::DecodedTooLarge {
+            width: w,
+            height: h,
+            bytes_per_pixel: u64::from(decoder.color_type().bytes_per_pixel()),
+            bytes,
+            limit: std.max_decoded_bytes,
+        });
     }
 
     // Orientation is best effort: broken EXIF must not make an otherwise fine picture fail.

@@ -33,6 +33,10 @@ pub struct AvatarStandard {
     pub max_input_pixels: u64,
     /// Refuse inputs larger than this many bytes before looking at them.
     pub max_input_bytes: usize,
+    /// Refuse inputs whose decoded pixels (width × height × bytes per pixel, e.g. 6 for 16-bit
+    /// RGB) would take more than this many bytes, before decoding. Bounds the memory of one
+    /// conversion: a 16-bit picture under the pixel limit would otherwise need hundreds of MB.
+    pub max_decoded_bytes: u64,
     /// Starting JPEG quality (1–100); lowered stepwise when the output is too large.
     pub jpeg_quality: u8,
 }
@@ -47,6 +51,8 @@ impl Default for AvatarStandard {
             square_crop: true,
             max_input_pixels: 40_000_000,
             max_input_bytes: 10 * 1024 * 1024,
+            // A 40-megapixel 8-bit RGB photo (the pixel limit) fits; 16-bit ones up to 22 MP.
+            max_decoded_bytes: 128 * 1024 * 1024,
             jpeg_quality: 85,
         }
     }
@@ -76,6 +82,11 @@ pub enum StandardError {
     MaxBytesTooSmall(usize),
     #[error("max_input_bytes ({0}) must be at least 1")]
     MaxInputBytesZero(usize),
+    #[error(
+        "max_decoded_bytes ({bytes}) must allow at least a min_dimension × min_dimension RGBA \
+         picture ({needed} bytes)"
+    )]
+    MaxDecodedBytesTooSmall { bytes: u64, needed: u64 },
     #[error(
         "max_input_pixels ({pixels}) must allow at least a min_dimension × min_dimension picture \
          ({needed} pixels)"
@@ -108,6 +119,12 @@ impl AvatarStandard {
             return Err(StandardError::MaxInputBytesZero(self.max_input_bytes));
         }
         let needed = u64::from(self.min_dimension) * u64::from(self.min_dimension);
+        if self.max_decoded_bytes < needed * 4 {
+            return Err(StandardError::MaxDecodedBytesTooSmall {
+                bytes: self.max_decoded_bytes,
+                needed: needed * 4,
+            });
+        }
         if self.max_input_pixels < needed {
             return Err(StandardError::MaxInputPixelsTooSmall {
                 pixels: self.max_input_pixels,

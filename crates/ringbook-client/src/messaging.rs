@@ -136,6 +136,7 @@ impl Connection {
     ) -> Result<(Vec<ChatMessage>, i64), ClientError> {
         self.send(&ClientFrame::Sync { after_seq }).await?;
         let mut got = Vec::new();
+        let mut last = after_seq;
         loop {
             match self.next().await? {
                 None => {
@@ -143,9 +144,24 @@ impl Connection {
                         "the server closed the connection during sync".into(),
                     ))
                 }
-                Some(ServerFrame::Message(m)) if m.seq > after_seq => got.push(m),
+                Some(ServerFrame::Message(m)) if m.seq > last => got.push(m),
+                // The server answers a sync in bounded pages: ask for the next one.
+                Some(ServerFrame::SyncComplete {
+                    last_seq,
+                    more: true,
+                    ..
+                }) => {
+                    last = last_seq.max(last);
+                    self.send(&ClientFrame::Sync { after_seq: last }).await?;
+                }
                 Some(ServerFrame::SyncComplete { last_seq, .. }) => {
-                    return Ok((got, last_seq.max(after_seq)))
+                    return Ok((got, last_seq.max(last)))
+                }
+                // Over the connection's sync budget: the sync was not handled; ask again.
+                Some(ServerFrame::Error(e)) if e.code == "slow_down" => {
+                    let wait = e.retry_after_secs.unwrap_or(1).min(60);
+                    tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+                    self.send(&ClientFrame::Sync { after_seq: last }).await?;
                 }
                 Some(f) => other(f),
             }

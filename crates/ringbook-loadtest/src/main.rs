@@ -85,6 +85,10 @@ async fn start_server(bin: &Path, data: &Path) -> anyhow::Result<Server> {
         .env("RINGBOOK_IDENTITY__CODES_PER_ADDR_PER_HOUR", "10000000")
         .env("RINGBOOK_IDENTITY__LOGINS_PER_ADDR_PER_MINUTE", "10000000")
         .env("RINGBOOK_MESSAGING__SENDS_PER_SECOND", "10000000")
+        // Every simulated client connects from 127.0.0.1.
+        .env("RINGBOOK_CONNECTIONS__MAX_PER_ADDR", "10000000")
+        .env("RINGBOOK_WEBSOCKET__FRAMES_PER_SECOND", "10000000")
+        .env("RINGBOOK_WEBSOCKET__FRAMES_BURST", "10000000")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

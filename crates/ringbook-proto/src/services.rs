@@ -132,7 +132,11 @@ pub struct RematchView {
     pub added: i64,
     pub removed: i64,
     pub started_at: i64,
+    /// Absent while running (the OpenAPI document has no nulls here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<i64>,
+    /// Absent unless the rematch failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 

@@ -29,8 +29,8 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         sent_at: Option<i64>,
     },
-    /// Ask for every message after `after_seq`: they come as `message` frames in order, in pages,
-    /// then one `sync_complete`.
+    /// Ask for the messages after `after_seq`: they come as `message` frames in order, then one
+    /// `sync_complete` (with `more` when the reply was cut at the page limit).
     Sync {
         after_seq: i64,
     },
@@ -57,6 +57,38 @@ pub enum CloseReason {
     Blocked,
     /// The server is shutting down; reconnect later.
     Shutdown,
+    /// The client kept sending after being told to slow down (WebSocket close code 1008).
+    RateLimited,
+    /// A frame was larger than [`MAX_FRAME_BYTES`] (WebSocket close code 1009).
+    TooLarge,
+}
+
+impl CloseReason {
+    /// The WebSocket close code sent with this reason (RFC 6455 §7.4.1).
+    pub fn close_code(self) -> u16 {
+        match self {
+            CloseReason::Replaced
+            | CloseReason::Revoked
+            | CloseReason::Moved
+            | CloseReason::Blocked
+            | CloseReason::Shutdown => 1000,
+            CloseReason::RateLimited => 1008,
+            CloseReason::TooLarge => 1009,
+        }
+    }
+
+    /// The snake_case name, as in `closing {reason}` and the close frame's reason.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::Replaced => "replaced",
+            CloseReason::Revoked => "revoked",
+            CloseReason::Moved => "moved",
+            CloseReason::Blocked => "blocked",
+            CloseReason::Shutdown => "shutdown",
+            CloseReason::RateLimited => "rate_limited",
+            CloseReason::TooLarge => "too_large",
+        }
+    }
 }
 
 /// A chat message as clients see it (PB-17's chat-history row).
@@ -120,10 +152,14 @@ pub enum ServerFrame {
         client_msg_id: String,
         error: ErrorBody,
     },
-    /// Every message up to `last_seq` has been sent by a sync.
+    /// Every message up to `last_seq` has been sent by a sync. A sync answers at most
+    /// `websocket.sync_max_rows` messages; `more` says there are further ones: send
+    /// `sync {after_seq: last_seq}` again.
     SyncComplete {
         last_seq: i64,
         count: u64,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        more: bool,
     },
     /// A message this user sent was delivered to or read by its recipient.
     Receipt(Receipt),

@@ -37,6 +37,10 @@ pub struct Config {
     pub master_key: Option<String>,
     /// The argon2 pool shared by every password check.
     pub passwords: crate::passwords::PasswordConfig,
+    /// Connection guards: header-read timeout, per-address and total caps (`transport`).
+    pub connections: crate::transport::ConnectionsConfig,
+    /// Per-connection budgets of WebSocket frames (`ws`).
+    pub websocket: crate::ws::WebSocketConfig,
     pub identity: IdentityConfig,
     pub sms: SmsConfig,
     pub admin: AdminConfig,
@@ -135,6 +139,8 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             master_key: None,
             passwords: Default::default(),
+            connections: Default::default(),
+            websocket: Default::default(),
             identity: IdentityConfig::default(),
             sms: SmsConfig::default(),
             admin: AdminConfig::default(),
@@ -210,6 +216,8 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "trusted_proxies",
     "master_key",
     "passwords",
+    "connections",
+    "websocket",
     "identity",
     "sms",
     "admin",
@@ -322,6 +330,8 @@ impl fmt::Debug for Config {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("master_key", &redacted(&self.master_key))
             .field("passwords", &self.passwords)
+            .field("connections", &self.connections)
+            .field("websocket", &self.websocket)
             .field("identity.sms_code", &self.identity.sms_code)
             .field("identity.declared_number", &self.identity.declared_number)
             .field("identity.mo_sms", &self.identity.mo_sms)

@@ -285,6 +285,32 @@ impl FromRequestParts<AppState> for UpgradeSession {
     }
 }
 
+/// `axum::extract::Query` whose rejections use our error format: a malformed query string
+/// (`?limit=null`, a missing or mistyped parameter) gets `400 {code: "invalid_query"}` as JSON
+/// rather than axum's plain-text answer. Every route with query parameters uses it.
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
+            Err(rejection) => Err(ApiError::bad_request(
+                "invalid_query",
+                format!(
+                    "the query string does not fit this request: {}",
+                    rejection.body_text()
+                ),
+            )),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

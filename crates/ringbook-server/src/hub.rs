@@ -64,6 +64,12 @@ impl ConnHandle {
         }
     }
 
+    /// Queues a frame if there is room, else drops it (for notices a client that does not
+    /// read can do without); false when dropped or the connection is gone.
+    pub fn offer(&self, frame: Arc<ServerFrame>) -> bool {
+        self.frames.try_send(frame).is_ok()
+    }
+
     /// Queues a frame, waiting for room (used by sync, which sends many frames in a row);
     /// false when the connection is gone.
     pub async fn push_wait(&self, frame: Arc<ServerFrame>) -> bool {

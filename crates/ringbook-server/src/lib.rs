@@ -42,7 +42,9 @@ pub mod realtime;
 pub mod services;
 pub mod sms;
 pub mod sms_inbound;
+pub mod ssrf;
 pub mod state;
+pub mod transport;
 pub mod ws;
 
 use crate::config::Config;
@@ -53,7 +55,6 @@ use axum::routing::get;
 use axum::Router;
 use ringbook_proto::ws::CloseReason;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -81,6 +82,10 @@ impl App {
         Ok(Arc::new(App {
             limits: Limits::from_config(&config),
             official: official::Runtime::new(&config.official),
+            avatars: profiles::avatar::ConversionPool::new(
+                config.profiles.avatar_conversions,
+                config.profiles.avatar_queue_secs,
+            ),
             config,
             store,
             sms,
@@ -137,18 +142,28 @@ pub async fn run(
     // Developer-mode pushes waiting in the database (also those of an earlier run).
     let official_pushes = tokio::spawn(official::push::worker(state.clone()));
     let hub_state = state.clone();
-    axum::serve(
+    let limits = Arc::new(transport::ConnectionLimits::from_config(
+        &state.config.connections,
+        &state.config.trusted_proxies,
+    ));
+    tracing::info!(
+        max_connections = limits.total_cap(),
+        max_per_addr = state.config.connections.max_per_addr,
+        "connection caps"
+    );
+    transport::serve(
         listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        app,
+        limits,
+        &state.config.connections,
+        async move {
+            shutdown.await;
+            tracing::info!("shutting down");
+            // WebSockets never end by themselves: close them so the drain can finish.
+            hub_state.hub.close_all(CloseReason::Shutdown);
+        },
     )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        tracing::info!("shutting down");
-        // WebSockets never end by themselves: close them so the drain can finish.
-        hub_state.hub.close_all(CloseReason::Shutdown);
-    })
-    .await
-    .context("server error")?;
+    .await;
     housekeeping.abort();
     official_pushes.abort();
     state.store.close().await;

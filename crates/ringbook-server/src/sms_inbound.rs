@@ -4,9 +4,9 @@
 //! (Kannel sends a non-empty response body back to the sender).
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ClientAddr;
+use crate::extract::{ApiQuery, ClientAddr};
 use crate::state::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
@@ -30,7 +30,7 @@ pub fn routes() -> Router<AppState> {
 async fn receive(
     State(state): State<AppState>,
     addr: ClientAddr,
-    Query(sms): Query<MoSms>,
+    ApiQuery(sms): ApiQuery<MoSms>,
 ) -> ApiResult<String> {
     let cfg = &state.config.sms;
     if !addr.is_in(&cfg.mo_allowed) {

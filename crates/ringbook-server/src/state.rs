@@ -29,6 +29,8 @@ pub struct App {
     pub keys: crate::keys::Keys,
     /// The one bounded pool for argon2.
     pub passwords: crate::passwords::Passwords,
+    /// The bounded pool avatar conversions run in.
+    pub avatars: crate::profiles::avatar::ConversionPool,
 }
 
 /// In-memory rate limiters; durable counters (wrong codes, rescue failures) live in the store.

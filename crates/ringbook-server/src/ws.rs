@@ -1,5 +1,12 @@
 //! The WebSocket endpoint `GET /v1/ws`: authenticates the session, records the connection
 //! (PB-6), then runs one reader loop and one writer task fed by the hub's bounded queue.
+//!
+//! Every connection has token buckets (`governor`) per frame family — all frames, receipt IDs,
+//! syncs; sends have messaging's per-user limit — so one client cannot make the server work
+//! for it without bound. A frame over budget is not handled: the client gets `error
+//! {code: "slow_down", retry_after_secs}`; a client that keeps going after being told is
+//! closed with `closing {reason: "rate_limited"}` (close code 1008). A frame over
+//! `MAX_FRAME_BYTES` closes with code 1009.
 
 use crate::error::ApiError;
 use crate::extract::{ClientAddr, Session, UpgradeSession};
@@ -9,12 +16,125 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::State;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
+use governor::{DefaultDirectRateLimiter, Quota};
+use serde::{Deserialize, Serialize};
+use std::num::NonZeroU32;
 use ringbook_proto::ws::{
     ClientFrame, CloseReason, ServerFrame, MAX_FRAME_BYTES, PROTOCOL_VERSION,
 };
 use ringbook_proto::ErrorBody;
 use ringbook_store::identity::ConnectionRow;
 use std::sync::Arc;
+
+/// Per-connection frame budgets (config section `[websocket]`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebSocketConfig {
+    /// Frames of any type one connection may send per second, with bursts of `frames_burst`.
+    pub frames_per_second: u32,
+    pub frames_burst: u32,
+    /// Message IDs in `delivered`/`read` frames per second (a frame carries up to 1,000), with
+    /// bursts of `receipt_ids_burst`.
+    pub receipt_ids_per_second: u32,
+    pub receipt_ids_burst: u32,
+    /// `sync` frames per second, with bursts of `syncs_burst`.
+    pub syncs_per_second: u32,
+    pub syncs_burst: u32,
+    /// Most messages one `sync` answers; the rest come on the next `sync` (`more: true`).
+    pub sync_max_rows: i64,
+    /// Frames refused for the budget a connection may send before it is closed, regained at one
+    /// per second.
+    pub refusals_before_close: u32,
+}
+
+impl Default for WebSocketConfig {
+    fn default() -> Self {
+        WebSocketConfig {
+            frames_per_second: 100,
+            frames_burst: 200,
+            receipt_ids_per_second: 2000,
+            receipt_ids_burst: 10_000,
+            syncs_per_second: 2,
+            syncs_burst: 20,
+            sync_max_rows: 1000,
+            refusals_before_close: 20,
+        }
+    }
+}
+
+fn quota(per_second: u32, burst: u32) -> Quota {
+    let nz = |n: u32| NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN);
+    Quota::per_second(nz(per_second)).allow_burst(nz(burst.max(per_second)))
+}
+
+/// The frame families a budget is kept for.
+#[derive(Clone, Copy, Debug)]
+pub enum Family {
+    Any,
+    ReceiptIds,
+    Sync,
+}
+
+impl Family {
+    fn describe(self) -> &'static str {
+        match self {
+            Family::Any => "frames",
+            Family::ReceiptIds => "receipt IDs",
+            Family::Sync => "syncs",
+        }
+    }
+}
+
+/// One connection's token buckets.
+pub struct FrameBudget {
+    any: DefaultDirectRateLimiter,
+    receipt_ids: DefaultDirectRateLimiter,
+    syncs: DefaultDirectRateLimiter,
+    refusals: DefaultDirectRateLimiter,
+}
+
+/// Over budget: wait this long, or (`close`) the connection is closed.
+#[derive(Debug)]
+pub struct OverBudget {
+    pub retry_after_secs: u64,
+    pub close: bool,
+}
+
+impl FrameBudget {
+    pub fn new(cfg: &WebSocketConfig) -> Self {
+        FrameBudget {
+            any: governor::RateLimiter::direct(quota(cfg.frames_per_second, cfg.frames_burst)),
+            receipt_ids: governor::RateLimiter::direct(quota(
+                cfg.receipt_ids_per_second,
+                cfg.receipt_ids_burst,
+            )),
+            syncs: governor::RateLimiter::direct(quota(cfg.syncs_per_second, cfg.syncs_burst)),
+            refusals: governor::RateLimiter::direct(quota(1, cfg.refusals_before_close)),
+        }
+    }
+
+    /// Takes `cost` tokens of `family`, or says how long to wait (and whether to give up on
+    /// the connection, once it has been refused too often).
+    pub fn take(&self, family: Family, cost: u32) -> Result<(), OverBudget> {
+        use governor::clock::{Clock, DefaultClock};
+        let limiter = match family {
+            Family::Any => &self.any,
+            Family::ReceiptIds => &self.receipt_ids,
+            Family::Sync => &self.syncs,
+        };
+        let cost = NonZeroU32::new(cost.max(1)).unwrap_or(NonZeroU32::MIN);
+        let wait = match limiter.check_n(cost) {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(not_until)) => not_until.wait_time_from(DefaultClock::default().now()),
+            // More than the burst at once can never pass: configuration smaller than a frame.
+            Err(_) => std::time::Duration::from_secs(1),
+        };
+        Err(OverBudget {
+            retry_after_secs: wait.as_secs().max(1),
+            close: self.refusals.check().is_err(),
+        })
+    }
+}
 
 pub async fn upgrade(
     State(state): State<AppState>,
@@ -72,23 +192,37 @@ async fn run_connection(state: AppState, session: Session, addr: ClientAddr, soc
         state: state.clone(),
         session: session.clone(),
         handle: handle.clone(),
+        budget: FrameBudget::new(&state.config.websocket),
     };
     // The frame handlers' futures are boxed: awaited inline they would make every connection's
     // task as large as the largest handler, idle or not (measured: 3.5 KB of 12 KB per idle
     // connection).
     Box::pin(crate::realtime::on_connect(&ctx)).await;
 
+    // Whether the server closes (rather than the peer or the network).
+    let mut closed_here = false;
     loop {
-        // A closed connection (replaced, revoked, shut down) stops reading at once rather than
-        // waiting for the peer to answer the close.
+        // A closed connection (replaced, revoked, shut down) stops handling frames at once
+        // rather than waiting for the peer to answer the close.
         let msg = tokio::select! {
             msg = stream.next() => msg,
-            () = handle.closed() => break,
+            () = handle.closed() => {
+                closed_here = true;
+                break;
+            }
         };
         let Some(msg) = msg else { break };
         let text = match msg {
             Ok(Message::Text(t)) => t,
-            Ok(Message::Close(_)) | Err(_) => break,
+            Ok(Message::Close(_)) => break,
+            Err(e) => {
+                if is_too_large(e) {
+                    handle.close(CloseReason::TooLarge);
+                    closed_here = true;
+                }
+                break;
+            }
+            Ok(Message::Binary(_)) if !ctx.charge(Family::Any, 1) => continue,
             Ok(Message::Binary(_)) => {
                 handle.push(Arc::new(error_frame(
                     "binary_not_supported",
@@ -96,8 +230,15 @@ async fn run_connection(state: AppState, session: Session, addr: ClientAddr, soc
                 )));
                 continue;
             }
-            Ok(_) => continue,
+            // WebSocket pings are answered by the library: they cost a write, so they count.
+            Ok(_) => {
+                ctx.charge(Family::Any, 1);
+                continue;
+            }
         };
+        if !ctx.charge(Family::Any, 1) {
+            continue;
+        }
         match serde_json::from_str::<ClientFrame>(&text) {
             Ok(frame) => Box::pin(crate::realtime::dispatch(&ctx, frame)).await,
             Err(e) => {
@@ -113,12 +254,26 @@ async fn run_connection(state: AppState, session: Session, addr: ClientAddr, soc
     handle.close(CloseReason::Shutdown);
     state.hub.unregister(session.user_id, &conn_id);
     Box::pin(crate::realtime::on_disconnect(&ctx)).await;
-    // Let the writer deliver the closing frame, but never wait on a peer that stopped reading.
-    if tokio::time::timeout(std::time::Duration::from_secs(2), writer)
+    // Let the writer deliver the closing frame, but never wait on a peer that stopped reading:
+    // then the writer is stopped, so the socket does not stay open for it.
+    let mut writer = writer;
+    if tokio::time::timeout(std::time::Duration::from_secs(2), &mut writer)
         .await
         .is_err()
     {
+        writer.abort();
         tracing::debug!("writer did not finish in time");
+    }
+    if closed_here {
+        // Read (and drop) what the peer still sends until it answers the close, for a short
+        // while: a socket closed with unread data sends a reset, and the peer may then lose
+        // the closing frame it has not read yet.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+        while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(deadline, stream.next()).await {
+            if matches!(msg, Message::Close(_)) {
+                break;
+            }
+        }
     }
     if let Err(e) = state.store.remove_connection(&conn_id).await {
         tracing::warn!(error = %e, "could not remove the connection record");
@@ -132,12 +287,50 @@ pub struct ConnContext {
     pub state: AppState,
     pub session: Session,
     pub handle: ConnHandle,
+    pub budget: FrameBudget,
 }
 
 impl ConnContext {
     pub fn reply(&self, frame: ServerFrame) {
         self.handle.push(Arc::new(frame));
     }
+
+    /// Charges a frame to its family's budget. `false`: the frame must not be handled (the
+    /// client was told to slow down, or the connection is being closed).
+    pub fn charge(&self, family: Family, cost: u32) -> bool {
+        match self.budget.take(family, cost) {
+            Ok(()) => true,
+            Err(over) if over.close => {
+                tracing::info!(?family, "closing a connection that ignored slow_down");
+                self.handle.close(CloseReason::RateLimited);
+                false
+            }
+            Err(over) => {
+                // Offered, not pushed: a flooding client that does not read must not get itself
+                // closed as a slow reader before it is closed for the flood.
+                self.handle.offer(Arc::new(ServerFrame::Error(ErrorBody {
+                    code: "slow_down".into(),
+                    message: format!(
+                        "too many {} on this connection; this frame was not handled: wait {} s \
+                         and send it again",
+                        family.describe(),
+                        over.retry_after_secs
+                    ),
+                    retry_after_secs: Some(over.retry_after_secs),
+                })));
+                false
+            }
+        }
+    }
+}
+
+/// Whether the reader failed because a frame or message was over the size limit.
+fn is_too_large(e: axum::Error) -> bool {
+    use tungstenite::error::{CapacityError, Error};
+    matches!(
+        e.into_inner().downcast_ref::<Error>(),
+        Some(Error::Capacity(CapacityError::MessageTooLong { .. }))
+    )
 }
 
 pub fn error_frame(code: &str, message: &str) -> ServerFrame {
@@ -158,14 +351,23 @@ async fn write_loop(
             changed = rx.close.changed() => {
                 let reason = if changed.is_ok() { *rx.close.borrow() } else { None };
                 if let Some(reason) = reason {
+                    // What was queued before the close still goes out (e.g. the slow_down
+                    // notices before a rate_limited close); the caller bounds how long this
+                    // may take.
+                    while let Ok(frame) = rx.frames.try_recv() {
+                        let Ok(text) = serde_json::to_string(&*frame) else { continue };
+                        if sink.send(Message::Text(text.into())).await.is_err() {
+                            break;
+                        }
+                    }
                     if let Ok(text) = serde_json::to_string(&ServerFrame::Closing { reason }) {
                         // Best effort: the peer may already be gone.
                         let _ = sink.send(Message::Text(text.into())).await;
                     }
                     let _ = sink
                         .send(Message::Close(Some(CloseFrame {
-                            code: 1000,
-                            reason: Utf8Bytes::from(format!("{reason:?}").to_lowercase()),
+                            code: reason.close_code(),
+                            reason: Utf8Bytes::from_static(reason.as_str()),
                         })))
                         .await;
                 }

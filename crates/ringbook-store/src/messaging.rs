@@ -327,31 +327,46 @@ impl Store {
         read: bool,
         now: i64,
     ) -> Result<Vec<MessageRow>> {
-        let sql = if read {
-            format!(
-                "UPDATE messages SET read_at = $1, delivered_at = COALESCE(delivered_at, $1) \
-                 WHERE recipient_id = $2 AND id = $3 AND read_at IS NULL RETURNING {MESSAGE_COLUMNS}"
-            )
-        } else {
-            format!(
-                "UPDATE messages SET delivered_at = $1 \
-                 WHERE recipient_id = $2 AND id = $3 AND delivered_at IS NULL RETURNING {MESSAGE_COLUMNS}"
-            )
-        };
-        let mut tx = self.pool().begin().await?;
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement for the whole batch (a receipt frame carries up to 1,000 IDs): the
+        // write lock is held for one statement, not one per message, so receipts never keep
+        // the message writer waiting for long. Placeholders from `marks()`, each bound once.
+        const IDS_PER_STATEMENT: usize = 1000;
         let mut changed = Vec::new();
-        for id in ids {
-            if let Some(row) = sqlx::query(&sql)
-                .bind(now)
-                .bind(recipient_id)
-                .bind(*id)
-                .returning_optional(&mut *tx)
-                .await?
-            {
+        for chunk in ids.chunks(IDS_PER_STATEMENT) {
+            let mut marks = self.marks();
+            let set = if read {
+                let (a, b) = (marks.next_mark(), marks.next_mark());
+                format!("read_at = {a}, delivered_at = COALESCE(delivered_at, {b})")
+            } else {
+                format!("delivered_at = {}", marks.next_mark())
+            };
+            let recipient = marks.next_mark();
+            let list = marks.list(chunk.len());
+            let unset = if read { "read_at" } else { "delivered_at" };
+            let sql = format!(
+                "UPDATE messages SET {set} WHERE recipient_id = {recipient} AND {unset} IS NULL \
+                 AND id IN ({list}) RETURNING {MESSAGE_COLUMNS}"
+            );
+            let mut q = sqlx::query(&sql).bind(now);
+            if read {
+                q = q.bind(now);
+            }
+            q = q.bind(recipient_id);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            // Many rows: `fetch_all` reads the statement to its end (see `Returning`).
+            for row in q.fetch_all(self.pool()).await? {
                 changed.push(message_from_row(&row)?);
             }
         }
-        tx.commit().await?;
+        changed.sort_by_key(|m| m.id);
         Ok(changed)
     }
 

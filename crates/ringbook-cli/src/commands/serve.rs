@@ -44,6 +44,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         database_url: args.database_url,
         allow_private_callbacks: args.allow_private_callbacks.then_some(true),
     };
+    raise_open_file_limit();
     let config =
         Config::load(args.config.as_deref(), &overrides).context("invalid configuration")?;
     tracing::info!(?config, "starting");
@@ -54,4 +55,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!(addr = %listener.local_addr()?, "listening");
     ringbook_server::run(listener, state, ringbook_server::shutdown_signal()).await
+}
+
+/// Every client connection is a file descriptor: raise the soft limit to the hard one (the
+/// server caps connections below it, see `connections.max_total`).
+fn raise_open_file_limit() {
+    #[cfg(unix)]
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::info!(limit, "open-file limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
+    }
 }

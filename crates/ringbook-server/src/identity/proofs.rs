@@ -3,11 +3,11 @@
 use super::login::{decide, method_disabled, validate_device, LoginIntent};
 use super::secrets;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ClientAddr};
+use crate::extract::{ApiJson, ApiQuery, ClientAddr};
 use crate::keys::Purpose;
 use crate::metrics::Metrics;
 use crate::state::{now_ms, AppState};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use ringbook_proto::api::{
@@ -253,7 +253,7 @@ pub async fn mo_state(
     State(state): State<AppState>,
     addr: ClientAddr,
     Path(token): Path<String>,
-    Query(query): Query<MoStateQuery>,
+    ApiQuery(query): ApiQuery<MoStateQuery>,
 ) -> ApiResult<Json<MoState>> {
     state
         .limits

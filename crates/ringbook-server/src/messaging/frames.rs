@@ -3,7 +3,7 @@
 
 use super::{check_rate, default_sent_at, submit, Outgoing};
 use crate::error::ApiError;
-use crate::ws::{error_frame, ConnContext};
+use crate::ws::{error_frame, ConnContext, Family};
 use ringbook_proto::ws::{Receipt, ServerFrame};
 use std::sync::Arc;
 
@@ -68,17 +68,26 @@ pub async fn send(
     }
 }
 
-/// Sends every message after `after_seq` in order, page by page, waiting for room in the
-/// connection's queue, then `sync_complete`.
+/// Sends the messages after `after_seq` in order, page by page, waiting for room in the
+/// connection's queue, then `sync_complete`. One sync answers at most `websocket.sync_max_rows`
+/// messages (`more: true` when there are further ones), and syncs have their own budget: a
+/// client repeating `sync {after_seq: 0}` cannot make the server read the whole history again
+/// and again.
 pub async fn sync(ctx: &ConnContext, after_seq: i64) {
+    if !ctx.charge(Family::Sync, 1) {
+        return;
+    }
     let state = &ctx.state;
-    let page = state.config.messaging.sync_page.max(1);
+    let max_rows = state.config.websocket.sync_max_rows.max(1);
+    let page = state.config.messaging.sync_page.clamp(1, max_rows);
     let mut last = after_seq.max(0);
-    let mut count: u64 = 0;
+    let mut count: i64 = 0;
+    let mut more = false;
     loop {
+        let want = page.min(max_rows - count);
         let rows = match state
             .store
-            .messages_after(ctx.session.user_id, last, page)
+            .messages_after(ctx.session.user_id, last, want)
             .await
         {
             Ok(rows) => rows,
@@ -103,14 +112,23 @@ pub async fn sync(ctx: &ConnContext, after_seq: i64) {
                 return;
             }
         }
-        if n < page {
+        if n < want {
+            break;
+        }
+        if count >= max_rows {
+            // Cut here; whether more follow costs one cheap look-up.
+            more = match state.store.messages_after(ctx.session.user_id, last, 1).await {
+                Ok(next) => !next.is_empty(),
+                Err(_) => true,
+            };
             break;
         }
     }
     ctx.handle
         .push_wait(Arc::new(ServerFrame::SyncComplete {
             last_seq: last,
-            count,
+            count: count as u64,
+            more,
         }))
         .await;
 }
@@ -122,6 +140,10 @@ pub async fn receipts(ctx: &ConnContext, ids: Vec<i64>, read: bool) {
             "too_many_ids",
             &format!("at most {MAX_RECEIPT_IDS} message IDs per receipt frame; split them"),
         ));
+        return;
+    }
+    // Charged by IDs, not frames: the cost is one row look-up per ID.
+    if !ctx.charge(Family::ReceiptIds, ids.len() as u32) {
         return;
     }
     let state = &ctx.state;

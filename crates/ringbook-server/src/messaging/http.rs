@@ -3,10 +3,10 @@
 
 use super::{check_rate, default_sent_at, submit, to_wire, Outgoing};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, Session};
+use crate::extract::{ApiJson, ApiQuery, Session};
 use crate::identity::parse_phone;
 use crate::state::{now_ms, AppState};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use ringbook_proto::messaging::{
@@ -58,7 +58,7 @@ pub struct HistoryQuery {
 pub async fn history(
     State(state): State<AppState>,
     session: Session,
-    Query(q): Query<HistoryQuery>,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> ApiResult<Json<HistoryPage>> {
     let peer = parse_phone(&state, &q.with)?;
     let max = state.config.messaging.history_max.max(1);

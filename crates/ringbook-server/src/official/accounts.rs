@@ -2,9 +2,9 @@
 
 use super::{fields, push};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, Session};
+use crate::extract::{ApiJson, ApiQuery, Session};
 use crate::state::{now_ms, AppState};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::Json;
 use ringbook_proto::official::*;
 use ringbook_store::official::{OaAccountRow, OaFollowerRow};
@@ -342,7 +342,7 @@ pub struct InboxQuery {
 pub async fn inbox(
     State(state): State<AppState>,
     session: Session,
-    Query(q): Query<InboxQuery>,
+    ApiQuery(q): ApiQuery<InboxQuery>,
 ) -> ApiResult<Json<Vec<OfficialMessage>>> {
     let rows = state
         .store

@@ -13,10 +13,10 @@
 use super::accounts;
 use super::fields;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{token_hash, ClientAddr};
+use crate::extract::{token_hash, ApiQuery, ClientAddr};
 use crate::state::{now_ms, AppState};
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -329,7 +329,7 @@ pub async fn followers(
     State(state): State<AppState>,
     session: ConsoleSession,
     headers: HeaderMap,
-    Query(q): Query<FormatQuery>,
+    ApiQuery(q): ApiQuery<FormatQuery>,
 ) -> ApiResult<Response> {
     let list: Vec<ConsoleFollower> = state
         .store
@@ -389,7 +389,7 @@ pub async fn follower_page(
     session: ConsoleSession,
     headers: HeaderMap,
     Path(fake_id): Path<String>,
-    Query(q): Query<FormatQuery>,
+    ApiQuery(q): ApiQuery<FormatQuery>,
 ) -> ApiResult<Response> {
     let f = follower_by_fake(&state, &session, &fake_id).await?;
     let pageinfo = ConsoleFollowerPage {
@@ -417,7 +417,7 @@ pub async fn messages(
     State(state): State<AppState>,
     session: ConsoleSession,
     headers: HeaderMap,
-    Query(q): Query<FormatQuery>,
+    ApiQuery(q): ApiQuery<FormatQuery>,
 ) -> ApiResult<Response> {
     let rows = state
         .store
@@ -464,7 +464,7 @@ pub async fn user_info(
     session: ConsoleSession,
     headers: HeaderMap,
     Path(fake_id): Path<String>,
-    Query(q): Query<FormatQuery>,
+    ApiQuery(q): ApiQuery<FormatQuery>,
 ) -> ApiResult<Response> {
     let f = follower_by_fake(&state, &session, &fake_id).await?;
     let info = FollowerInfo {

@@ -7,8 +7,8 @@
 //! retried `push_retries` times with doubling delays; the MsgId stays the same so receivers
 //! dedupe. Pending rows live in the database, so retries survive a restart.
 //!
-//! Every request to a callback (handshake and pushes) resolves the host, refuses private,
-//! loopback and link-local addresses unless `official.allow_private_callbacks` is set, and pins
+//! Every request to a callback (handshake and pushes) resolves the host, refuses every address
+//! that is not global unicast ([`crate::ssrf`]) unless `official.allow_private_callbacks` is set, and pins
 //! the connection to the checked address (no DNS rebinding between check and use); redirects are
 //! not followed.
 
@@ -49,36 +49,10 @@ pub fn push_xml(account: &str, open_id: &str, inbound: &OaInboundRow) -> String 
     xml::encode(&el)
 }
 
-/// Whether an address is one a callback must not reach unless private callbacks are allowed.
+/// Whether an address is one a callback must not reach unless private callbacks are allowed:
+/// anything but global unicast (see [`crate::ssrf`]).
 pub fn is_private(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation()
-                || o[0] == 0
-                || (o[0] == 100 && (o[1] & 0xc0) == 64) // 100.64.0.0/10 carrier-grade NAT
-                || (o[0] == 198 && (o[1] & 0xfe) == 18) // 198.18.0.0/15 benchmarking
-                || o[0] >= 240
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_private(IpAddr::V4(v4));
-            }
-            let s = v6.segments();
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (s[0] & 0xfe00) == 0xfc00 // unique local
-                || (s[0] & 0xffc0) == 0xfe80 // link local
-                || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
-        }
-    }
+    !crate::ssrf::is_global(ip)
 }
 
 /// A callback URL checked against SSRF: the parsed URL and the address to connect to.
@@ -132,14 +106,13 @@ pub async fn check_url(raw: &str, allow_private: bool) -> ApiResult<CheckedUrl> 
         ));
     }
     if !allow_private {
-        if let Some(bad) = addrs.iter().find(|a| is_private(a.ip())) {
+        // The message never names the address: it would tell the account owner what the
+        // server's own resolver answers for internal names.
+        if addrs.iter().any(|a| is_private(a.ip())) {
             return Err(ApiError::forbidden(
                 "callback_private_address",
-                format!(
-                    "the callback host resolves to {} (loopback/private); use a public address, or set \
-                     official.allow_private_callbacks on this server",
-                    bad.ip()
-                ),
+                "the callback host resolves to a loopback, private or special-purpose address; \
+                 use a public address, or set official.allow_private_callbacks on this server",
             ));
         }
     }

@@ -3,9 +3,9 @@
 
 use super::{crypto, sites};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, Session};
+use crate::extract::{ApiJson, ApiQuery, Session};
 use crate::state::{now_ms, AppState};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::Json;
 use ringbook_proto::openplatform::{
     Choice, ConsentInfo, Disclosure, SetConsent, SiteProfile, TokenAnswer, TokenRequest,
@@ -270,7 +270,7 @@ pub struct LogQuery {
 pub async fn disclosures(
     State(state): State<AppState>,
     session: Session,
-    Query(q): Query<LogQuery>,
+    ApiQuery(q): ApiQuery<LogQuery>,
 ) -> ApiResult<Json<Vec<Disclosure>>> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let rows = state.store.op_disclosures(session.user_id, limit).await?;

@@ -4,10 +4,10 @@
 use super::avatar;
 use super::model::{self, Change, Viewer};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, Session};
+use crate::extract::{ApiJson, ApiQuery, Session};
 use crate::state::AppState;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -80,7 +80,7 @@ pub async fn put_avatar(
             "send the picture as the request body",
         ));
     }
-    let new = avatar::standardise(&state, bytes.to_vec())
+    let new = avatar::standardise(&state, Some(session.user_id), bytes.to_vec())
         .await
         .map_err(avatar::Refused::into_api)?;
     let change = Change {
@@ -184,7 +184,7 @@ pub async fn avatar_image(
     State(state): State<AppState>,
     session: Session,
     Path(phone): Path<String>,
-    Query(q): Query<AvatarQuery>,
+    ApiQuery(q): ApiQuery<AvatarQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let thumb = match q.size.as_deref() {

@@ -262,7 +262,7 @@ async fn deliver_inner(state: &AppState, req: &DeliverReq) -> anyhow::Result<(St
     };
     let mut applied: Vec<String> = content.fields.keys().map(|f| f.to_string()).collect();
     if let Some(picture) = content.picture {
-        match avatar::standardise(state, picture).await {
+        match avatar::standardise(state, None, picture).await {
             Ok(a) => {
                 change.avatar = Some(AvatarChange::Set(a));
                 applied.insert(0, "avatar".into());

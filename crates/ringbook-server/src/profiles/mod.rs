@@ -42,6 +42,10 @@ pub struct ProfilesConfig {
     pub prompts: PromptConfig,
     /// Most numbers in one `POST /v1/profiles/batch`.
     pub batch_max: usize,
+    /// Avatar conversions running at once (each up to `avatar.max_decoded_bytes` of memory).
+    pub avatar_conversions: usize,
+    /// Seconds an upload waits for a conversion slot before 429 `avatar_busy`.
+    pub avatar_queue_secs: u64,
 }
 
 impl Default for ProfilesConfig {
@@ -51,6 +55,8 @@ impl Default for ProfilesConfig {
             mm7: Mm7Config::default(),
             prompts: PromptConfig::default(),
             batch_max: 500,
+            avatar_conversions: 2,
+            avatar_queue_secs: 10,
         }
     }
 }

@@ -10,9 +10,9 @@
 
 use super::{PlatformKind, ServicesConfig};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ClientAddr};
+use crate::extract::{ApiJson, ApiQuery, ClientAddr};
 use crate::state::{now_ms, AppState};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -376,7 +376,7 @@ async fn serve_subscriptions(
     State(state): State<AppState>,
     addr: ClientAddr,
     headers: HeaderMap,
-    Query(q): Query<PhoneQuery>,
+    ApiQuery(q): ApiQuery<PhoneQuery>,
 ) -> ApiResult<Json<SubscriptionsBody>> {
     super::require_admin(&state, &addr, &headers)?;
     let phone = crate::identity::parse_phone(&state, &q.phone)?;

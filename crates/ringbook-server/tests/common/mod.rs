@@ -33,6 +33,7 @@ pub fn test_config(dir: &std::path::Path) -> Config {
     };
     cfg.identity.codes_per_addr_per_hour = 100_000;
     cfg.identity.logins_per_addr_per_minute = 100_000;
+    cfg.connections.max_per_addr = 100_000;
     cfg
 }
 
