@@ -17,7 +17,14 @@ fuzz_target!(|data: &[u8]| {
     }
 
     // Round trip: the input split on NUL gives the values of a push.
-    const NAMES: [&str; 6] = ["ToUserName", "FromUserName", "CreateTime", "MsgType", "Content", "MsgId"];
+    const NAMES: [&str; 6] = [
+        "ToUserName",
+        "FromUserName",
+        "CreateTime",
+        "MsgType",
+        "Content",
+        "MsgId",
+    ];
     let elements: Vec<(&str, String)> = NAMES
         .iter()
         .zip(doc.split('\0'))
@@ -25,7 +32,9 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     let encoded = push::encode(&elements);
     let decoded = push::parse(&encoded).expect("an encoded push parses");
-    let expected: BTreeMap<String, String> =
-        elements.into_iter().map(|(n, v)| (n.to_string(), v)).collect();
+    let expected: BTreeMap<String, String> = elements
+        .into_iter()
+        .map(|(n, v)| (n.to_string(), v))
+        .collect();
     assert_eq!(decoded, expected, "{encoded}");
 });

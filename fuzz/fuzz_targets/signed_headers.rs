@@ -33,6 +33,13 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(RequestSignature::parse(&sig.to_string()), Some(sig));
     }
     if let (Some(site), Some(ts)) = (site, ts) {
-        let _ = canonical_request(line(4).unwrap_or("POST"), line(5).unwrap_or("/"), site, ts, headers.nonce, "");
+        let _ = canonical_request(
+            line(4).unwrap_or("POST"),
+            line(5).unwrap_or("/"),
+            site,
+            ts,
+            headers.nonce,
+            "",
+        );
     }
 });
