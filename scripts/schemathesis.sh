@@ -90,9 +90,10 @@ echo "== schemathesis with a session ($phone)"
 schemathesis --config-file scripts/schemathesis.toml run "$base/openapi.json" "${common[@]}" -H "Authorization: Bearer $token" \
   --report junit,pytest --report-dir "$report_dir/session" || status=1
 
-if grep -q '"level":"ERROR"' "$log"; then
+# The request log's own ERROR lines only repeat the 500s above (the /mm7 SOAP faults); others are news.
+if grep '"level":"ERROR"' "$log" | grep -qv '"target":"tower_http'; then
   echo "== errors the server logged:"
-  grep '"level":"ERROR"' "$log" | tail -n 20
+  grep '"level":"ERROR"' "$log" | grep -v '"target":"tower_http' | tail -n 20
 fi
 echo "== schemathesis: $(($(date +%s) - start)) s in all; reports in $report_dir"
 exit $status
