@@ -7,13 +7,13 @@
 #   scripts/fuzz-smoke.sh --promote       # then keep the grown corpora as committed seeds (see below)
 #
 # Environment: FUZZ_SECONDS (per target), FUZZ_JOBS (targets run at once; default: the core count),
-# FUZZ_TARGET_DIR (build directory; default fuzz/target).
+# FUZZ_SANITIZER (none, or address…), FUZZ_TARGET_DIR (build directory; default fuzz/target).
 #
 # Corpora: fuzz/corpus/<target>/seed-* are committed; what libFuzzer finds lands next to them
 # (ignored by git), so runs on the same clone build on each other. --promote minimises each corpus
 # and renames the survivors to seed-*, unless a target's seeds would pass FUZZ_SEED_KB (128 KB).
 # A crash leaves its input in fuzz/artifacts/<target>/; replay it with
-#   RUSTC_BOOTSTRAP=1 cargo fuzz run -O -a <target> fuzz/artifacts/<target>/<file>
+#   RUSTC_BOOTSTRAP=1 cargo fuzz run -O -a -s none <target> fuzz/artifacts/<target>/<file>
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,8 +39,11 @@ if ! command -v cargo-fuzz >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked
 fi
 
-# Release with debug assertions and overflow checks (an overflow is a crash), AddressSanitizer on.
-flags=(-O -a --target-dir "$target_dir")
+# Release with debug assertions and overflow checks (an overflow is a crash). No sanitizer by
+# default: our crates forbid `unsafe`, and a short run is there to catch panics, overflows, slow
+# inputs and memory blow-ups; AddressSanitizer (FUZZ_SANITIZER=address) doubles the build time and
+# belongs to longer runs. Many codegen units: the build, not the run, is most of a smoke run.
+flags=(-O -a -s "${FUZZ_SANITIZER:-none}" --codegen-units 16 --target-dir "$target_dir")
 if [ ${#selected[@]} -eq 0 ]; then
   mapfile -t selected < <(cargo fuzz list)
 fi

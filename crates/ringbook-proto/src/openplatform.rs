@@ -328,7 +328,9 @@ pub struct Disclosure {
 mod tests {
     use super::*;
 
-    fn headers<'a>(pairs: &'a [(&'static str, &'a str)]) -> Result<SignedRequestHeaders<'a>, MissingHeader> {
+    fn headers<'a>(
+        pairs: &'a [(&'static str, &'a str)],
+    ) -> Result<SignedRequestHeaders<'a>, MissingHeader> {
         SignedRequestHeaders::read(|name| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| *v))
     }
 
@@ -344,7 +346,10 @@ mod tests {
         assert_eq!(h.site_id(), Some(7));
         assert_eq!(h.timestamp_secs(), Some(1_700_000_000));
         assert!(h.nonce_is_valid());
-        assert_eq!(h.signature(), Some(RequestSignature::HmacSha256(vec![0, 255])));
+        assert_eq!(
+            h.signature(),
+            Some(RequestSignature::HmacSha256(vec![0, 255]))
+        );
 
         let no_signature = [all[0], all[2], all[3]];
         assert_eq!(headers(&no_signature), Err(MissingHeader(HEADER_SIGNATURE)));

@@ -21,8 +21,8 @@
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use ringbook_proto::openplatform::{
-    canonical_request, LookupRequest, RequestSignature, SiteMessage, HEADER_NONCE, HEADER_SIGNATURE, HEADER_SITE,
-    HEADER_TIMESTAMP,
+    canonical_request, LookupRequest, RequestSignature, SiteMessage, HEADER_NONCE,
+    HEADER_SIGNATURE, HEADER_SITE, HEADER_TIMESTAMP,
 };
 pub use ringbook_proto::openplatform::{LookupAnswer, SiteMessageSent, SiteProfile, VisitorClaims};
 use ringbook_proto::ErrorBody;
