@@ -35,6 +35,110 @@ pub fn canonical_request(
     )
 }
 
+/// Shortest and longest nonce a signed request may carry.
+pub const NONCE_LEN: std::ops::RangeInclusive<usize> = 16..=128;
+
+/// A signed request's four headers as received (trimmed, non-empty). Each value is parsed by its
+/// own method so the server can check them in its documented order (site, caller address,
+/// timestamp, nonce, signature) — the site's database row sits between these checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignedRequestHeaders<'a> {
+    pub site: &'a str,
+    pub signature: &'a str,
+    pub timestamp: &'a str,
+    pub nonce: &'a str,
+}
+
+/// A signed request lacks one of the four headers (or it is empty or not text).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("sign the request: the {0} header is missing")]
+pub struct MissingHeader(pub &'static str);
+
+impl<'a> SignedRequestHeaders<'a> {
+    /// Reads the headers through `get` (a header's value, when present and text), in the order
+    /// site, signature, timestamp, nonce: the first one missing is the error.
+    pub fn read(get: impl Fn(&'static str) -> Option<&'a str>) -> Result<Self, MissingHeader> {
+        let one = |name: &'static str| {
+            get(name)
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .ok_or(MissingHeader(name))
+        };
+        Ok(SignedRequestHeaders {
+            site: one(HEADER_SITE)?,
+            signature: one(HEADER_SIGNATURE)?,
+            timestamp: one(HEADER_TIMESTAMP)?,
+            nonce: one(HEADER_NONCE)?,
+        })
+    }
+
+    /// The site ID, if the header is a decimal integer.
+    pub fn site_id(&self) -> Option<i64> {
+        self.site.parse().ok()
+    }
+
+    /// The timestamp in Unix seconds, if the header is a decimal integer.
+    pub fn timestamp_secs(&self) -> Option<i64> {
+        self.timestamp.parse().ok()
+    }
+
+    /// A nonce is [`NONCE_LEN`] letters, digits, `-` or `_`.
+    pub fn nonce_is_valid(&self) -> bool {
+        NONCE_LEN.contains(&self.nonce.len())
+            && self
+                .nonce
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }
+
+    /// The signature header decoded; `None` when it is neither form (no key can match it then).
+    pub fn signature(&self) -> Option<RequestSignature> {
+        RequestSignature::parse(self.signature)
+    }
+}
+
+/// The value of [`HEADER_SIGNATURE`]: `hmac-sha256=<hex>` or `ed25519=<base64>` (standard
+/// alphabet, padded). [`std::fmt::Display`] writes it back in that form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RequestSignature {
+    /// An HMAC-SHA256 tag with the site's shared secret (any length here; the MAC check decides).
+    HmacSha256(Vec<u8>),
+    /// An Ed25519 signature with the site's registered key.
+    Ed25519([u8; 64]),
+}
+
+impl RequestSignature {
+    pub fn parse(header: &str) -> Option<Self> {
+        use base64::Engine;
+        if let Some(hex_sig) = header.strip_prefix("hmac-sha256=") {
+            return hex::decode(hex_sig.trim())
+                .ok()
+                .map(RequestSignature::HmacSha256);
+        }
+        if let Some(b64_sig) = header.strip_prefix("ed25519=") {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64_sig.trim())
+                .ok()?;
+            return bytes.try_into().ok().map(RequestSignature::Ed25519);
+        }
+        None
+    }
+}
+
+impl std::fmt::Display for RequestSignature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use base64::Engine;
+        match self {
+            RequestSignature::HmacSha256(tag) => write!(f, "hmac-sha256={}", hex::encode(tag)),
+            RequestSignature::Ed25519(sig) => write!(
+                f,
+                "ed25519={}",
+                base64::engine::general_purpose::STANDARD.encode(sig)
+            ),
+        }
+    }
+}
+
 /// Admin: register a website.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -218,4 +322,61 @@ pub struct Disclosure {
     pub fields: Vec<String>,
     pub caller_addr: String,
     pub at: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers<'a>(
+        pairs: &'a [(&'static str, &'a str)],
+    ) -> Result<SignedRequestHeaders<'a>, MissingHeader> {
+        SignedRequestHeaders::read(|name| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| *v))
+    }
+
+    #[test]
+    fn signed_headers_are_read_trimmed_and_the_first_missing_one_is_named() {
+        let all = [
+            (HEADER_SITE, " 7 "),
+            (HEADER_SIGNATURE, "hmac-sha256=00ff"),
+            (HEADER_TIMESTAMP, "1700000000"),
+            (HEADER_NONCE, "abcdefghijklmnop"),
+        ];
+        let h = headers(&all).unwrap();
+        assert_eq!(h.site_id(), Some(7));
+        assert_eq!(h.timestamp_secs(), Some(1_700_000_000));
+        assert!(h.nonce_is_valid());
+        assert_eq!(
+            h.signature(),
+            Some(RequestSignature::HmacSha256(vec![0, 255]))
+        );
+
+        let no_signature = [all[0], all[2], all[3]];
+        assert_eq!(headers(&no_signature), Err(MissingHeader(HEADER_SIGNATURE)));
+        let blank_site = [(HEADER_SITE, "  "), all[1], all[2]];
+        assert_eq!(headers(&blank_site), Err(MissingHeader(HEADER_SITE)));
+    }
+
+    #[test]
+    fn nonce_and_signature_forms() {
+        let h = |nonce: &'static str, signature: &'static str| SignedRequestHeaders {
+            site: "1",
+            signature,
+            timestamp: "x",
+            nonce,
+        };
+        assert!(!h("short", "").nonce_is_valid());
+        assert!(!h("abcdefghijklmnop!", "").nonce_is_valid());
+        assert_eq!(h("", "").timestamp_secs(), None);
+        assert_eq!(h("", "hmac-sha256=zz").signature(), None);
+        assert_eq!(h("", "rsa=abc").signature(), None);
+        let ed = RequestSignature::Ed25519([7; 64]);
+        assert_eq!(RequestSignature::parse(&ed.to_string()), Some(ed));
+        // 63 bytes is no Ed25519 signature.
+        let short = format!("ed25519={}", {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.encode([7u8; 63])
+        });
+        assert_eq!(RequestSignature::parse(&short), None);
+    }
 }

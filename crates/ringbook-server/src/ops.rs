@@ -135,4 +135,32 @@ mod tests {
         assert!(doc["paths"]["/v1/auth/login"].is_object());
         assert!(doc["components"]["schemas"]["LoginRequest"].is_object());
     }
+
+    /// The document is OpenAPI 3.1: `nullable` (3.0) means nothing there, a null needs
+    /// `"type": [T, "null"]`; and every `$ref` must name a schema some fragment defines.
+    #[test]
+    fn references_resolve_and_nulls_use_type_lists() {
+        fn walk(v: &serde_json::Value, doc: &serde_json::Value, at: &str) {
+            match v {
+                serde_json::Value::Object(map) => {
+                    assert!(!map.contains_key("nullable"), "3.0 `nullable` at {at}");
+                    if let Some(r) = map.get("$ref").and_then(|r| r.as_str()) {
+                        let pointer = r.trim_start_matches('#');
+                        assert!(doc.pointer(pointer).is_some(), "{r} at {at} is not defined");
+                    }
+                    for (k, child) in map {
+                        walk(child, doc, &format!("{at}/{k}"));
+                    }
+                }
+                serde_json::Value::Array(items) => {
+                    for (i, child) in items.iter().enumerate() {
+                        walk(child, doc, &format!("{at}/{i}"));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let doc = super::openapi_document();
+        walk(&doc, &doc, "");
+    }
 }

@@ -21,8 +21,8 @@
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use ringbook_proto::openplatform::{
-    canonical_request, LookupRequest, SiteMessage, HEADER_NONCE, HEADER_SIGNATURE, HEADER_SITE,
-    HEADER_TIMESTAMP,
+    canonical_request, LookupRequest, RequestSignature, SiteMessage, HEADER_NONCE,
+    HEADER_SIGNATURE, HEADER_SITE, HEADER_TIMESTAMP,
 };
 pub use ringbook_proto::openplatform::{LookupAnswer, SiteMessageSent, SiteProfile, VisitorClaims};
 use ringbook_proto::ErrorBody;
@@ -96,17 +96,14 @@ pub fn sign(
             let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
                 .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
             mac.update(message.as_bytes());
-            format!("hmac-sha256={}", hex::encode(mac.finalize().into_bytes()))
+            RequestSignature::HmacSha256(mac.finalize().into_bytes().to_vec())
         }
         Credentials::Ed25519(key) => {
             use ed25519_dalek::Signer;
-            let sig = key.sign(message.as_bytes());
-            format!(
-                "ed25519={}",
-                base64::engine::general_purpose::STANDARD.encode(sig.to_bytes())
-            )
+            RequestSignature::Ed25519(key.sign(message.as_bytes()).to_bytes())
         }
-    };
+    }
+    .to_string();
     SignedHeaders {
         site: site_id.to_string(),
         timestamp: timestamp.to_string(),

@@ -7,6 +7,7 @@ use crate::keys::Keys;
 use crate::state::AppState;
 use base64::Engine;
 use hmac::{Hmac, Mac};
+use ringbook_proto::openplatform::RequestSignature;
 use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -26,44 +27,36 @@ pub fn decrypt_secret(state: &AppState, stored: &str) -> ApiResult<Vec<u8>> {
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("a site's shared secret: {e}")))
 }
 
-/// Checks `hmac-sha256=<hex>` against the shared secret or `ed25519=<base64>` against the key.
+/// Checks a request's signature (`None`: the header was neither form) against the site's shared
+/// secret or key.
 pub fn verify_signature(
     state: &AppState,
     secret_enc: Option<&str>,
     public_key: Option<&str>,
-    header: &str,
+    signature: Option<&RequestSignature>,
     message: &[u8],
 ) -> ApiResult<bool> {
-    if let Some(hex_sig) = header.strip_prefix("hmac-sha256=") {
-        let Some(stored) = secret_enc else {
-            return Ok(false);
-        };
-        let Ok(sig) = hex::decode(hex_sig.trim()) else {
-            return Ok(false);
-        };
-        let secret = decrypt_secret(state, stored)?;
-        let Ok(mut mac) = <HmacSha256 as Mac>::new_from_slice(&secret) else {
-            return Ok(false);
-        };
-        mac.update(message);
-        return Ok(mac.verify_slice(&sig).is_ok());
+    match signature {
+        Some(RequestSignature::HmacSha256(sig)) => {
+            let Some(stored) = secret_enc else {
+                return Ok(false);
+            };
+            let secret = decrypt_secret(state, stored)?;
+            let Ok(mut mac) = <HmacSha256 as Mac>::new_from_slice(&secret) else {
+                return Ok(false);
+            };
+            mac.update(message);
+            Ok(mac.verify_slice(sig).is_ok())
+        }
+        Some(RequestSignature::Ed25519(sig)) => {
+            let Some(key) = public_key.and_then(parse_public_key) else {
+                return Ok(false);
+            };
+            let sig = ed25519_dalek::Signature::from_bytes(sig);
+            Ok(key.verify_strict(message, &sig).is_ok())
+        }
+        None => Ok(false),
     }
-    if let Some(b64_sig) = header.strip_prefix("ed25519=") {
-        let Some(pk) = public_key else {
-            return Ok(false);
-        };
-        let Some(key) = parse_public_key(pk) else {
-            return Ok(false);
-        };
-        let Ok(sig) = b64().decode(b64_sig.trim()) else {
-            return Ok(false);
-        };
-        let Ok(sig) = ed25519_dalek::Signature::from_slice(&sig) else {
-            return Ok(false);
-        };
-        return Ok(key.verify_strict(message, &sig).is_ok());
-    }
-    Ok(false)
 }
 
 pub fn parse_public_key(b64_key: &str) -> Option<ed25519_dalek::VerifyingKey> {

@@ -17,26 +17,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::Json;
 use ringbook_proto::openplatform::{
-    canonical_request, LookupAnswer, LookupRequest, SiteMessage, SiteMessageSent, VisitorClaims,
-    HEADER_NONCE, HEADER_SIGNATURE, HEADER_SITE, HEADER_TIMESTAMP,
+    canonical_request, LookupAnswer, LookupRequest, SignedRequestHeaders, SiteMessage,
+    SiteMessageSent, VisitorClaims,
 };
 use ringbook_proto::PhoneNumber;
 use ringbook_store::openplatform::{ConsentRow, SiteRow};
 use sha2::{Digest, Sha256};
-
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> ApiResult<&'a str> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| {
-            ApiError::unauthorized(
-                "unsigned_request",
-                format!("sign the request: the {name} header is missing"),
-            )
-        })
-}
 
 /// Verifies the site's signature and the request's freshness; returns the site.
 async fn verify(
@@ -47,17 +33,15 @@ async fn verify(
     headers: &HeaderMap,
     body: &[u8],
 ) -> ApiResult<SiteRow> {
-    let site_raw = header(headers, HEADER_SITE)?;
-    let signature = header(headers, HEADER_SIGNATURE)?;
-    let ts_raw = header(headers, HEADER_TIMESTAMP)?;
-    let nonce = header(headers, HEADER_NONCE)?;
+    let signed = SignedRequestHeaders::read(|name| headers.get(name)?.to_str().ok())
+        .map_err(|e| ApiError::unauthorized("unsigned_request", e.to_string()))?;
     let unknown = || {
         ApiError::unauthorized(
             "unknown_site",
             "this site is not registered with this Ringbook server",
         )
     };
-    let site_id: i64 = site_raw.parse().map_err(|_| unknown())?;
+    let site_id = signed.site_id().ok_or_else(unknown)?;
     let site = state.store.op_site(site_id).await?.ok_or_else(unknown)?;
 
     let nets: Vec<String> = serde_json::from_str(&site.allowed_addrs).unwrap_or_default();
@@ -76,7 +60,7 @@ async fn verify(
         ));
     }
 
-    let ts: i64 = ts_raw.parse().map_err(|_| {
+    let ts = signed.timestamp_secs().ok_or_else(|| {
         ApiError::unauthorized("stale_timestamp", "the timestamp must be Unix seconds")
     })?;
     let now_s = now_ms() / 1000;
@@ -87,12 +71,8 @@ async fn verify(
             format!("the request's timestamp is more than {window} s from the server's clock; check the site's clock"),
         ));
     }
-    if nonce.len() < 16
-        || nonce.len() > 128
-        || !nonce
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
+    let nonce = signed.nonce;
+    if !signed.nonce_is_valid() {
         return Err(ApiError::bad_request(
             "invalid_nonce",
             "the nonce must be 16 to 128 letters, digits, '-' or '_'",
@@ -109,7 +89,7 @@ async fn verify(
         state,
         site.secret_enc.as_deref(),
         site.public_key.as_deref(),
-        signature,
+        signed.signature().as_ref(),
         message.as_bytes(),
     )? {
         return Err(ApiError::unauthorized(
