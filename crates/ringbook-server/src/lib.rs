@@ -68,8 +68,14 @@ impl App {
             ringbook_store::Store::open_with(&config.database_url(), config.sqlite_synchronous)
                 .await
                 .context("cannot open the database")?;
-        let sms =
-            sms::SmsGateway::from_config(&config.sms, &config.data_dir).context("SMS gateway")?;
+        let metrics = metrics::Metrics::default();
+        let sms = sms::SmsGateway::from_config(
+            &config.sms,
+            &config.data_dir,
+            store.clone(),
+            metrics.sms.clone(),
+        )
+        .context("SMS gateway")?;
         let node = config.node_name();
         // Connections recorded by an earlier run of this node are gone.
         let stale = store.clear_node_connections(&node).await?;
@@ -83,7 +89,7 @@ impl App {
             store,
             sms,
             hub: hub::Hub::default(),
-            metrics: metrics::Metrics::default(),
+            metrics,
             node,
             messaging: messaging::Runtime::default(),
             phones: identity::PhoneCache::default(),
@@ -118,7 +124,19 @@ pub fn router(state: AppState) -> Router {
             use axum::response::IntoResponse;
             error::ApiError::Internal(anyhow::anyhow!("a request handler panicked")).into_response()
         }))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // Spans name the path, never the query: gateway callbacks carry a key and texts there.
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                |req: &axum::http::Request<axum::body::Body>| {
+                    tracing::debug_span!(
+                        "request",
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                        version = ?req.version(),
+                    )
+                },
+            ),
+        )
         .with_state(state)
 }
 
@@ -168,6 +186,7 @@ async fn housekeeping(state: AppState) {
         state.limits.codes_per_number.retain_recent();
         state.limits.logins_per_addr.retain_recent();
         services::housekeeping(&state).await;
+        sms_inbound::housekeeping(&state).await;
     }
 }
 
