@@ -112,7 +112,8 @@ pub struct SmsConfig {
     /// HTTP basic auth with KEY as the password, or `key=KEY` in the query (Kannel's get-url can
     /// only do the last two; see docs/sms-gateways.md). Unset: the address check alone.
     pub mo_key: Option<String>,
-    /// Reply to a text nobody was waiting for; empty for no reply.
+    /// Reply to a text nobody was waiting for; empty (the default) for no reply — an automatic
+    /// answer to every stray text can start a loop with another machine's auto-reply.
     pub mo_help_reply: String,
 }
 
@@ -185,9 +186,7 @@ impl Default for SmsConfig {
             dlr_url: None,
             mo_allowed: vec![loopback_v4(), loopback_v6()],
             mo_key: None,
-            mo_help_reply: "Ringbook: this number takes login codes and order confirmations only. \
-                            Open the app to start."
-                .into(),
+            mo_help_reply: String::new(),
         }
     }
 }
