@@ -321,7 +321,7 @@ impl SmsGateway {
                 SmsError::Refused { detail, .. } => self.mask(detail, text),
                 _ => String::new(),
             };
-            tracing::warn!(to, kind, error = %error, detail, "sms failed");
+            tracing::warn!(to, kind, error = %error, detail = %detail, "sms failed");
             // The caller hears it now; the record says so too (the login explains it).
             if let Err(e) = self
                 .store

@@ -26,6 +26,8 @@ const SERVICE_NUMBER: &str = "10690000";
 
 struct Kannel {
     dir: PathBuf,
+    /// Where `fakesmsc`'s log stood when the test began: earlier runs' SMS are not this test's.
+    start: usize,
     /// The doc's `[sms]` section, with the script's ports and secrets.
     sms: SmsConfig,
 }
@@ -46,7 +48,12 @@ fn kannel() -> Option<Kannel> {
     )
     .unwrap();
     logs::capture();
-    Some(Kannel { dir, sms: cfg.sms })
+    let start = std::fs::metadata(dir.join("fakesmsc.log")).unwrap().len() as usize;
+    Some(Kannel {
+        dir,
+        start,
+        sms: cfg.sms,
+    })
 }
 
 impl Kannel {
@@ -73,7 +80,8 @@ impl Kannel {
     }
 
     fn log(&self) -> String {
-        String::from_utf8_lossy(&std::fs::read(self.dir.join("fakesmsc.log")).unwrap()).into_owned()
+        let log = std::fs::read(self.dir.join("fakesmsc.log")).unwrap();
+        String::from_utf8_lossy(&log[self.start.min(log.len())..]).into_owned()
     }
 
     /// A text from a phone, in UCS-2; returns once `fakesmsc` has passed it to Kannel (it reads
@@ -253,8 +261,8 @@ fn login_with_code(phone: &str, code: &str) -> LoginRequest {
 
 #[tokio::test]
 async fn a_code_sms_is_one_seven_bit_part_with_its_text_intact_and_reported_delivered() {
-    let Some(k) = kannel() else { return };
     let _turn = ONE_AT_A_TIME.lock().await;
+    let Some(k) = kannel() else { return };
     let srv = k.ringbook().await;
     let c = srv.client();
     let phone = "+8613800000201";
@@ -290,8 +298,8 @@ async fn a_code_sms_is_one_seven_bit_part_with_its_text_intact_and_reported_deli
 
 #[tokio::test]
 async fn a_failed_delivery_report_tells_the_user_and_frees_a_new_code() {
-    let Some(k) = kannel() else { return };
     let _turn = ONE_AT_A_TIME.lock().await;
+    let Some(k) = kannel() else { return };
     let srv = k.ringbook().await;
     let c = srv.client();
     let phone = "+8613800000202";
@@ -325,8 +333,8 @@ async fn a_failed_delivery_report_tells_the_user_and_frees_a_new_code() {
 
 #[tokio::test]
 async fn a_login_token_texted_in_ucs2_with_chinese_around_it_logs_in() {
-    let Some(k) = kannel() else { return };
     let _turn = ONE_AT_A_TIME.lock().await;
+    let Some(k) = kannel() else { return };
     let srv = k.ringbook().await;
     let c = srv.client();
     let device = common::new_device();
@@ -361,8 +369,8 @@ async fn a_login_token_texted_in_ucs2_with_chinese_around_it_logs_in() {
 
 #[tokio::test]
 async fn a_chinese_reply_text_arrives_intact() {
-    let Some(k) = kannel() else { return };
     let _turn = ONE_AT_A_TIME.lock().await;
+    let Some(k) = kannel() else { return };
     let srv = k.ringbook().await;
     // A text nobody waits for gets the doc's help reply: Chinese and English, two UCS-2 parts.
     let phone = "+8613800000204";
@@ -375,8 +383,8 @@ async fn a_chinese_reply_text_arrives_intact() {
 
 #[tokio::test]
 async fn a_chinese_confirmation_is_intact_and_a_chinese_y_reply_orders() {
-    let Some(k) = kannel() else { return };
     let _turn = ONE_AT_A_TIME.lock().await;
+    let Some(k) = kannel() else { return };
     let srv = k.ringbook().await;
     srv.state
         .store
@@ -441,8 +449,8 @@ async fn a_chinese_confirmation_is_intact_and_a_chinese_y_reply_orders() {
 
 #[tokio::test]
 async fn kannel_down_is_a_clear_error_without_secrets() {
-    let Some(k) = kannel() else { return };
     let _turn = ONE_AT_A_TIME.lock().await;
+    let Some(k) = kannel() else { return };
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);

@@ -189,7 +189,7 @@ pub async fn code_delivery(
         .await?
         .filter(|s| s.kind == "verification_code")
         .ok_or_else(|| ApiError::not_found("unknown_delivery", "no such code SMS"))?;
-    let (state, message) = match sms.state {
+    let (delivery, message) = match sms.state {
         SmsState::Sent => (DeliveryState::Sent, "the code is on its way"),
         SmsState::Accepted => (
             DeliveryState::Accepted,
@@ -206,7 +206,7 @@ pub async fn code_delivery(
         ),
     };
     Ok(Json(CodeDelivery {
-        state,
+        state: delivery,
         message: message.into(),
     }))
 }
