@@ -301,9 +301,8 @@ impl EnvText {
 
 impl figment::Provider for EnvText {
     fn metadata(&self) -> figment::Metadata {
-        figment::Metadata::named("environment variable(s)").interpolater(|_, keys| {
-            format!("RINGBOOK_{}", keys.join("__").to_ascii_uppercase())
-        })
+        figment::Metadata::named("environment variable(s)")
+            .interpolater(|_, keys| format!("RINGBOOK_{}", keys.join("__").to_ascii_uppercase()))
     }
 
     fn data(
@@ -327,10 +326,7 @@ impl figment::Provider for EnvText {
 }
 
 /// Later keys win, nested tables merge (as figment's own `Env` does).
-fn merge_dicts(
-    mut into: figment::value::Dict,
-    from: figment::value::Dict,
-) -> figment::value::Dict {
+fn merge_dicts(mut into: figment::value::Dict, from: figment::value::Dict) -> figment::value::Dict {
     use figment::value::Value;
     for (k, v) in from {
         let merged = match (into.remove(&k), v) {
@@ -362,7 +358,9 @@ fn scalars_as_text(v: figment::value::Value) -> figment::value::Value {
         }
         Value::Dict(tag, d) => Value::Dict(
             tag,
-            d.into_iter().map(|(k, v)| (k, scalars_as_text(v))).collect(),
+            d.into_iter()
+                .map(|(k, v)| (k, scalars_as_text(v)))
+                .collect(),
         ),
         other => other,
     }

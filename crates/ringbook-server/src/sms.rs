@@ -485,7 +485,10 @@ mod tests {
         assert_eq!(Coding::for_text(code), Coding::Gsm7);
         assert_eq!(parts_for(code, Coding::Gsm7), 1);
         // The extension table (€, braces) and accented Latin letters are in the alphabet.
-        assert_eq!(Coding::for_text("Prix: 3€ {promo} à Zürich? Ça! ß"), Coding::Gsm7);
+        assert_eq!(
+            Coding::for_text("Prix: 3€ {promo} à Zürich? Ça! ß"),
+            Coding::Gsm7
+        );
         // ë is not.
         assert_eq!(Coding::for_text("Noël"), Coding::Ucs2);
         assert_eq!(Coding::for_text("Y 7209 确认"), Coding::Ucs2);

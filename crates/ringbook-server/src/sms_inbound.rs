@@ -117,7 +117,8 @@ fn decode_component(s: &str) -> Vec<u8> {
 /// `mo-recode = true` Kannel gives UTF-8).
 fn decode_text(bytes: &[u8], coding: Option<&str>, charset: Option<&str>) -> String {
     let charset = charset.unwrap_or_default().to_ascii_uppercase();
-    let utf16 = charset.starts_with("UTF-16") || charset.starts_with("UCS-2")
+    let utf16 = charset.starts_with("UTF-16")
+        || charset.starts_with("UCS-2")
         || (charset.is_empty() && coding == Some("2"));
     if utf16 {
         let units: Vec<u16> = bytes
@@ -136,7 +137,12 @@ fn decode_text(bytes: &[u8], coding: Option<&str>, charset: Option<&str>) -> Str
 }
 
 /// The address and key checks shared by both callbacks.
-fn check_gateway(state: &AppState, addr: &ClientAddr, headers: &HeaderMap, params: &Params) -> ApiResult<()> {
+fn check_gateway(
+    state: &AppState,
+    addr: &ClientAddr,
+    headers: &HeaderMap,
+    params: &Params,
+) -> ApiResult<()> {
     let cfg = &state.config.sms;
     if !cfg.mo_allowed.iter().any(|net| net.contains(&addr.ip)) {
         return Err(ApiError::forbidden(
@@ -168,7 +174,9 @@ fn header_key(headers: &HeaderMap) -> Option<Vec<u8>> {
         return Some(rest.as_bytes().to_vec());
     }
     if scheme.eq_ignore_ascii_case("basic") {
-        let decoded = base64::engine::general_purpose::STANDARD.decode(rest).ok()?;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(rest)
+            .ok()?;
         let colon = decoded.iter().position(|&b| b == b':')?;
         return Some(decoded[colon + 1..].to_vec());
     }
@@ -203,12 +211,15 @@ async fn receive(
 ) -> ApiResult<Response> {
     let params = Params::parse(query.as_deref());
     check_gateway(&state, &addr, &headers, &params)?;
-    let from = params.text("from").filter(|f| !f.is_empty()).ok_or_else(|| {
-        ApiError::bad_request(
-            "missing_sender",
-            "the text's sender is missing: the gateway must pass from=%p",
-        )
-    })?;
+    let from = params
+        .text("from")
+        .filter(|f| !f.is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "missing_sender",
+                "the text's sender is missing: the gateway must pass from=%p",
+            )
+        })?;
     let to = params.text("to").unwrap_or_default();
     let text = decode_text(
         params.bytes("text").unwrap_or_default(),
@@ -340,13 +351,19 @@ mod tests {
             .encode_utf16()
             .flat_map(u16::to_be_bytes)
             .collect();
-        assert_eq!(decode_text(&utf16, Some("2"), Some("UTF-16BE")), "登录 RBABCDEF");
+        assert_eq!(
+            decode_text(&utf16, Some("2"), Some("UTF-16BE")),
+            "登录 RBABCDEF"
+        );
         assert_eq!(decode_text(&utf16, Some("2"), None), "登录 RBABCDEF");
         assert_eq!(
             decode_text("Y 7209 确认".as_bytes(), Some("2"), Some("UTF-8")),
             "Y 7209 确认"
         );
-        assert_eq!(decode_text(&[0x4e, 0xe9], Some("0"), Some("WINDOWS-1252")), "Né");
+        assert_eq!(
+            decode_text(&[0x4e, 0xe9], Some("0"), Some("WINDOWS-1252")),
+            "Né"
+        );
         assert_eq!(decode_text(b"plain", None, None), "plain");
     }
 
@@ -356,14 +373,19 @@ mod tests {
         assert_eq!(p.text("from").as_deref(), Some("+8613800000001"));
         assert_eq!(p.bytes("text"), Some(&[0, b'Y', 0, b' '][..]));
         assert_eq!(p.text("key").as_deref(), Some("a b"));
-        assert_eq!(Params::parse(Some("bad=%zz")).bytes("bad"), Some(&b"%zz"[..]));
+        assert_eq!(
+            Params::parse(Some("bad=%zz")).bytes("bad"),
+            Some(&b"%zz"[..])
+        );
     }
 
     #[test]
     fn report_details_keep_status_words_only() {
         assert_eq!(
-            report_detail("id:1 sub:001 dlvrd:000 stat:UNDELIV err:001 text:Your Ringbook code is 123456")
-                .as_deref(),
+            report_detail(
+                "id:1 sub:001 dlvrd:000 stat:UNDELIV err:001 text:Your Ringbook code is 123456"
+            )
+            .as_deref(),
             Some("stat:UNDELIV err:001")
         );
         assert_eq!(report_detail("").as_deref(), None);

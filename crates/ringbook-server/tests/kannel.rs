@@ -60,7 +60,9 @@ impl Kannel {
     /// Ringbook on the port the doc's get-url and dlr_url name, with the doc's `[sms]`.
     async fn ringbook(&self) -> TestServer {
         let dlr = reqwest::Url::parse(self.sms.dlr_url.as_deref().unwrap()).unwrap();
-        let listen = format!("127.0.0.1:{}", dlr.port().unwrap()).parse().unwrap();
+        let listen = format!("127.0.0.1:{}", dlr.port().unwrap())
+            .parse()
+            .unwrap();
         let sms = self.sms.clone();
         TestServer::start_with(move |c| {
             c.listen = listen;
@@ -174,8 +176,7 @@ fn url_decode(s: &str) -> Vec<u8> {
 fn received(log: &str, to: &str) -> Vec<Received> {
     let mut out = Vec::new();
     // Concatenated parts by reference number: (total, parts by sequence number).
-    let mut pending: std::collections::BTreeMap<u8, (u8, Vec<(u8, Vec<u8>)>)> =
-        Default::default();
+    let mut pending: std::collections::BTreeMap<u8, (u8, Vec<(u8, Vec<u8>)>)> = Default::default();
     for line in log.lines() {
         let Some(at) = line.find("Got message ") else {
             continue;
@@ -184,7 +185,9 @@ fn received(log: &str, to: &str) -> Vec<Received> {
         let Some(start) = rest.find(": <") else {
             continue;
         };
-        let body = rest[start + 3..].strip_suffix('>').unwrap_or(&rest[start + 3..]);
+        let body = rest[start + 3..]
+            .strip_suffix('>')
+            .unwrap_or(&rest[start + 3..]);
         let mut fields = body.splitn(4, ' ');
         let (_from, dest, kind, data) = (
             fields.next().unwrap_or(""),
@@ -244,7 +247,10 @@ async fn delivery_state(c: &ringbook_client::Client, id: &str, want: DeliverySta
         if d.state == want {
             return;
         }
-        assert!(Instant::now() < deadline, "delivery stayed {d:?}, wanted {want:?}");
+        assert!(
+            Instant::now() < deadline,
+            "delivery stayed {d:?}, wanted {want:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -278,7 +284,12 @@ async fn a_code_sms_is_one_seven_bit_part_with_its_text_intact_and_reported_deli
         format!("Your Ringbook code is {code}. It expires in 5 minutes. Do not share it.")
     );
     // The fake SMS centre reports it delivered; Kannel calls the dlr-url.
-    delivery_state(&c, sent.delivery_id.as_deref().unwrap(), DeliveryState::Delivered).await;
+    delivery_state(
+        &c,
+        sent.delivery_id.as_deref().unwrap(),
+        DeliveryState::Delivered,
+    )
+    .await;
     c.login(&login_with_code(phone, &code)).await.unwrap();
     let metrics = reqwest::get(format!("{}/metrics", srv.url))
         .await
@@ -292,7 +303,10 @@ async fn a_code_sms_is_one_seven_bit_part_with_its_text_intact_and_reported_deli
         ),
         "{metrics}"
     );
-    assert!(metrics.contains(r#"ringbook_sms_parts_total{coding="gsm7"} 1"#), "{metrics}");
+    assert!(
+        metrics.contains(r#"ringbook_sms_parts_total{coding="gsm7"} 1"#),
+        "{metrics}"
+    );
     srv.stop().await;
 }
 
@@ -312,7 +326,10 @@ async fn a_failed_delivery_report_tells_the_user_and_frees_a_new_code() {
     url.query_pairs_mut()
         .append_pair("id", &id)
         .append_pair("type", "2")
-        .append_pair("reply", "id:1 sub:001 dlvrd:000 stat:UNDELIV err:001 text:Your Ringbook")
+        .append_pair(
+            "reply",
+            "id:1 sub:001 dlvrd:000 stat:UNDELIV err:001 text:Your Ringbook",
+        )
         .append_pair("key", k.sms.mo_key.as_deref().unwrap());
     let resp = reqwest::get(url).await.unwrap();
     assert_eq!(resp.status(), 200);
@@ -326,7 +343,12 @@ async fn a_failed_delivery_report_tells_the_user_and_frees_a_new_code() {
     assert!(e.to_string().contains("could not be delivered"), "{e}");
     let again = c.request_code(phone).await.unwrap();
     let code = code_in(&k.received(phone, 2).await[1].text());
-    delivery_state(&c, again.delivery_id.as_deref().unwrap(), DeliveryState::Delivered).await;
+    delivery_state(
+        &c,
+        again.delivery_id.as_deref().unwrap(),
+        DeliveryState::Delivered,
+    )
+    .await;
     c.login(&login_with_code(phone, &code)).await.unwrap();
     srv.stop().await;
 }
@@ -344,7 +366,10 @@ async fn a_login_token_texted_in_ucs2_with_chinese_around_it_logs_in() {
     k.text_from_phone(phone, &format!("登录 {} 谢谢", started.token));
 
     let reply = k.received(phone, 1).await;
-    assert!(reply[0].text().contains("your number is confirmed"), "{reply:?}");
+    assert!(
+        reply[0].text().contains("your number is confirmed"),
+        "{reply:?}"
+    );
     assert_eq!(
         c.mo_state(&started.token).await.unwrap(),
         MoState::Received {
@@ -407,7 +432,10 @@ async fn a_chinese_confirmation_is_intact_and_a_chinese_y_reply_orders() {
     let cb = k.login(&srv, b).await;
     common::upload_book(&ca, &[b]).await.unwrap();
     common::upload_book(&cb, &[a]).await.unwrap();
-    srv.client().admin_grant_subscription(a, "cn-news").await.unwrap();
+    srv.client()
+        .admin_grant_subscription(a, "cn-news")
+        .await
+        .unwrap();
     ca.services_set_shared("cn-news", true).await.unwrap();
     let o = cb
         .services_order(&OrderRequest {
@@ -439,7 +467,10 @@ async fn a_chinese_confirmation_is_intact_and_a_chinese_y_reply_orders() {
     k.text_from_phone(b, &format!("Y {code} 确认"));
     let sms = k.received(b, 3).await;
     let reply = sms[2].ucs2();
-    assert!(reply.starts_with("Ringbook: confirmed. 每日新闻 is now active"), "{reply}");
+    assert!(
+        reply.starts_with("Ringbook: confirmed. 每日新闻 is now active"),
+        "{reply}"
+    );
     assert_eq!(
         cb.services_order_status(o.id).await.unwrap().state,
         OrderState::Ordered
@@ -468,11 +499,19 @@ async fn kannel_down_is_a_clear_error_without_secrets() {
         .unwrap();
     assert_eq!(resp.status(), 502);
     let body = resp.text().await.unwrap();
-    assert!(body.contains("sms_failed") && body.contains("could not be reached"), "{body}");
+    assert!(
+        body.contains("sms_failed") && body.contains("could not be reached"),
+        "{body}"
+    );
     let logs = logs::text();
     let password = k.sms.password.as_deref().unwrap();
     for (name, text) in [("answer", &body), ("logs", &logs)] {
-        for secret in [password, k.sms.mo_key.as_deref().unwrap(), "sendsms?", "Ringbook+code"] {
+        for secret in [
+            password,
+            k.sms.mo_key.as_deref().unwrap(),
+            "sendsms?",
+            "Ringbook+code",
+        ] {
             assert!(!text.contains(secret), "{name} show {secret}: {text}");
         }
     }

@@ -55,7 +55,10 @@ async fn start_peer() -> (String, Peer) {
                             .lock()
                             .unwrap()
                             .push(serde_json::to_value(&q).unwrap());
-                        (StatusCode::BAD_REQUEST, format!("bad request: {}", raw.unwrap_or_default()))
+                        (
+                            StatusCode::BAD_REQUEST,
+                            format!("bad request: {}", raw.unwrap_or_default()),
+                        )
                     },
                 ),
             )
@@ -205,10 +208,18 @@ async fn texts_go_in_the_coding_they_need_and_ask_kannel_for_delivery_reports() 
         .send(&phone(21), &"Long plain text. ".repeat(12), "test")
         .await
         .unwrap();
-    let ucs2 = srv.state.sms.send(&phone(22), "Ringbook：你好", "test").await.unwrap();
+    let ucs2 = srv
+        .state
+        .sms
+        .send(&phone(22), "Ringbook：你好", "test")
+        .await
+        .unwrap();
     let seen = peer.seen.lock().unwrap().clone();
     // The code fits one 7-bit SMS; the 204-character text is two 7-bit parts; Chinese is UCS-2.
-    assert_eq!((seen[0]["coding"].as_str(), seen[0]["charset"].as_str()), (Some("0"), Some("UTF-8")));
+    assert_eq!(
+        (seen[0]["coding"].as_str(), seen[0]["charset"].as_str()),
+        (Some("0"), Some("UTF-8"))
+    );
     assert_eq!((seen[1]["coding"].as_str(), gsm.parts), (Some("0"), 2));
     assert_eq!((seen[2]["coding"].as_str(), ucs2.parts), (Some("2"), 1));
     assert_eq!(seen[2]["text"], "Ringbook：你好");
@@ -229,7 +240,12 @@ async fn texts_go_in_the_coding_they_need_and_ask_kannel_for_delivery_reports() 
         .unwrap_err();
     assert!(e.to_string().contains("5 SMS parts"), "{e}");
     assert_eq!(peer.seen.lock().unwrap().len(), 3);
-    let metrics = reqwest::get(format!("{}/metrics", srv.url)).await.unwrap().text().await.unwrap();
+    let metrics = reqwest::get(format!("{}/metrics", srv.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     for line in [
         r#"ringbook_sms_parts_total{coding="gsm7"} 3"#,
         r#"ringbook_sms_parts_total{coding="ucs2"} 1"#,
@@ -363,9 +379,17 @@ async fn the_gateway_key_comes_in_a_header_or_the_query() {
     let srv = TestServer::start_with(|c| c.sms.mo_key = Some("k-123".into())).await;
     let mo = format!("{}/v1/sms/mo?from={}&text=hello", srv.url, phone(40));
     assert_eq!(fetch(&format!("{mo}&key=k-123"), &[]).await.0, 200);
-    assert_eq!(fetch(&mo, &[("authorization", "Bearer k-123")]).await.0, 200);
+    assert_eq!(
+        fetch(&mo, &[("authorization", "Bearer k-123")]).await.0,
+        200
+    );
     // Basic auth with the key as password: what Kannel sends for http://user:KEY@host/….
-    assert_eq!(fetch(&mo, &[("authorization", "Basic a2FubmVsOmstMTIz")]).await.0, 200);
+    assert_eq!(
+        fetch(&mo, &[("authorization", "Basic a2FubmVsOmstMTIz")])
+            .await
+            .0,
+        200
+    );
     let (status, _, body) = fetch(&mo, &[]).await;
     assert_eq!(status, 401, "{body}");
     assert!(body.contains("bad_key"), "{body}");
@@ -382,7 +406,11 @@ async fn the_gateway_key_comes_in_a_header_or_the_query() {
             phone(41),
             started.token
         );
-        async move { fetch(&url, &[("authorization", &format!("Bearer guess-{i}"))]).await.0 }
+        async move {
+            fetch(&url, &[("authorization", &format!("Bearer guess-{i}"))])
+                .await
+                .0
+        }
     });
     let statuses = futures_util::future::join_all(guesses).await;
     assert!(statuses.iter().all(|s| *s == 401), "{statuses:?}");
@@ -395,7 +423,8 @@ async fn the_gateway_key_comes_in_a_header_or_the_query() {
 #[tokio::test]
 async fn the_callbacks_check_the_client_address_not_a_forged_header() {
     // Only 10.0.0.0/8 may call; the test's requests come from 127.0.0.1.
-    let srv = TestServer::start_with(|c| c.sms.mo_allowed = vec!["10.0.0.0/8".parse().unwrap()]).await;
+    let srv =
+        TestServer::start_with(|c| c.sms.mo_allowed = vec!["10.0.0.0/8".parse().unwrap()]).await;
     let mo = format!("{}/v1/sms/mo?from={}&text=hi", srv.url, phone(42));
     let dlr = format!("{}/v1/sms/dlr?id=x&type=1", srv.url);
     for url in [&mo, &dlr] {
@@ -411,7 +440,10 @@ async fn the_callbacks_check_the_client_address_not_a_forged_header() {
     .await;
     let mo = format!("{}/v1/sms/mo?from={}&text=hi", srv.url, phone(42));
     assert_eq!(fetch(&mo, &[("x-forwarded-for", "10.0.0.5")]).await.0, 200);
-    assert_eq!(fetch(&mo, &[("x-forwarded-for", "192.168.1.5")]).await.0, 403);
+    assert_eq!(
+        fetch(&mo, &[("x-forwarded-for", "192.168.1.5")]).await.0,
+        403
+    );
     assert_eq!(fetch(&mo, &[]).await.0, 403);
 }
 
@@ -421,7 +453,11 @@ async fn mo_answers_are_what_kannel_needs() {
     let srv = TestServer::start_with(|c| c.sms.mo_help_reply = help.into()).await;
     let base = format!("{}/v1/sms/mo", srv.url);
     // Nobody waits for it: the help reply, marked UCS-2 for Kannel, as UTF-8.
-    let (status, headers, body) = fetch(&format!("{base}?from={}&text=%E4%BD%A0%E5%A5%BD", phone(43)), &[]).await;
+    let (status, headers, body) = fetch(
+        &format!("{base}?from={}&text=%E4%BD%A0%E5%A5%BD", phone(43)),
+        &[],
+    )
+    .await;
     assert_eq!((status, body.as_str()), (200, help));
     assert_eq!(headers["x-kannel-coding"], "2");
     assert_eq!(headers["content-type"], "text/plain; charset=utf-8");
@@ -434,7 +470,10 @@ async fn mo_answers_are_what_kannel_needs() {
         .map(|b| format!("%{b:02X}"))
         .collect();
     let (status, headers, body) = fetch(
-        &format!("{base}?from={}&text={text}&coding=2&charset=UTF-16BE", phone(44)),
+        &format!(
+            "{base}?from={}&text={text}&coding=2&charset=UTF-16BE",
+            phone(44)
+        ),
         &[],
     )
     .await;
@@ -451,7 +490,11 @@ async fn mo_answers_are_what_kannel_needs() {
 
     // No help reply configured (the default): an empty 200, which omit-empty turns into nothing.
     let srv = TestServer::start().await;
-    let (status, _, body) = fetch(&format!("{}/v1/sms/mo?from={}&text=hello", srv.url, phone(45)), &[]).await;
+    let (status, _, body) = fetch(
+        &format!("{}/v1/sms/mo?from={}&text=hello", srv.url, phone(45)),
+        &[],
+    )
+    .await;
     assert_eq!((status, body.as_str()), (200, ""));
 }
 
@@ -460,31 +503,52 @@ async fn delivery_reports_show_on_codes() {
     let srv = TestServer::start_with(|c| c.sms.mo_key = Some("k".into())).await;
     let c = srv.client();
     let dlr = |id: &str, kind: &str| {
-        format!("{}/v1/sms/dlr?id={id}&type={kind}&reply=stat:X+err:000&key=k", srv.url)
+        format!(
+            "{}/v1/sms/dlr?id={id}&type={kind}&reply=stat:X+err:000&key=k",
+            srv.url
+        )
     };
     let a = phone(50);
     let id = c.request_code(&a).await.unwrap().delivery_id.unwrap();
     assert_eq!(srv.outbox().last().unwrap()["reference"], id.as_str());
-    assert_eq!(c.code_delivery(&id).await.unwrap().state, DeliveryState::Sent);
+    assert_eq!(
+        c.code_delivery(&id).await.unwrap().state,
+        DeliveryState::Sent
+    );
     assert_eq!(fetch(&dlr(&id, "8"), &[]).await.0, 200);
-    assert_eq!(c.code_delivery(&id).await.unwrap().state, DeliveryState::Accepted);
+    assert_eq!(
+        c.code_delivery(&id).await.unwrap().state,
+        DeliveryState::Accepted
+    );
     assert_eq!(fetch(&dlr(&id, "4"), &[]).await.0, 200);
     let d = c.code_delivery(&id).await.unwrap();
     assert_eq!(d.state, DeliveryState::Buffered);
     assert!(d.message.contains("holding"), "{d:?}");
     assert_eq!(fetch(&dlr(&id, "1"), &[]).await.0, 200);
-    assert_eq!(c.code_delivery(&id).await.unwrap().state, DeliveryState::Delivered);
+    assert_eq!(
+        c.code_delivery(&id).await.unwrap().state,
+        DeliveryState::Delivered
+    );
     // A late "accepted" does not undo "delivered".
     assert_eq!(fetch(&dlr(&id, "8"), &[]).await.0, 200);
-    assert_eq!(c.code_delivery(&id).await.unwrap().state, DeliveryState::Delivered);
+    assert_eq!(
+        c.code_delivery(&id).await.unwrap().state,
+        DeliveryState::Delivered
+    );
     let code = srv.last_code(&a);
     c.login(&code_login(&a, &code)).await.unwrap();
 
     // Malformed reports and strangers.
     assert_eq!(fetch(&dlr(&id, "3"), &[]).await.0, 400);
     assert_eq!(fetch(&dlr("nope", "1"), &[]).await.0, 404);
-    assert_eq!(fetch(&dlr(&id, "1").replace("key=k", "key=x"), &[]).await.0, 401);
-    assert_eq!(c.code_delivery("nope").await.unwrap_err().code(), Some("unknown_delivery"));
+    assert_eq!(
+        fetch(&dlr(&id, "1").replace("key=k", "key=x"), &[]).await.0,
+        401
+    );
+    assert_eq!(
+        c.code_delivery("nope").await.unwrap_err().code(),
+        Some("unknown_delivery")
+    );
 
     // Reports racing for one SMS, half of them failures: it ends failed, and the user hears it.
     let b = phone(51);
@@ -504,7 +568,12 @@ async fn delivery_reports_show_on_codes() {
     c.request_code(&b).await.unwrap();
     let code = srv.last_code(&b);
     c.login(&code_login(&b, &code)).await.unwrap();
-    let metrics = reqwest::get(format!("{}/metrics", srv.url)).await.unwrap().text().await.unwrap();
+    let metrics = reqwest::get(format!("{}/metrics", srv.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     for line in [
         r#"ringbook_sms_delivery_reports_total{kind="verification_code",state="failed"} 1"#,
         r#"ringbook_sms_delivery_reports_total{kind="verification_code",state="buffered"} 1"#,
@@ -521,7 +590,10 @@ async fn an_undelivered_confirmation_refuses_its_order() {
     let (cb, _, _) = srv.login(&b).await;
     common::upload_book(&ca, &[b.as_str()]).await.unwrap();
     common::upload_book(&cb, &[a.as_str()]).await.unwrap();
-    srv.client().admin_grant_subscription(&a, "news-daily").await.unwrap();
+    srv.client()
+        .admin_grant_subscription(&a, "news-daily")
+        .await
+        .unwrap();
     ca.services_set_shared("news-daily", true).await.unwrap();
     let o = cb
         .services_order(&OrderRequest {
@@ -532,7 +604,12 @@ async fn an_undelivered_confirmation_refuses_its_order() {
         .await
         .unwrap();
     assert_eq!(o.state, OrderState::AwaitingConfirmation);
-    let sms = srv.outbox().into_iter().rev().find(|m| m["kind"] == "service_confirmation").unwrap();
+    let sms = srv
+        .outbox()
+        .into_iter()
+        .rev()
+        .find(|m| m["kind"] == "service_confirmation")
+        .unwrap();
     let id = sms["reference"].as_str().unwrap().to_string();
     let (status, _, _) = fetch(&format!("{}/v1/sms/dlr?id={id}&type=2", srv.url), &[]).await;
     assert_eq!(status, 200);

@@ -74,8 +74,7 @@ pub struct SmsReport {
     pub changed: bool,
 }
 
-const COLUMNS: &str =
-    "id, kind, recipient, subject, parts, state, detail, created_at, updated_at";
+const COLUMNS: &str = "id, kind, recipient, subject, parts, state, detail, created_at, updated_at";
 
 fn from_row(r: &AnyRow) -> Result<SmsDeliveryRow> {
     let state: String = r.try_get("state")?;
@@ -118,10 +117,12 @@ impl Store {
     }
 
     pub async fn sms_delivery(&self, id: &str) -> Result<Option<SmsDeliveryRow>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM sms_deliveries WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM sms_deliveries WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
         row.as_ref().map(from_row).transpose()
     }
 
@@ -152,10 +153,10 @@ impl Store {
                 changed: true,
             }));
         }
-        Ok(self
-            .sms_delivery(id)
-            .await?
-            .map(|row| SmsReport { row, changed: false }))
+        Ok(self.sms_delivery(id).await?.map(|row| SmsReport {
+            row,
+            changed: false,
+        }))
     }
 
     /// The newest SMS of `kind` to `recipient`.

@@ -415,7 +415,10 @@ async fn sms_delivery_reports_keep_final_states() {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!((r.row.state, r.row.detail.as_deref()), (SmsState::Delivered, Some("stat:DELIVRD")));
+        assert_eq!(
+            (r.row.state, r.row.detail.as_deref()),
+            (SmsState::Delivered, Some("stat:DELIVRD"))
+        );
         let r = store
             .report_sms_delivery("a", SmsState::Accepted, None, 1_300)
             .await

@@ -12,8 +12,8 @@ use ringbook_proto::api::{
     CodeDelivery, CodeRequest, CodeSent, DeliveryState, HeaderLoginRequest, LoginResponse,
     MoStartRequest, MoStarted, MoState,
 };
-use ringbook_store::sms::SmsState;
 use ringbook_proto::{DeviceIdentity, PhoneNumber};
+use ringbook_store::sms::SmsState;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
