@@ -172,11 +172,14 @@ fn url_decode(s: &str) -> Vec<u8> {
     out
 }
 
+/// One part of a concatenated SMS: its sequence number and content.
+type Part = (u8, Vec<u8>);
+
 /// The complete SMS to `to` in `fakesmsc`'s log ("Got message N: <FROM TO KIND DATA>").
 fn received(log: &str, to: &str) -> Vec<Received> {
     let mut out = Vec::new();
     // Concatenated parts by reference number: (total, parts by sequence number).
-    let mut pending: std::collections::BTreeMap<u8, (u8, Vec<(u8, Vec<u8>)>)> = Default::default();
+    let mut pending: std::collections::BTreeMap<u8, (u8, Vec<Part>)> = Default::default();
     for line in log.lines() {
         let Some(at) = line.find("Got message ") else {
             continue;
@@ -291,18 +294,23 @@ async fn a_code_sms_is_one_seven_bit_part_with_its_text_intact_and_reported_deli
     )
     .await;
     c.login(&login_with_code(phone, &code)).await.unwrap();
-    let metrics = reqwest::get(format!("{}/metrics", srv.url))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains(
-            r#"ringbook_sms_delivery_reports_total{kind="verification_code",state="delivered"} 1"#
-        ),
-        "{metrics}"
-    );
+    // The report is counted just after it is stored: look until it shows.
+    let delivered =
+        r#"ringbook_sms_delivery_reports_total{kind="verification_code",state="delivered"} 1"#;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let metrics = loop {
+        let metrics = reqwest::get(format!("{}/metrics", srv.url))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains(delivered) || Instant::now() > deadline {
+            break metrics;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(metrics.contains(delivered), "{metrics}");
     assert!(
         metrics.contains(r#"ringbook_sms_parts_total{coding="gsm7"} 1"#),
         "{metrics}"
