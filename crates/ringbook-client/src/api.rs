@@ -157,6 +157,16 @@ impl Client {
         .await
     }
 
+    /// Whether the SMS with a code reached the phone (`CodeSent::delivery_id`).
+    pub async fn code_delivery(&self, delivery_id: &str) -> Result<CodeDelivery, ClientError> {
+        self.call::<(), _>(
+            reqwest::Method::GET,
+            &format!("/v1/auth/code/{delivery_id}"),
+            None,
+        )
+        .await
+    }
+
     pub async fn login(&self, req: &LoginRequest) -> Result<LoginResponse, ClientError> {
         self.call(reqwest::Method::POST, "/v1/auth/login", Some(req))
             .await

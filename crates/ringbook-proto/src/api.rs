@@ -15,6 +15,32 @@ pub struct CodeSent {
     pub phone: PhoneNumber,
     pub expires_in_secs: u64,
     pub resend_after_secs: u64,
+    /// Handle for `GET /v1/auth/code/{delivery_id}`: did the SMS reach the phone?
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_id: Option<String>,
+}
+
+/// How far the SMS with a code got, as the operator's delivery reports tell.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// The gateway took it; no report yet (or the gateway sends none).
+    Sent,
+    /// The operator's SMS centre took it.
+    Accepted,
+    /// The SMS centre is holding it (the phone is off or out of reach).
+    Buffered,
+    Delivered,
+    /// It will not arrive: ask for a new code, check the number, or use another way in.
+    Failed,
+}
+
+/// `GET /v1/auth/code/{delivery_id}`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CodeDelivery {
+    pub state: DeliveryState,
+    /// What to tell the user.
+    pub message: String,
 }
 
 /// How the client proves it holds the number (PB-3).

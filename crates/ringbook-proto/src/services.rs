@@ -107,7 +107,7 @@ pub struct OrderView {
     pub service_id: String,
     pub state: OrderState,
     /// Why it was refused: `already_subscribed`, `not_orderable`, `wrong_reply`, `expired`,
-    /// `declined`, `unavailable`.
+    /// `declined`, `unavailable`, `sms_undelivered` (the confirmation SMS could not be delivered).
     pub reason: Option<String>,
     /// A sentence for people.
     pub message: String,

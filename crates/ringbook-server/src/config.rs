@@ -2,7 +2,7 @@
 //! `RINGBOOK_*` environment variables (nested keys joined by `__`, e.g.
 //! `RINGBOOK_IDENTITY__SMS_CODE=false`), then command-line flags. See `ringbook.example.toml`.
 
-use figment::providers::{Env, Format, Serialized, Toml};
+use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
@@ -113,10 +113,23 @@ pub struct SmsConfig {
     pub api_key: Option<String>,
     pub timeout_secs: u64,
     pub retries: u32,
-    /// Who may post mobile-originated SMS to `/v1/sms/mo` (Kannel's sms-service); loopback by default.
+    /// Most SMS parts one text may take (a concatenated SMS); must not exceed Kannel's
+    /// `max-messages`. A longer text is refused rather than cut.
+    pub max_parts: u32,
+    /// Ringbook's delivery-report callback as the gateway reaches it, e.g.
+    /// `http://127.0.0.1:8080/v1/sms/dlr`. When set, Kannel is asked for delivery reports
+    /// (`dlr-mask`, `dlr-url`); unset, an SMS stays "sent" once Kannel accepted it.
+    pub dlr_url: Option<String>,
+    /// Who may call the gateway callbacks (`/v1/sms/mo`, `/v1/sms/dlr`), by client address
+    /// (behind `trusted_proxies`, the forwarded one); loopback by default.
     pub mo_allowed: Vec<IpNet>,
-    /// Optional shared secret the MO callback must carry as `?key=`.
+    /// Optional shared secret the gateway callbacks must carry: `Authorization: Bearer KEY`,
+    /// HTTP basic auth with KEY as the password, or `key=KEY` in the query (Kannel's get-url can
+    /// only do the last two; see docs/sms-gateways.md). Unset: the address check alone.
     pub mo_key: Option<String>,
+    /// Reply to a text nobody was waiting for; empty (the default) for no reply — an automatic
+    /// answer to every stray text can start a loop with another machine's auto-reply.
+    pub mo_help_reply: String,
 }
 
 #[derive(Clone, Serialize, Deserialize, Default)]
@@ -190,8 +203,11 @@ impl Default for SmsConfig {
             api_key: None,
             timeout_secs: 5,
             retries: 2,
+            max_parts: 4,
+            dlr_url: None,
             mo_allowed: vec![loopback_v4(), loopback_v6()],
             mo_key: None,
+            mo_help_reply: String::new(),
         }
     }
 }
@@ -236,21 +252,29 @@ impl Config {
         file: Option<&Path>,
         overrides: &ConfigOverrides,
     ) -> Result<Self, Box<figment::Error>> {
+        let vars = std::env::vars_os().map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.to_string_lossy().into_owned(),
+            )
+        });
+        Self::load_with_env(file, overrides, vars)
+    }
+
+    /// [`Config::load`] with the environment given (tests do not touch the process's).
+    pub fn load_with_env(
+        file: Option<&Path>,
+        overrides: &ConfigOverrides,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, Box<figment::Error>> {
         let mut fig = Figment::from(Serialized::defaults(Config::default()));
         if let Some(file) = file {
             fig = fig.merge(Toml::file_exact(file));
         }
-        // Only keys of this struct: other RINGBOOK_* variables (the client's RINGBOOK_SERVER,
-        // test settings) must not trip `deny_unknown_fields`.
-        fig = fig.merge(Env::prefixed("RINGBOOK_").split("__").filter(|key| {
-            // `split` has already turned `__` into `.` when the filter runs.
-            let key = key.as_str();
-            let top = key.split('.').next().unwrap_or(key);
-            let top = top.split("__").next().unwrap_or(top);
-            TOP_LEVEL_KEYS.contains(&top.to_ascii_lowercase().as_str())
-        }));
+        fig = fig.merge(EnvText::from_vars(vars));
         fig = fig.merge(Serialized::defaults(overrides));
-        fig.extract().map_err(Box::new)
+        // Lossy: the environment's text becomes a number or a boolean where the field is one.
+        fig.extract_lossy().map_err(Box::new)
     }
 
     pub fn database_url(&self) -> String {
@@ -277,6 +301,104 @@ impl Config {
                 .filter(|h| !h.is_empty())
                 .unwrap_or_else(|| "node-1".into())
         })
+    }
+}
+
+/// The `RINGBOOK_*` environment, as text: `RINGBOOK_SMS__PASSWORD` is the key `sms.password`.
+///
+/// Why not figment's `Env`: it guesses types from the text, so `RINGBOOK_SMS__PASSWORD=123456`
+/// became a number and the string setting refused it ("found unsigned int"), and `007` would
+/// have lost its zeros. Here every scalar stays the text it was written as, and
+/// [`Config::load`] extracts lossily, which reads text as a number or a boolean exactly where
+/// the field is one — so the rule holds for every setting of every section, present and future.
+/// Lists and tables (`[10.0.0.0/8, 127.0.0.1/32]`) are still parsed, their items kept as text.
+struct EnvText(Vec<(String, String)>);
+
+impl EnvText {
+    fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Self {
+        let keys = vars
+            .into_iter()
+            .filter_map(|(name, value)| {
+                let rest = name
+                    .get(..9)
+                    .filter(|p| p.eq_ignore_ascii_case("RINGBOOK_"))
+                    .and(name.get(9..))?;
+                let key = rest.trim().to_ascii_lowercase().replace("__", ".");
+                // Only keys of this struct: other RINGBOOK_* variables (the client's
+                // RINGBOOK_SERVER, test settings) must not trip `deny_unknown_fields`.
+                let top = key.split('.').next().unwrap_or_default();
+                (TOP_LEVEL_KEYS.contains(&top) && !key.split('.').any(str::is_empty))
+                    .then_some((key, value))
+            })
+            .collect();
+        EnvText(keys)
+    }
+}
+
+impl figment::Provider for EnvText {
+    fn metadata(&self) -> figment::Metadata {
+        figment::Metadata::named("environment variable(s)")
+            .interpolater(|_, keys| format!("RINGBOOK_{}", keys.join("__").to_ascii_uppercase()))
+    }
+
+    fn data(
+        &self,
+    ) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        use figment::value::{Dict, Value};
+        let mut dict = Dict::new();
+        for (key, raw) in &self.0 {
+            let trimmed = raw.trim_start();
+            let value = if trimmed.starts_with('[') || trimmed.starts_with('{') {
+                scalars_as_text(raw.parse::<Value>().unwrap_or_else(|e| match e {}))
+            } else {
+                Value::from(raw.clone())
+            };
+            if let Some(nested) = figment::util::nest(key, value).into_dict() {
+                dict = merge_dicts(dict, nested);
+            }
+        }
+        Ok(figment::Profile::Default.collect(dict))
+    }
+}
+
+/// Later keys win, nested tables merge (as figment's own `Env` does).
+fn merge_dicts(mut into: figment::value::Dict, from: figment::value::Dict) -> figment::value::Dict {
+    use figment::value::Value;
+    for (k, v) in from {
+        let merged = match (into.remove(&k), v) {
+            (Some(Value::Dict(_, a)), Value::Dict(tag, b)) => Value::Dict(tag, merge_dicts(a, b)),
+            (_, v) => v,
+        };
+        into.insert(k, merged);
+    }
+    into
+}
+
+fn scalars_as_text(v: figment::value::Value) -> figment::value::Value {
+    use figment::error::Actual;
+    use figment::value::Value;
+    match v {
+        Value::Num(tag, n) => {
+            let text = match n.to_actual() {
+                Actual::Unsigned(u) => u.to_string(),
+                Actual::Signed(i) => i.to_string(),
+                Actual::Float(f) => f.to_string(),
+                other => other.to_string(),
+            };
+            Value::String(tag, text)
+        }
+        Value::Bool(tag, b) => Value::String(tag, b.to_string()),
+        Value::Char(tag, c) => Value::String(tag, c.to_string()),
+        Value::Array(tag, items) => {
+            Value::Array(tag, items.into_iter().map(scalars_as_text).collect())
+        }
+        Value::Dict(tag, d) => Value::Dict(
+            tag,
+            d.into_iter()
+                .map(|(k, v)| (k, scalars_as_text(v)))
+                .collect(),
+        ),
+        other => other,
     }
 }
 
@@ -357,10 +479,15 @@ impl fmt::Debug for SmsConfig {
         f.debug_struct("SmsConfig")
             .field("provider", &self.provider)
             .field("service_number", &self.service_number)
-            .field("url", &self.url)
+            .field("url", &self.url.as_deref().map(ringbook_store::redact_url))
             .field("username", &self.username)
             .field("password", &redacted(&self.password))
             .field("api_key", &redacted(&self.api_key))
+            .field("max_parts", &self.max_parts)
+            .field(
+                "dlr_url",
+                &self.dlr_url.as_deref().map(ringbook_store::redact_url),
+            )
             .field("mo_key", &redacted(&self.mo_key))
             .finish_non_exhaustive()
     }
@@ -410,6 +537,94 @@ mod tests {
             .unwrap_or_default();
         let _ = std::fs::remove_file(&path);
         assert!(err.contains("sometimes"), "{err}");
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn digits_from_the_environment_stay_text_where_text_is_wanted() {
+        let cfg = Config::load_with_env(
+            None,
+            &ConfigOverrides::default(),
+            env(&[
+                ("RINGBOOK_SMS__SERVICE_NUMBER", "10690000"),
+                ("RINGBOOK_SMS__PASSWORD", "007123"),
+                ("RINGBOOK_SMS__USERNAME", "42"),
+                ("RINGBOOK_ADMIN__TOKEN", "123456"),
+                ("RINGBOOK_SMS__RETRIES", "7"),
+                ("RINGBOOK_IDENTITY__DECLARED_NUMBER", "true"),
+                ("RINGBOOK_TRUSTED_PROXIES", "[10.0.0.0/8, 192.168.0.0/16]"),
+                ("RINGBOOK_SERVER", "http://ignored.example"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(cfg.sms.service_number, "10690000");
+        assert_eq!(cfg.sms.password.as_deref(), Some("007123"), "zeros kept");
+        assert_eq!(cfg.sms.username.as_deref(), Some("42"));
+        assert_eq!(cfg.admin.token.as_deref(), Some("123456"));
+        assert_eq!(cfg.sms.retries, 7);
+        assert!(cfg.identity.declared_number);
+        assert_eq!(cfg.trusted_proxies.len(), 2);
+        // A number where a number is wanted is still checked.
+        let err = Config::load_with_env(
+            None,
+            &ConfigOverrides::default(),
+            env(&[("RINGBOOK_SMS__RETRIES", "many")]),
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(err.contains("RINGBOOK_SMS__RETRIES"), "{err}");
+    }
+
+    /// Every text setting of every section, found by walking the defaults: digits from the
+    /// environment never fail as a wrong type.
+    #[test]
+    fn every_text_setting_accepts_digits_from_the_environment() {
+        use figment::value::Value;
+        fn leaves(prefix: &str, v: &Value, out: &mut Vec<String>) {
+            match v {
+                Value::Dict(_, d) => {
+                    for (k, v) in d {
+                        let key = if prefix.is_empty() {
+                            k.clone()
+                        } else {
+                            format!("{prefix}__{k}")
+                        };
+                        leaves(&key, v, out);
+                    }
+                }
+                // Text, and unset options (Option<String> among them).
+                Value::String(..) | Value::Empty(..) => out.push(prefix.to_string()),
+                _ => {}
+            }
+        }
+        use figment::Provider;
+        let defaults = Serialized::defaults(Config::default())
+            .data()
+            .unwrap()
+            .remove(&figment::Profile::Default)
+            .unwrap();
+        let mut keys = Vec::new();
+        leaves("", &Value::from(defaults), &mut keys);
+        assert!(keys.iter().any(|k| k == "sms__password"), "{keys:?}");
+        assert!(keys.len() > 20, "{keys:?}");
+        for key in keys {
+            let var = format!("RINGBOOK_{}", key.to_ascii_uppercase());
+            if let Err(e) = Config::load_with_env(
+                None,
+                &ConfigOverrides::default(),
+                env(&[(var.as_str(), "10690000")]),
+            ) {
+                let e = e.to_string();
+                assert!(!e.contains("invalid type"), "{var}: {e}");
+            }
+        }
     }
 
     #[test]

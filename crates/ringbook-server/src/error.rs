@@ -163,3 +163,33 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// What went wrong with an outbound HTTP call, without the URL: reqwest's own message names the
+/// URL, and URLs carry secrets (Kannel's sendsms password, tokens in callback queries).
+pub fn outbound_http(e: &reqwest::Error) -> String {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection refused or unreachable"
+    } else if e.is_redirect() {
+        "too many redirects"
+    } else if e.is_body() || e.is_decode() {
+        "the answer could not be read"
+    } else if e.is_builder() {
+        "the request could not be built; check the URL"
+    } else {
+        "the request failed"
+    };
+    // The causes below reqwest's own error (I/O, TLS, DNS) do not repeat the URL.
+    let mut out = what.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
+}

@@ -70,8 +70,14 @@ impl App {
         let store = ringbook_store::Store::open_with(&database_url, config.sqlite_synchronous)
             .await
             .context("cannot open the database")?;
-        let sms =
-            sms::SmsGateway::from_config(&config.sms, &config.data_dir).context("SMS gateway")?;
+        let metrics = metrics::Metrics::default();
+        let sms = sms::SmsGateway::from_config(
+            &config.sms,
+            &config.data_dir,
+            store.clone(),
+            metrics.sms.clone(),
+        )
+        .context("SMS gateway")?;
         let node = config.node_name();
         // Connections recorded by an earlier run of this node are gone.
         let stale = store.clear_node_connections(&node).await?;
@@ -90,7 +96,7 @@ impl App {
             store,
             sms,
             hub: hub::Hub::default(),
-            metrics: metrics::Metrics::default(),
+            metrics,
             node,
             messaging: messaging::Runtime::default(),
             phones: identity::PhoneCache::default(),
@@ -127,7 +133,19 @@ pub fn router(state: AppState) -> Router {
             use axum::response::IntoResponse;
             error::ApiError::Internal(anyhow::anyhow!("a request handler panicked")).into_response()
         }))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // Spans name the path, never the query: gateway callbacks carry a key and texts there.
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                |req: &axum::http::Request<axum::body::Body>| {
+                    tracing::debug_span!(
+                        "request",
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                        version = ?req.version(),
+                    )
+                },
+            ),
+        )
         .with_state(state)
 }
 
@@ -189,6 +207,7 @@ async fn housekeeping(state: AppState) {
         state.limits.rescue_changes_per_user.retain_recent();
         state.limits.mo_polls_per_addr.retain_recent();
         services::housekeeping(&state).await;
+        sms_inbound::housekeeping(&state).await;
     }
 }
 

@@ -17,11 +17,36 @@ pub struct KindLabels {
     pub kind: String,
 }
 
+/// An SMS outcome: `kind` is why it was sent, `state` what a delivery report said.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SmsReportLabels {
+    pub kind: String,
+    pub state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CodingLabels {
+    pub coding: String,
+}
+
+/// The SMS gateway's metrics; clones share the counters.
+#[derive(Clone, Default)]
+pub struct SmsMetrics {
+    /// SMS handed to the gateway, by kind.
+    pub sent: Family<KindLabels, Counter>,
+    /// SMS the gateway did not take (refused, unreachable, too long), by kind.
+    pub failed: Family<KindLabels, Counter>,
+    /// SMS parts sent, by coding (`gsm7`, `ucs2`).
+    pub parts: Family<CodingLabels, Counter>,
+    /// Delivery reports that changed an SMS's state, by kind and new state.
+    pub reports: Family<SmsReportLabels, Counter>,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub http_requests: Family<HttpLabels, Counter>,
     pub logins: Family<KindLabels, Counter>,
-    pub sms_sent: Family<KindLabels, Counter>,
+    pub sms: SmsMetrics,
     pub ws_connections: Gauge,
     pub messages_stored: Counter,
 }
@@ -31,7 +56,7 @@ impl Default for Metrics {
         let mut registry = Registry::with_prefix("ringbook");
         let http_requests = Family::<HttpLabels, Counter>::default();
         let logins = Family::<KindLabels, Counter>::default();
-        let sms_sent = Family::<KindLabels, Counter>::default();
+        let sms = SmsMetrics::default();
         let ws_connections = Gauge::default();
         let messages_stored = Counter::default();
         registry.register(
@@ -43,7 +68,22 @@ impl Default for Metrics {
         registry.register(
             "sms_sent",
             "SMS handed to the gateway by kind",
-            sms_sent.clone(),
+            sms.sent.clone(),
+        );
+        registry.register(
+            "sms_failed",
+            "SMS the gateway did not take (refused, unreachable, too long) by kind",
+            sms.failed.clone(),
+        );
+        registry.register(
+            "sms_parts",
+            "SMS parts sent by coding (gsm7: 160/153 characters a part, ucs2: 70/67)",
+            sms.parts.clone(),
+        );
+        registry.register(
+            "sms_delivery_reports",
+            "Delivery reports that changed an SMS's state, by kind and state",
+            sms.reports.clone(),
         );
         registry.register(
             "ws_connections",
@@ -59,7 +99,7 @@ impl Default for Metrics {
             registry,
             http_requests,
             logins,
-            sms_sent,
+            sms,
             ws_connections,
             messages_stored,
         }

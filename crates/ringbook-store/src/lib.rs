@@ -10,6 +10,7 @@
 //! - [`contacts`]: the server's contact table (PB-11).
 //! - [`messaging`]: messages numbered per recipient (PB-16, PB-17, X-3).
 //! - [`profiles`], [`openplatform`], [`official`], [`services`]: the other product parts.
+//! - [`sms`]: outgoing SMS and their delivery reports.
 // Library code must not panic on input; tests may unwrap.
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
@@ -21,6 +22,7 @@ pub mod openplatform;
 pub mod presence;
 pub mod profiles;
 pub mod services;
+pub mod sms;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor};

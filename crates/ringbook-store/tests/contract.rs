@@ -478,5 +478,72 @@ async fn tries_are_claimed_atomically_under_concurrency() {
             .filter(|r| matches!(r, Ok(true)))
             .count();
         assert_eq!(consumed, 1, "{name}");
+#[tokio::test]
+async fn sms_delivery_reports_keep_final_states() {
+    use ringbook_store::sms::{SmsDeliveryRow, SmsState};
+    for (name, store, _dir) in backends().await {
+        let row = |id: &str, at: i64| SmsDeliveryRow {
+            id: id.into(),
+            kind: "verification_code".into(),
+            recipient: "+8613800000009".into(),
+            subject: None,
+            parts: 1,
+            state: SmsState::Sent,
+            detail: None,
+            created_at: at,
+            updated_at: at,
+        };
+        store.record_sms(&row("a", 1_000)).await.unwrap();
+        store.record_sms(&row("b", 2_000)).await.unwrap();
+        let latest = store
+            .latest_sms_to("+8613800000009", "verification_code")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(latest.id, "b", "{name}");
+
+        // accepted → delivered; a late "accepted" does not undo "delivered".
+        let r = store
+            .report_sms_delivery("a", SmsState::Accepted, None, 1_100)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(r.changed && r.row.state == SmsState::Accepted, "{name}");
+        let r = store
+            .report_sms_delivery("a", SmsState::Delivered, Some("stat:DELIVRD"), 1_200)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (r.row.state, r.row.detail.as_deref()),
+            (SmsState::Delivered, Some("stat:DELIVRD"))
+        );
+        let r = store
+            .report_sms_delivery("a", SmsState::Accepted, None, 1_300)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!r.changed && r.row.state == SmsState::Delivered, "{name}");
+        // One failed part fails the whole, for good.
+        let r = store
+            .report_sms_delivery("a", SmsState::Failed, Some("stat:UNDELIV"), 1_400)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(r.changed && r.row.state == SmsState::Failed, "{name}");
+        let r = store
+            .report_sms_delivery("a", SmsState::Delivered, None, 1_500)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!r.changed && r.row.state == SmsState::Failed, "{name}");
+        assert!(store
+            .report_sms_delivery("nope", SmsState::Delivered, None, 1_500)
+            .await
+            .unwrap()
+            .is_none());
+        assert_eq!(store.purge_sms_deliveries(1_500).await.unwrap(), 1);
+        assert!(store.sms_delivery("a").await.unwrap().is_none(), "{name}");
+        assert!(store.sms_delivery("b").await.unwrap().is_some(), "{name}");
     }
 }

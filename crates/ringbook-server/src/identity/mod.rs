@@ -17,11 +17,13 @@ use crate::state::AppState;
 use axum::routing::{delete, get, post, put};
 use axum::Router;
 
+pub(crate) use proofs::code_sms_failed;
 pub use proofs::handle_mo_sms;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/auth/code", post(proofs::request_code))
+        .route("/v1/auth/code/{delivery_id}", get(proofs::code_delivery))
         .route("/v1/auth/login", post(login::login))
         .route("/v1/auth/mo/start", post(proofs::mo_start))
         .route("/v1/auth/mo/{token}", get(proofs::mo_state))

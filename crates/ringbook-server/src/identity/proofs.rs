@@ -11,10 +11,12 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use ringbook_proto::api::{
-    CodeRequest, CodeSent, HeaderLoginRequest, LoginResponse, MoStartRequest, MoStarted, MoState,
+    CodeDelivery, CodeRequest, CodeSent, DeliveryState, HeaderLoginRequest, LoginResponse,
+    MoStartRequest, MoStarted, MoState,
 };
 use ringbook_proto::{DeviceIdentity, PhoneNumber};
 use ringbook_store::identity::CodeTry;
+use ringbook_store::sms::SmsState;
 use subtle::ConstantTimeEq;
 
 /// Keyed, so that a copy of the database does not give the live codes away (a million
@@ -93,23 +95,26 @@ pub async fn request_code(
     let minutes = cfg.code_ttl_secs.div_ceil(60);
     let text =
         format!("Your Ringbook code is {code}. It expires in {minutes} minutes. Do not share it.");
-    if let Err(e) = state
+    let sent = match state
         .sms
         .send(phone.as_str(), &text, "verification_code")
         .await
     {
-        // The user never got it: forget it so a retry is not held up by the cool-down.
-        state.store.delete_code(phone.as_str()).await?;
-        return Err(ApiError::Upstream {
-            code: "sms_failed",
-            message: format!("the code could not be sent by SMS ({e}); try again later"),
-        });
-    }
-    Metrics::count(&state.metrics.sms_sent, "verification_code");
+        Ok(sent) => sent,
+        Err(e) => {
+            // The user never got it: forget it so a retry is not held up by the cool-down.
+            state.store.delete_code(phone.as_str()).await?;
+            return Err(ApiError::Upstream {
+                code: "sms_failed",
+                message: format!("the code could not be sent by SMS ({e}); try again later"),
+            });
+        }
+    };
     Ok(Json(CodeSent {
         phone,
         expires_in_secs: cfg.code_ttl_secs,
         resend_after_secs: cfg.code_resend_secs,
+        delivery_id: Some(sent.id),
     }))
 }
 
@@ -158,12 +163,7 @@ pub async fn check_code(
         .await?
     {
         CodeTry::Claimed(row) => row,
-        CodeTry::Missing => {
-            return Err(ApiError::unauthorized(
-                "no_code",
-                format!("no code is waiting for {phone}; ask for one first"),
-            ))
-        }
+        CodeTry::Missing => return Err(no_code(state, phone).await?),
         CodeTry::Expired => {
             state.store.delete_code(phone.as_str()).await?;
             return Err(ApiError::gone(
@@ -195,6 +195,77 @@ pub async fn check_code(
             "wrong code; no tries left, ask for a new code".to_string()
         },
     ))
+}
+
+/// Why no code waits: its SMS could not be delivered (a delivery report said so, or the gateway
+/// refused it), or none was asked for (or it was used or expired long ago).
+async fn no_code(state: &AppState, phone: &PhoneNumber) -> ApiResult<ApiError> {
+    let ttl_ms = state.config.identity.code_ttl_secs as i64 * 1000;
+    let last = state
+        .store
+        .latest_sms_to(phone.as_str(), "verification_code")
+        .await?;
+    Ok(match last {
+        Some(sms) if sms.state == SmsState::Failed && sms.created_at + ttl_ms > now_ms() => {
+            ApiError::Upstream {
+                code: "code_not_delivered",
+                message: format!(
+                    "the SMS with your code could not be delivered to {phone}; check the number, \
+                     ask for a new code, or log in another way"
+                ),
+            }
+        }
+        _ => ApiError::unauthorized(
+            "no_code",
+            format!("no code is waiting for {phone}; ask for one first"),
+        ),
+    })
+}
+
+/// A delivery report said the SMS sent at `sent_at` will not reach `phone`: if its code is still
+/// the one waiting, drop it, so a new one can be asked for at once and a login hears why.
+pub(crate) async fn code_sms_failed(state: &AppState, phone: &str, sent_at: i64) -> ApiResult<()> {
+    if let Some(code) = state.store.code_for(phone).await? {
+        // Codes are stored just before their SMS is handed over; a newer code is left alone.
+        if code.sent_at <= sent_at {
+            state.store.delete_code(phone).await?;
+        }
+    }
+    Ok(())
+}
+
+/// `GET /v1/auth/code/{delivery_id}`: did the SMS with the code reach the phone? The handle is
+/// a 128-bit random value given only to whoever asked for the code.
+pub async fn code_delivery(
+    State(state): State<AppState>,
+    Path(delivery_id): Path<String>,
+) -> ApiResult<Json<CodeDelivery>> {
+    let sms = state
+        .store
+        .sms_delivery(&delivery_id)
+        .await?
+        .filter(|s| s.kind == "verification_code")
+        .ok_or_else(|| ApiError::not_found("unknown_delivery", "no such code SMS"))?;
+    let (delivery, message) = match sms.state {
+        SmsState::Sent => (DeliveryState::Sent, "the code is on its way"),
+        SmsState::Accepted => (
+            DeliveryState::Accepted,
+            "the operator has the code and is delivering it",
+        ),
+        SmsState::Buffered => (
+            DeliveryState::Buffered,
+            "the operator is holding the code until your phone can be reached; check that it is on and has signal",
+        ),
+        SmsState::Delivered => (DeliveryState::Delivered, "the code reached your phone"),
+        SmsState::Failed => (
+            DeliveryState::Failed,
+            "the SMS with your code could not be delivered; check the number, ask for a new code, or log in another way",
+        ),
+    };
+    Ok(Json(CodeDelivery {
+        state: delivery,
+        message: message.into(),
+    }))
 }
 
 /// (c) `POST /v1/auth/mo/start`: hands out a token for the user to text to the service number.

@@ -215,14 +215,9 @@ pub async fn handshake(state: &AppState, raw_url: &str, token: &str) -> ApiResul
     Ok(())
 }
 
+/// Without the URL: it carries the signature and whatever the owner put in it.
 fn short(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timed out".into()
-    } else if e.is_connect() {
-        "connection refused or unreachable".into()
-    } else {
-        e.to_string()
-    }
+    crate::error::outbound_http(e)
 }
 
 /// Delivers due pushes until the task is aborted: woken by a new push or every `poll_ms` (for

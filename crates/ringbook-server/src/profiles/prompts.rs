@@ -88,7 +88,11 @@ async fn send_now(state: &AppState, to: &str, text: &str, reply: &ReplyTo) -> an
             if let Some(user) = &cfg.mmsc_username {
                 req = req.basic_auth(user, cfg.mmsc_password.as_deref());
             }
-            let resp = req.send().await?;
+            // Without the URL in the error: it may carry the MMSC's credentials.
+            let resp = req
+                .send()
+                .await
+                .map_err(|e| anyhow::anyhow!(crate::error::outbound_http(&e)))?;
             let ct = resp
                 .headers()
                 .get(reqwest::header::CONTENT_TYPE)
@@ -96,7 +100,10 @@ async fn send_now(state: &AppState, to: &str, text: &str, reply: &ReplyTo) -> an
                 .unwrap_or("text/xml")
                 .to_string();
             let status = resp.status();
-            let bytes = resp.bytes().await?;
+            let bytes = resp
+                .bytes()
+                .await
+                .map_err(|e| anyhow::anyhow!(crate::error::outbound_http(&e)))?;
             let parsed = parse_submit_response(&ct, &bytes).map_err(|e| {
                 anyhow::anyhow!("MMSC answered HTTP {status} with no SubmitRsp: {e}")
             })?;

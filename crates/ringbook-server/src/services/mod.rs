@@ -25,6 +25,7 @@ use axum::routing::{get, post, put};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 
+pub(crate) use ordering::confirmation_sms_failed;
 pub use ordering::handle_mo_sms;
 
 /// Which service platform orders go to.

@@ -252,7 +252,12 @@ async fn ask_confirmation(
     );
     if let Err(e) = state
         .sms
-        .send(orderer.as_str(), &text, "service_confirmation")
+        .send_about(
+            orderer.as_str(),
+            &text,
+            "service_confirmation",
+            Some(format!("order:{}", order.id)),
+        )
         .await
     {
         tracing::warn!(error = %e, order = order.id, "confirmation SMS failed");
@@ -291,6 +296,24 @@ async fn ask_confirmation(
         .order_by_id(order.id)
         .await?
         .unwrap_or_else(|| order.clone()))
+}
+
+/// A delivery report said the confirmation SMS of `order_id` will not reach the orderer: the
+/// order cannot be confirmed, so it is refused now (and both people told) rather than expire.
+pub(crate) async fn confirmation_sms_failed(state: &AppState, order_id: i64) -> ApiResult<()> {
+    let Some(o) = state.store.order_by_id(order_id).await? else {
+        return Ok(());
+    };
+    if o.state != "pending" {
+        return Ok(());
+    }
+    let service = service_info(&*platform(state)?, &o.service_id).await;
+    let msg = format!(
+        "{} was not ordered: the confirmation SMS could not be delivered to your phone.",
+        service.name
+    );
+    finish(state, &o, "refused", Some("sms_undelivered"), &msg).await?;
+    Ok(())
 }
 
 /// Decides a pending order and tells both people. `None` when it was already decided.

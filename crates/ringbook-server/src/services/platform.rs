@@ -110,7 +110,7 @@ pub fn from_config(
             let client = reqwest::Client::builder()
                 .timeout(Duration::from_secs(cfg.platform_timeout_secs.max(1)))
                 .build()
-                .map_err(|e| PlatformError::Unreachable(e.to_string()))?;
+                .map_err(|e| PlatformError::Unreachable(crate::error::outbound_http(&e)))?;
             Ok(Box::new(HttpPlatform {
                 client,
                 url: url.trim_end_matches('/').to_string(),
@@ -290,12 +290,12 @@ impl HttpPlatform {
         let resp = req
             .send()
             .await
-            .map_err(|e| PlatformError::Unreachable(e.to_string()))?;
+            .map_err(|e| PlatformError::Unreachable(crate::error::outbound_http(&e)))?;
         let status = resp.status();
         let bytes = resp
             .bytes()
             .await
-            .map_err(|e| PlatformError::Unreachable(e.to_string()))?;
+            .map_err(|e| PlatformError::Unreachable(crate::error::outbound_http(&e)))?;
         if !status.is_success() {
             let body: String = String::from_utf8_lossy(&bytes).chars().take(200).collect();
             return Err(PlatformError::Protocol(format!("HTTP {status}: {body}")));

@@ -6,6 +6,8 @@
 //! database created through that URL instead — CI runs the suite both ways.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod logs;
+
 use ringbook_client::Client;
 use ringbook_proto::api::{LoginRequest, LoginResponse, Proof};
 use ringbook_proto::DeviceIdentity;
