@@ -44,7 +44,7 @@ pub struct Applied {
 }
 
 /// What a server sync did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ServerSync {
     pub uploaded: usize,
     pub deleted_on_server: usize,

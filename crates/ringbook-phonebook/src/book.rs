@@ -857,13 +857,14 @@ impl CardEdit {
             self.set_single("CATEGORIES", value.as_deref());
         }
         if old.emails != new.emails {
+            let version = self.version;
             self.set_list(
                 "EMAIL",
                 &old.emails,
                 &new.emails,
                 |v| v.trim().to_ascii_lowercase(),
                 |e| {
-                    let head = match self.version {
+                    let head = match version {
                         VcardVersion::V21 => "EMAIL;INTERNET",
                         VcardVersion::V3 => "EMAIL;TYPE=INTERNET",
                         VcardVersion::V4 => "EMAIL",
