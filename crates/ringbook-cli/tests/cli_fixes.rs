@@ -197,7 +197,11 @@ fn contacts_sent_by_mms_reach_the_device() {
     assert!(out.contains("2 contacts received by MMS"), "{out}");
     assert!(out.contains("+8613700000301  Zhao Liu  (received by MMS"), "{out}");
     let list = ok(&srv.url, &home, &["contacts", "list"]);
-    assert!(list.contains("Qian Qi  [received by MMS]"), "{list}");
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("+8613700000302  Qian Qi  [") && l.contains("received by MMS")),
+        "{list}"
+    );
     // The whole card came along: an export carries the e-mail.
     let export = dir.path().join("out.vcf");
     ok(&srv.url, &home, &["contacts", "export", export.to_str().unwrap()]);
@@ -216,10 +220,10 @@ fn oa_inbox_shows_dates_not_milliseconds() {
     ok(
         &srv.url,
         &owner,
-        &["oa", "create", "Weather", "--password", "correct horse"],
+        &["oa", "create", "weather", "--password", "correct horse"],
     );
-    ok(&srv.url, &fan, &["oa", "follow", "Weather"]);
-    ok(&srv.url, &owner, &["oa", "broadcast", "Weather", "sunny"]);
+    ok(&srv.url, &fan, &["oa", "follow", "weather"]);
+    ok(&srv.url, &owner, &["oa", "broadcast", "weather", "sunny"]);
     let out = ok(&srv.url, &fan, &["oa", "inbox"]);
     let line = out.lines().find(|l| l.contains("sunny")).expect(&out);
     let stamp = line.split("  ").next().unwrap();
