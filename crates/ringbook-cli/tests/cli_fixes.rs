@@ -23,7 +23,14 @@ fn consent_commands_take_names_with_spaces_and_non_ascii() {
             &srv.url,
             dir.path(),
             &[
-                "site", "register", "--name", name, "--origin", &origin, "--addr", "127.0.0.1",
+                "site",
+                "register",
+                "--name",
+                name,
+                "--origin",
+                &origin,
+                "--addr",
+                "127.0.0.1",
             ],
         );
         let out = ok(
@@ -31,11 +38,17 @@ fn consent_commands_take_names_with_spaces_and_non_ascii() {
             dir.path(),
             &["consent", "allow", name, "--fields", "name"],
         );
-        assert!(out.contains(&format!("{name} [")) && out.contains("allow"), "{out}");
+        assert!(
+            out.contains(&format!("{name} [")) && out.contains("allow"),
+            "{out}"
+        );
         let out = ok(&srv.url, dir.path(), &["consent", "deny", name]);
         assert!(out.contains("deny"), "{out}");
         let out = ok(&srv.url, dir.path(), &["consent", "revoke", name]);
-        assert!(out.contains(&format!("Consent for {name} withdrawn")), "{out}");
+        assert!(
+            out.contains(&format!("Consent for {name} withdrawn")),
+            "{out}"
+        );
     }
     // A name that is not registered still fails clearly (and names it unchanged).
     let o = ringbook(&srv.url, dir.path(), &["consent", "revoke", "No Such/Site"]);
@@ -93,7 +106,10 @@ fn a_closed_stdout_ends_the_command_quietly() {
 
 #[test]
 fn serve_help_and_log_format() {
-    let o = Command::new(BIN).args(["serve", "--help"]).output().unwrap();
+    let o = Command::new(BIN)
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
     let help = String::from_utf8_lossy(&o.stdout);
     assert!(help.contains("--listen"), "{help}");
     assert!(
@@ -106,7 +122,10 @@ fn serve_help_and_log_format() {
         .unwrap();
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("yaml") && err.contains("text") && err.contains("json"), "{err}");
+    assert!(
+        err.contains("yaml") && err.contains("text") && err.contains("json"),
+        "{err}"
+    );
 }
 
 /// A server whose log goes to a file writes no colour codes, and logs its configuration one
@@ -117,7 +136,12 @@ fn redirected_server_log_is_plain() {
     let log = dir.path().join("server.log");
     let port = support::free_port();
     let mut child = Command::new(BIN)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
         .arg(dir.path().join("data"))
         .env("RINGBOOK_LOG", "debug,sqlx=warn,hyper=warn,tower_http=warn")
         .env_remove("RINGBOOK_CONFIG")
@@ -137,7 +161,10 @@ fn redirected_server_log_is_plain() {
     let _ = child.kill();
     let _ = child.wait();
     let text = std::fs::read_to_string(&log).unwrap();
-    assert!(!text.contains('\u{1b}'), "colour codes in a redirected log: {text}");
+    assert!(
+        !text.contains('\u{1b}'),
+        "colour codes in a redirected log: {text}"
+    );
     assert!(text.contains("starting"), "{text}");
     for line in text.lines() {
         assert!(
@@ -177,7 +204,14 @@ fn contacts_sent_by_mms_reach_the_device() {
     let out = ok(
         &srv.url,
         &home,
-        &["mms", "send", "--from", me, "--vcard", vcf.to_str().unwrap()],
+        &[
+            "mms",
+            "send",
+            "--from",
+            me,
+            "--vcard",
+            vcf.to_str().unwrap(),
+        ],
     );
     assert!(out.contains("2 contacts"), "{out}");
     let frame = rt.block_on(async {
@@ -195,7 +229,10 @@ fn contacts_sent_by_mms_reach_the_device() {
     assert_eq!(frame, (2, "mms".to_string()));
     let out = ok(&srv.url, &home, &["contacts", "received"]);
     assert!(out.contains("2 contacts received by MMS"), "{out}");
-    assert!(out.contains("+8613700000301  Zhao Liu  (received by MMS"), "{out}");
+    assert!(
+        out.contains("+8613700000301  Zhao Liu  (received by MMS"),
+        "{out}"
+    );
     let list = ok(&srv.url, &home, &["contacts", "list"]);
     assert!(
         list.lines()
@@ -204,7 +241,11 @@ fn contacts_sent_by_mms_reach_the_device() {
     );
     // The whole card came along: an export carries the e-mail.
     let export = dir.path().join("out.vcf");
-    ok(&srv.url, &home, &["contacts", "export", export.to_str().unwrap()]);
+    ok(
+        &srv.url,
+        &home,
+        &["contacts", "export", export.to_str().unwrap()],
+    );
     assert!(std::fs::read_to_string(&export)
         .unwrap()
         .contains("zl@example.com"));
@@ -243,15 +284,29 @@ fn order_notices_are_marked_as_notices() {
     let (pa, pb) = ("+8613800138500", "+8613800138501");
     login(&srv, &a, pa, pa);
     login(&srv, &b, pb, pb);
-    ok(&srv.url, &a, &["services", "book", "add", &format!("{pb}=Bob")]);
-    ok(&srv.url, &b, &["services", "book", "add", &format!("{pa}=Alice")]);
+    ok(
+        &srv.url,
+        &a,
+        &["services", "book", "add", &format!("{pb}=Bob")],
+    );
+    ok(
+        &srv.url,
+        &b,
+        &["services", "book", "add", &format!("{pa}=Alice")],
+    );
     ok(&srv.url, &a, &["services", "grant", pa, "color-ring"]);
     ok(&srv.url, &a, &["services", "share", "color-ring"]);
     ok(&srv.url, &b, &["services", "order", pa, "color-ring"]);
     let inbox = ok(&srv.url, &b, &["inbox"]);
-    let line = inbox.lines().find(|l| l.contains("color-ring")).expect(&inbox);
+    let line = inbox
+        .lines()
+        .find(|l| l.contains("color-ring"))
+        .expect(&inbox);
     assert!(line.contains(&format!("[notice about {pa}]: ")), "{inbox}");
     let history = ok(&srv.url, &b, &["history", pa]);
-    assert!(history.contains(&format!("[notice about {pa}]: ")), "{history}");
+    assert!(
+        history.contains(&format!("[notice about {pa}]: ")),
+        "{history}"
+    );
     assert!(!history.contains(&format!("{pa}: ")), "{history}");
 }

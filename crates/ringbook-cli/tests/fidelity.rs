@@ -92,7 +92,9 @@ impl World {
         let rt = tokio::runtime::Runtime::new().unwrap();
         rt.block_on(async {
             let token = {
-                let store = ringbook_client::ClientStore::open(&self.home).await.unwrap();
+                let store = ringbook_client::ClientStore::open(&self.home)
+                    .await
+                    .unwrap();
                 store.get("token").await.unwrap().unwrap()
             };
             let c = ringbook_client::Client::new(&self.srv.url)
@@ -276,7 +278,10 @@ fn add_edit_remove_flow_both_ways() {
         .collect();
     std::fs::write(&book, without_other).unwrap();
     let out = w.ok(&["contacts", "sync"]);
-    assert!(out.contains("phone book -> contacts: 0 added, 0 updated, 1 deleted"), "{out}");
+    assert!(
+        out.contains("phone book -> contacts: 0 added, 0 updated, 1 deleted"),
+        "{out}"
+    );
     assert_eq!(w.server_book(), vec![FRIEND.to_string()]);
 
     // The own number cannot be added; unknown numbers cannot be edited or removed.
@@ -285,8 +290,16 @@ fn add_edit_remove_flow_both_ways() {
     assert!(stderr(&o).contains("your own number"), "{}", stderr(&o));
     let o = ringbook(&w.srv.url, &w.home, &["contacts", "remove", "13700000199"]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("not one of your contacts"), "{}", stderr(&o));
-    let o = ringbook(&w.srv.url, &w.home, &["contacts", "add", OTHER.trim_start_matches('+')]);
+    assert!(
+        stderr(&o).contains("not one of your contacts"),
+        "{}",
+        stderr(&o)
+    );
+    let o = ringbook(
+        &w.srv.url,
+        &w.home,
+        &["contacts", "add", OTHER.trim_start_matches('+')],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let o = ringbook(&w.srv.url, &w.home, &["contacts", "add", OTHER]);
     assert!(stderr(&o).contains("already a contact"), "{}", stdout(&o));

@@ -194,8 +194,12 @@ impl Client {
     }
 
     pub async fn mo_state(&self, token: &str) -> Result<MoState, ClientError> {
-        self.call::<(), _>(reqwest::Method::GET, &format!("/v1/auth/mo/{}", path_segment(token)), None)
-            .await
+        self.call::<(), _>(
+            reqwest::Method::GET,
+            &format!("/v1/auth/mo/{}", path_segment(token)),
+            None,
+        )
+        .await
     }
 
     pub async fn me(&self) -> Result<Me, ClientError> {
@@ -231,8 +235,12 @@ impl Client {
     }
 
     pub async fn revoke_session(&self, id: &str) -> Result<(), ClientError> {
-        self.call_empty::<()>(reqwest::Method::DELETE, &format!("/v1/sessions/{}", path_segment(id)), None)
-            .await
+        self.call_empty::<()>(
+            reqwest::Method::DELETE,
+            &format!("/v1/sessions/{}", path_segment(id)),
+            None,
+        )
+        .await
     }
 
     pub async fn logout(&self) -> Result<(), ClientError> {
@@ -265,12 +273,18 @@ mod tests {
     fn path_segments_are_encoded() {
         assert_eq!(path_segment("Acme Supplies"), "Acme%20Supplies");
         assert_eq!(path_segment("+8613800138000"), "%2B8613800138000");
-        assert_eq!(path_segment("咖啡/../x?y#z"), "%E5%92%96%E5%95%A1%2F%2E%2E%2Fx%3Fy%23z");
+        assert_eq!(
+            path_segment("咖啡/../x?y#z"),
+            "%E5%92%96%E5%95%A1%2F%2E%2E%2Fx%3Fy%23z"
+        );
         assert_eq!(path_segment(".."), "%2E%2E");
         assert_eq!(query_value("a b+c"), "a+b%2Bc");
         let c = Client::new("http://127.0.0.1:1/").expect("client");
         let url = c
-            .url(&format!("/v1/openplatform/consents/{}", path_segment("Acme Supplies")))
+            .url(&format!(
+                "/v1/openplatform/consents/{}",
+                path_segment("Acme Supplies")
+            ))
             .expect("url");
         assert_eq!(url.path(), "/v1/openplatform/consents/Acme%20Supplies");
     }

@@ -219,7 +219,10 @@ impl ClientStore {
 
     /// Keeps the phone-book entry each contact was read from (PB-8 … PB-10): `(number,
     /// entry, place in the book)`. Contacts not listed keep theirs.
-    pub async fn set_sources(&self, sources: &[(String, EntrySource, i64)]) -> Result<(), ClientError> {
+    pub async fn set_sources(
+        &self,
+        sources: &[(String, EntrySource, i64)],
+    ) -> Result<(), ClientError> {
         let mut tx = self.pool().begin().await?;
         for (number, source, pos) in sources {
             sqlx::query(
@@ -257,7 +260,8 @@ impl ClientStore {
                         format,
                         bytes: r.try_get("source")?,
                     },
-                    r.try_get::<Option<i64>, _>("source_pos")?.unwrap_or(i64::MAX),
+                    r.try_get::<Option<i64>, _>("source_pos")?
+                        .unwrap_or(i64::MAX),
                 ),
             );
         }

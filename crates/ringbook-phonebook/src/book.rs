@@ -255,9 +255,9 @@ impl PhoneBook {
                 // Trailing X-RINGBOOK-* columns are Ringbook's own (written by an earlier sync).
                 let first_ext = (0..=raw.headers.len())
                     .find(|&k| {
-                        raw.headers[k..].iter().all(|h| {
-                            h.trim().to_ascii_uppercase().starts_with(EXT_PREFIX)
-                        })
+                        raw.headers[k..]
+                            .iter()
+                            .all(|h| h.trim().to_ascii_uppercase().starts_with(EXT_PREFIX))
                     })
                     .unwrap_or(raw.headers.len());
                 let starts = field_starts(header_line, delimiter);
@@ -318,7 +318,10 @@ impl PhoneBook {
     }
 
     /// An empty vCard phone book whose new cards are of `version`.
-    pub fn new_vcard(version: VcardVersion, default_region: &str) -> Result<PhoneBook, ImportError> {
+    pub fn new_vcard(
+        version: VcardVersion,
+        default_region: &str,
+    ) -> Result<PhoneBook, ImportError> {
         Ok(PhoneBook {
             encoding: FileEncoding::Bytes,
             preamble: Vec::new(),
@@ -330,7 +333,10 @@ impl PhoneBook {
     }
 
     /// An empty CSV phone book with the header of `source` (a CSV [`EntrySource`]).
-    pub fn new_csv_like(source: &EntrySource, default_region: &str) -> Result<PhoneBook, ImportError> {
+    pub fn new_csv_like(
+        source: &EntrySource,
+        default_region: &str,
+    ) -> Result<PhoneBook, ImportError> {
         let mut book = PhoneBook::parse(&source.bytes, default_region)?;
         book.entries.clear();
         book.preamble.clear();
@@ -439,9 +445,7 @@ impl PhoneBook {
                         self.add(c);
                     }
                 }
-                Change::Delete(key) => {
-                    while self.remove(key) {}
-                }
+                Change::Delete(key) => while self.remove(key) {},
             }
         }
     }
@@ -578,11 +582,8 @@ impl PhoneBook {
         match &mut entry.raw {
             Raw::Card(bytes) => {
                 let mut card = CardEdit::new(bytes);
-                card.lines.retain(|l| {
-                    !l.name
-                        .as_deref()
-                        .is_some_and(|n| n.starts_with(EXT_PREFIX))
-                });
+                card.lines
+                    .retain(|l| !l.name.as_deref().is_some_and(|n| n.starts_with(EXT_PREFIX)));
                 for (k, v) in &wanted {
                     card.insert_before_end(k, &escape(v));
                 }
@@ -951,9 +952,10 @@ fn new_row(columns: &[String], c: &PhonebookContact) -> Vec<String> {
                     .trim_end_matches(" - label")
                     .to_string()
                     + " - value";
-                let first_phone = cols.iter().enumerate().find_map(|(j, c)| {
-                    matches!(c, Some(Col::Phone { .. })).then_some(j)
-                });
+                let first_phone = cols
+                    .iter()
+                    .enumerate()
+                    .find_map(|(j, c)| matches!(c, Some(Col::Phone { .. })).then_some(j));
                 return match first_phone {
                     Some(j) if columns[j].trim().to_lowercase() == value_col => "Mobile".into(),
                     _ => String::new(),
@@ -1003,10 +1005,7 @@ fn edit_row(
     let cell = |i: usize| cells.get(i).cloned().unwrap_or_default();
     let has_name = cols.iter().any(|c| matches!(c, Some(Col::Name)));
     let mut set: BTreeMap<usize, String> = BTreeMap::new();
-    let first = |want: fn(&Col) -> bool| {
-        cols.iter()
-            .position(|c| c.as_ref().is_some_and(want))
-    };
+    let first = |want: fn(&Col) -> bool| cols.iter().position(|c| c.as_ref().is_some_and(want));
     let name_changed = old.display_name != new.display_name;
     if name_changed {
         if let Some(i) = first(|c| matches!(c, Col::Name)) {
@@ -1067,39 +1066,37 @@ fn edit_row(
             }
         }
     }
-    let mut edit_list = |want: fn(&Col) -> bool,
-                         old: &[String],
-                         new: &[String],
-                         key: &dyn Fn(&str) -> String| {
-        let new_keys: HashSet<String> = new.iter().map(|v| key(v)).collect();
-        let old_keys: HashSet<String> = old.iter().map(|v| key(v)).collect();
-        let mut present = HashSet::new();
-        let mut first_col = None;
-        for (i, c) in cols.iter().enumerate() {
-            if !c.as_ref().is_some_and(want) {
-                continue;
+    let mut edit_list =
+        |want: fn(&Col) -> bool, old: &[String], new: &[String], key: &dyn Fn(&str) -> String| {
+            let new_keys: HashSet<String> = new.iter().map(|v| key(v)).collect();
+            let old_keys: HashSet<String> = old.iter().map(|v| key(v)).collect();
+            let mut present = HashSet::new();
+            let mut first_col = None;
+            for (i, c) in cols.iter().enumerate() {
+                if !c.as_ref().is_some_and(want) {
+                    continue;
+                }
+                first_col.get_or_insert(i);
+                let current = set.get(&i).cloned().unwrap_or_else(|| cell(i));
+                let kept: Vec<&str> = split_multi(&current)
+                    .filter(|v| {
+                        let k = key(v);
+                        !(old_keys.contains(&k) && !new_keys.contains(&k))
+                    })
+                    .collect();
+                present.extend(kept.iter().map(|v| key(v)));
+                if kept.len() != split_multi(&current).count() {
+                    set.insert(i, kept.join(" ::: "));
+                }
             }
-            first_col.get_or_insert(i);
-            let current = set.get(&i).cloned().unwrap_or_else(|| cell(i));
-            let kept: Vec<&str> = split_multi(&current)
-                .filter(|v| {
-                    let k = key(v);
-                    !(old_keys.contains(&k) && !new_keys.contains(&k))
-                })
-                .collect();
-            present.extend(kept.iter().map(|v| key(v)));
-            if kept.len() != split_multi(&current).count() {
-                set.insert(i, kept.join(" ::: "));
+            let added: Vec<&String> = new.iter().filter(|v| !present.contains(&key(v))).collect();
+            if let (Some(i), false) = (first_col, added.is_empty()) {
+                let current = set.get(&i).cloned().unwrap_or_else(|| cell(i));
+                let mut list: Vec<String> = split_multi(&current).map(str::to_string).collect();
+                list.extend(added.into_iter().cloned());
+                set.insert(i, list.join(" ::: "));
             }
-        }
-        let added: Vec<&String> = new.iter().filter(|v| !present.contains(&key(v))).collect();
-        if let (Some(i), false) = (first_col, added.is_empty()) {
-            let current = set.get(&i).cloned().unwrap_or_else(|| cell(i));
-            let mut list: Vec<String> = split_multi(&current).map(str::to_string).collect();
-            list.extend(added.into_iter().cloned());
-            set.insert(i, list.join(" ::: "));
-        }
-    };
+        };
     if old.emails != new.emails {
         edit_list(
             |c| matches!(c, Col::Email),
@@ -1154,8 +1151,10 @@ mod tests {
     fn untouched_book_is_byte_for_byte() {
         for data in [
             IPHONE.as_bytes().to_vec(),
-            b"\xEF\xBB\xBFBEGIN:VCARD\nVERSION:2.1\nFN:A\nTEL;CELL:13800138000\nEND:VCARD\n\n".to_vec(),
-            b"Name,Mobile,Home Phone\r\nA,13800138000,010 1234 5678\r\n\"B, Jr\",13900000000,\r\n".to_vec(),
+            b"\xEF\xBB\xBFBEGIN:VCARD\nVERSION:2.1\nFN:A\nTEL;CELL:13800138000\nEND:VCARD\n\n"
+                .to_vec(),
+            b"Name,Mobile,Home Phone\r\nA,13800138000,010 1234 5678\r\n\"B, Jr\",13900000000,\r\n"
+                .to_vec(),
             b"Name,Mobile\nA,13800138000".to_vec(),
         ] {
             let book = PhoneBook::parse(&data, "CN").expect("parse");
@@ -1211,13 +1210,18 @@ mod tests {
         let out = String::from_utf8(book.to_bytes()).expect("utf8");
         assert!(out.contains("TEL;HOME:010-12345678\r\n"), "{out}");
         assert!(
-            out.contains("FN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:=E5=BC=A0=E4=B8=89=E4=B8=B0\r\n"),
+            out.contains(
+                "FN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:=E5=BC=A0=E4=B8=89=E4=B8=B0\r\n"
+            ),
             "{out}"
         );
         let reread = PhoneBook::parse(out.as_bytes(), "CN").expect("parse");
         let r = contact(&reread, "+8613800138000");
         assert_eq!(r.display_name, "张三丰");
-        assert_eq!(r.extensions.get("X-RINGBOOK-NICKNAME").map(String::as_str), Some("三丰"));
+        assert_eq!(
+            r.extensions.get("X-RINGBOOK-NICKNAME").map(String::as_str),
+            Some("三丰")
+        );
     }
 
     #[test]
@@ -1232,11 +1236,18 @@ mod tests {
         book.apply(&[Change::Add(new.clone())]);
         let out = String::from_utf8(book.to_bytes()).expect("utf8");
         assert!(out.starts_with(data), "{out}");
-        assert!(out.contains("VERSION:2.1\nFN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:=E6=9D=8E=E9=9B=B7\n"), "{out}");
+        assert!(
+            out.contains(
+                "VERSION:2.1\nFN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:=E6=9D=8E=E9=9B=B7\n"
+            ),
+            "{out}"
+        );
         let reread = PhoneBook::parse(out.as_bytes(), "CN").expect("parse");
         assert_eq!(contact(&reread, "+8613900000000").display_name, "李雷");
         book.apply(&[Change::Delete("+8613800138000".into())]);
-        assert!(!String::from_utf8(book.to_bytes()).expect("utf8").contains("FN:A"));
+        assert!(!String::from_utf8(book.to_bytes())
+            .expect("utf8")
+            .contains("FN:A"));
     }
 
     #[test]
@@ -1265,7 +1276,10 @@ mod tests {
         });
         let out = String::from_utf8(again.to_bytes()).expect("utf8");
         assert!(out.contains("张三丰,,\"a, b\",Mobile,+86 138 0013 8000,Work,010 1234 5678,\"1 Road\nBeijing\",busy\r\n"), "{out}");
-        assert!(out.ends_with("Li Lei,,,Mobile,+8613900000000,,,,\r\n"), "{out}");
+        assert!(
+            out.ends_with("Li Lei,,,Mobile,+8613900000000,,,,\r\n"),
+            "{out}"
+        );
         let reread = PhoneBook::parse(out.as_bytes(), "CN").expect("parse");
         assert_eq!(contact(&reread, "+8613800138000").display_name, "张三丰");
         assert_eq!(contact(&reread, "+8613900000000").display_name, "Li Lei");
@@ -1278,11 +1292,15 @@ mod tests {
         let mut out = PhoneBook::new_vcard(VcardVersion::V4, "CN").expect("book");
         assert!(out.push_source(&src));
         assert_eq!(out.to_bytes(), IPHONE.as_bytes());
-        let csv = PhoneBook::parse(b"Name,Mobile,Email\r\nA,13800138000,a@x\r\n", "CN").expect("csv");
+        let csv =
+            PhoneBook::parse(b"Name,Mobile,Email\r\nA,13800138000,a@x\r\n", "CN").expect("csv");
         let src = csv.source(0).expect("source");
         let mut out = PhoneBook::new_csv_like(&src, "CN").expect("book");
         assert!(out.push_source(&src));
-        assert_eq!(out.to_bytes(), b"Name,Mobile,Email\r\nA,13800138000,a@x\r\n");
+        assert_eq!(
+            out.to_bytes(),
+            b"Name,Mobile,Email\r\nA,13800138000,a@x\r\n"
+        );
         assert!(!out.push_source(&book.source(0).expect("card")));
     }
 

@@ -329,7 +329,8 @@ fn row_to_draft(
             }
             Col::Ext => {
                 if let Some(v) = non_empty(&v) {
-                    d.extensions.insert(headers[i].trim().to_ascii_uppercase(), v);
+                    d.extensions
+                        .insert(headers[i].trim().to_ascii_uppercase(), v);
                 }
             }
             Col::Phone { .. } => {}

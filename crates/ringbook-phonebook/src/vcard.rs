@@ -35,8 +35,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::ops::Range;
 
 use crate::contact::{
-    non_empty, Draft, ImportReport, PhoneHint, PhonebookContact, RawPhone, SkipReason,
-    Skipped,
+    non_empty, Draft, ImportReport, PhoneHint, PhonebookContact, RawPhone, SkipReason, Skipped,
 };
 use crate::number::Region;
 

@@ -389,7 +389,12 @@ async fn edit(ctx: &Ctx, number: &str, name: &str, region: &str) -> anyhow::Resu
 
 async fn remove(ctx: &Ctx, number: &str, region: &str) -> anyhow::Result<()> {
     let number = e164(number, region)?;
-    if ctx.store.delete_local(std::slice::from_ref(&number)).await? == 0 {
+    if ctx
+        .store
+        .delete_local(std::slice::from_ref(&number))
+        .await?
+        == 0
+    {
         anyhow::bail!("{number} is not one of your contacts");
     }
     println!("removed {number}");
@@ -434,7 +439,10 @@ async fn received(ctx: &Ctx) -> anyhow::Result<()> {
             c.contact.mobile, c.contact.display_name
         );
     }
-    println!("{}", plural(list.len(), "contact received", "contacts received"));
+    println!(
+        "{}",
+        plural(list.len(), "contact received", "contacts received")
+    );
     Ok(())
 }
 
@@ -482,11 +490,9 @@ async fn export(
 ) -> anyhow::Result<()> {
     let version = VcardVersion::parse(version)
         .with_context(|| format!("unsupported vCard version {version:?}; use 2.1, 3.0 or 4.0"))?;
-    let format = format.unwrap_or_else(|| {
-        match file.extension().and_then(|e| e.to_str()) {
-            Some(e) if e.eq_ignore_ascii_case("csv") => ExportFormat::Csv,
-            _ => ExportFormat::Vcard,
-        }
+    let format = format.unwrap_or_else(|| match file.extension().and_then(|e| e.to_str()) {
+        Some(e) if e.eq_ignore_ascii_case("csv") => ExportFormat::Csv,
+        _ => ExportFormat::Vcard,
     });
     let mut list = ctx.store.local_contacts().await?;
     let sources = ctx.store.sources().await?;
@@ -498,12 +504,10 @@ async fn export(
     });
     let mut book = match format {
         ExportFormat::Vcard => PhoneBook::new_vcard(version, region)?,
-        ExportFormat::Csv => {
-            match sources.values().find(|(s, _)| s.format == Format::Csv) {
-                Some((s, _)) => PhoneBook::new_csv_like(s, region)?,
-                None => PhoneBook::parse(GOOGLE_CSV_HEADER.as_bytes(), region)?,
-            }
-        }
+        ExportFormat::Csv => match sources.values().find(|(s, _)| s.format == Format::Csv) {
+            Some((s, _)) => PhoneBook::new_csv_like(s, region)?,
+            None => PhoneBook::parse(GOOGLE_CSV_HEADER.as_bytes(), region)?,
+        },
     };
     for c in &list {
         let pushed = sources

@@ -199,7 +199,14 @@ fn print_row(me: &str, r: &ChatRow) {
     };
     let who = if r.kind == "notice" {
         // A system notice (an order of a shared service): not written by the peer.
-        format!("[notice about {}]", if r.sender == me { &r.receiver } else { &r.sender })
+        format!(
+            "[notice about {}]",
+            if r.sender == me {
+                &r.receiver
+            } else {
+                &r.sender
+            }
+        )
     } else if r.sender == me {
         "me".to_string()
     } else {

@@ -29,8 +29,8 @@ use ringbook_mm7::{
     build_deliver_response, build_fault, parse_request, peek_transaction_id, DeliverReq,
     Mm7Request, StatusCode, RESPONSE_CONTENT_TYPE,
 };
-use ringbook_proto::PhoneNumber;
 use ringbook_proto::ws::ServerFrame;
+use ringbook_proto::PhoneNumber;
 use ringbook_store::contacts::ContactWrite;
 use ringbook_store::profiles::AvatarChange;
 use subtle::ConstantTimeEq;
