@@ -88,3 +88,14 @@ pub fn init_client_logging() {
         .with_writer(std::io::stderr)
         .try_init();
 }
+
+/// A Unix time in milliseconds as local date and time, for people.
+pub fn local_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_else(|| ms.to_string())
+}

@@ -16,11 +16,12 @@ use std::process::ExitCode;
     propagate_version = true
 )]
 pub struct Cli {
-    /// Server URL for client commands.
-    #[arg(long, global = true, env = "RINGBOOK_SERVER")]
+    /// Server URL for client commands (give it before the command: `ringbook --server URL
+    /// chat`). `serve` does not use it.
+    #[arg(long, env = "RINGBOOK_SERVER")]
     server: Option<String>,
-    /// Client home folder (its store, session token, device identity).
-    #[arg(long, global = true, env = "RINGBOOK_HOME")]
+    /// Client home folder (its store, session token, device identity); before the command.
+    #[arg(long, env = "RINGBOOK_HOME")]
     home: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
@@ -67,6 +68,13 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_)) {
+        // A client command whose output goes into a closed pipe (`ringbook contacts list |
+        // head -3`) ends quietly, as Unix tools do, instead of panicking in `println!`. The
+        // server keeps Rust's default (SIGPIPE ignored), so a peer closing a socket is an
+        // error to handle, never a kill.
+        sigpipe::reset();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -99,7 +99,7 @@ fn contacts_import_sync_export_status_and_monitor() {
     );
     // …and A's phone-book sync writes it back to the phone book, keeping the skipped entries.
     let out = ok(&srv.url, &a_home, &["contacts", "sync"]);
-    assert!(out.contains("received 1 changes"), "{out}");
+    assert!(out.contains("received 1 change,"), "{out}");
     let out = ok(&srv.url, &a_home, &["contacts", "sync"]);
     assert!(out.contains("contacts -> phone book: 1 added"), "{out}");
     let text = std::fs::read_to_string(&book).unwrap();

@@ -8,6 +8,26 @@ use serde::Serialize;
 pub use reqwest::Method;
 use std::time::Duration;
 
+/// Bytes kept as they are in a path segment: RFC 3986's unreserved characters except `.`
+/// (so that `.` and `..` can never become dot-segments that `Url::join` would resolve).
+const SEGMENT_KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encodes a user-given value for one URL path segment: `Acme Supplies` →
+/// `Acme%20Supplies`, `+86…` → `%2B86…`, UTF-8 for non-ASCII; `/`, `?` and `#` cannot escape
+/// the segment. Every client call that puts a value into a path goes through it (query values
+/// use [`query_value`]).
+pub fn path_segment(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, SEGMENT_KEEP).to_string()
+}
+
+/// Encodes a user-given value for a query string (`application/x-www-form-urlencoded`).
+pub fn query_value(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// The server answered with an error body; `message` is meant for people.
@@ -190,7 +210,7 @@ impl Client {
             .finish();
         self.call::<(), _>(
             reqwest::Method::GET,
-            &format!("/v1/auth/mo/{token}?{query}"),
+            &format!("/v1/auth/mo/{}?{query}", path_segment(token)),
             None,
         )
         .await
@@ -229,8 +249,12 @@ impl Client {
     }
 
     pub async fn revoke_session(&self, id: &str) -> Result<(), ClientError> {
-        self.call_empty::<()>(reqwest::Method::DELETE, &format!("/v1/sessions/{id}"), None)
-            .await
+        self.call_empty::<()>(
+            reqwest::Method::DELETE,
+            &format!("/v1/sessions/{}", path_segment(id)),
+            None,
+        )
+        .await
     }
 
     pub async fn logout(&self) -> Result<(), ClientError> {
@@ -252,5 +276,30 @@ impl Client {
             .push(action);
         self.call::<(), _>(reqwest::Method::POST, url.path(), None)
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(path_segment("Acme Supplies"), "Acme%20Supplies");
+        assert_eq!(path_segment("+8613800138000"), "%2B8613800138000");
+        assert_eq!(
+            path_segment("咖啡/../x?y#z"),
+            "%E5%92%96%E5%95%A1%2F%2E%2E%2Fx%3Fy%23z"
+        );
+        assert_eq!(path_segment(".."), "%2E%2E");
+        assert_eq!(query_value("a b+c"), "a+b%2Bc");
+        let c = Client::new("http://127.0.0.1:1/").expect("client");
+        let url = c
+            .url(&format!(
+                "/v1/openplatform/consents/{}",
+                path_segment("Acme Supplies")
+            ))
+            .expect("url");
+        assert_eq!(url.path(), "/v1/openplatform/consents/Acme%20Supplies");
     }
 }

@@ -3,11 +3,11 @@
 
 use crate::store::now_ms;
 use crate::{Client, ClientError, ClientStore};
-use ringbook_phonebook::PhonebookContact;
+use ringbook_phonebook::{EntrySource, Format, PhonebookContact};
 use ringbook_proto::contacts::{ContactEntry, ContactSyncRequest, ContactUpsert};
 use ringbook_proto::presence::PresenceInfo;
 use sqlx::Row;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Upserts + deletes per sync request (the server accepts up to 2,000 by default).
 pub const SYNC_BATCH: usize = 1000;
@@ -28,6 +28,10 @@ pub struct LocalContact {
     pub self_status: Option<String>,
     pub nickname: Option<String>,
     pub signature: Option<String>,
+    /// How the contact reached this device when another channel brought it (`mms`: a vCard
+    /// sent in an MMS, MM-1), and when.
+    pub received_via: Option<String>,
+    pub received_at: Option<i64>,
 }
 
 /// What a local change did.
@@ -40,7 +44,7 @@ pub struct Applied {
 }
 
 /// What a server sync did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ServerSync {
     pub uploaded: usize,
     pub deleted_on_server: usize,
@@ -48,6 +52,11 @@ pub struct ServerSync {
     pub users: usize,
     pub requests: usize,
     pub cursor: i64,
+    /// The account's own number was in the contact list: it was kept off the server (and out
+    /// of this list) instead of failing the sync.
+    pub own_number_skipped: Option<String>,
+    /// Contacts that arrived from a vCard sent in an MMS (MM-1) in this sync.
+    pub received_by_mms: usize,
 }
 
 /// One keyword of the status mapping table.
@@ -59,6 +68,13 @@ pub struct StatusKeyword {
     /// 1 process name, 2 system message, 3 key message.
     pub kind: i64,
     pub added_at: i64,
+}
+
+fn format_name(f: Format) -> &'static str {
+    match f {
+        Format::Vcard => "vcard",
+        Format::Csv => "csv",
+    }
 }
 
 fn decode(data: &str, number: &str, name: &str) -> PhonebookContact {
@@ -110,7 +126,8 @@ impl ClientStore {
     pub async fn local_contacts(&self) -> Result<Vec<LocalContact>, ClientError> {
         let rows = sqlx::query(
             "SELECT number, name, created_at, updated_at, synced_phonebook, synced_server, data, is_user, flag, \
-             im_status, self_status, nickname, signature FROM contacts WHERE deleted = 0 ORDER BY name, number",
+             im_status, self_status, nickname, signature, received_via, received_at FROM contacts \
+             WHERE deleted = 0 ORDER BY name, number",
         )
         .fetch_all(self.pool())
         .await?;
@@ -131,6 +148,8 @@ impl ClientStore {
                     self_status: r.try_get("self_status")?,
                     nickname: r.try_get("nickname")?,
                     signature: r.try_get("signature")?,
+                    received_via: r.try_get("received_via")?,
+                    received_at: r.try_get("received_at")?,
                 })
             })
             .collect()
@@ -198,6 +217,68 @@ impl ClientStore {
         Ok(n)
     }
 
+    /// Keeps the phone-book entry each contact was read from (PB-8 … PB-10): `(number,
+    /// entry, place in the book)`. Contacts not listed keep theirs.
+    pub async fn set_sources(
+        &self,
+        sources: &[(String, EntrySource, i64)],
+    ) -> Result<(), ClientError> {
+        let mut tx = self.pool().begin().await?;
+        for (number, source, pos) in sources {
+            sqlx::query(
+                "UPDATE contacts SET source = $2, source_format = $3, source_pos = $4 WHERE number = $1",
+            )
+            .bind(number)
+            .bind(&source.bytes)
+            .bind(format_name(source.format))
+            .bind(pos)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The phone-book entries of the live contacts, by number, with their place in the book.
+    pub async fn sources(&self) -> Result<HashMap<String, (EntrySource, i64)>, ClientError> {
+        let rows = sqlx::query(
+            "SELECT number, source, source_format, source_pos FROM contacts \
+             WHERE deleted = 0 AND source IS NOT NULL",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = HashMap::with_capacity(rows.len());
+        for r in &rows {
+            let format = match r.try_get::<Option<String>, _>("source_format")?.as_deref() {
+                Some("csv") => Format::Csv,
+                _ => Format::Vcard,
+            };
+            out.insert(
+                r.try_get("number")?,
+                (
+                    EntrySource {
+                        format,
+                        bytes: r.try_get("source")?,
+                    },
+                    r.try_get::<Option<i64>, _>("source_pos")?
+                        .unwrap_or(i64::MAX),
+                ),
+            );
+        }
+        Ok(out)
+    }
+
+    /// Forgets a contact without telling the server (the account's own number, which must
+    /// never be one of its contacts); returns whether there was one.
+    pub async fn forget_local(&self, number: &str) -> Result<bool, ClientError> {
+        let n = sqlx::query("DELETE FROM contacts WHERE number = $1")
+            .bind(number)
+            .execute(self.pool())
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
     /// The contact list as it was at the last phone-book sync.
     pub async fn phonebook_base(&self) -> Result<Vec<PhonebookContact>, ClientError> {
         let rows = sqlx::query("SELECT number, data FROM phonebook_sync_base ORDER BY number")
@@ -259,6 +340,15 @@ impl ClientStore {
             .await?
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
+        // The account's own number is never uploaded as a contact (the server refuses it):
+        // it stays in the phone book, and leaves this list without a word to the server.
+        let own = self.own_user().await?.number;
+        let mut own_number_skipped = None;
+        if let Some(own) = &own {
+            if self.forget_local(own).await? {
+                own_number_skipped = Some(own.clone());
+            }
+        }
         let rows =
             sqlx::query("SELECT number, name, data, deleted FROM contacts WHERE synced_server = 0")
                 .fetch_all(self.pool())
@@ -278,6 +368,7 @@ impl ClientStore {
         let mut summary = ServerSync {
             uploaded: upserts.len(),
             deleted_on_server: deletes.len(),
+            own_number_skipped,
             ..Default::default()
         };
         let mut batches: Vec<ContactSyncRequest> = Vec::new();
@@ -321,6 +412,9 @@ impl ClientStore {
                     .await?;
             }
             for e in &resp.changes {
+                if own.as_deref() == Some(e.phone.as_str()) {
+                    continue;
+                }
                 summary.received += 1;
                 if e.deleted {
                     sqlx::query("DELETE FROM contacts WHERE number = $1")
@@ -344,6 +438,19 @@ impl ClientStore {
                 .bind(e.flag)
                 .execute(&mut *tx)
                 .await?;
+                if e.fields.get("source").and_then(|s| s.as_str()) == Some("mms") {
+                    // A vCard sent in an MMS (MM-1): remembered so `contacts received` lists it.
+                    let n = sqlx::query(
+                        "UPDATE contacts SET received_via = 'mms', received_at = $2 \
+                         WHERE number = $1 AND received_via IS NULL",
+                    )
+                    .bind(&c.mobile)
+                    .bind(now_ms())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    summary.received_by_mms += n as usize;
+                }
             }
             tx.commit().await?;
             cursor = resp.version;

@@ -55,7 +55,7 @@ impl Client {
     pub async fn unblock(&self, phone: &str) -> Result<(), ClientError> {
         self.call_empty::<()>(
             reqwest::Method::DELETE,
-            &format!("/v1/blocks/{}", enc(phone)),
+            &format!("/v1/blocks/{}", crate::api::path_segment(phone)),
             None,
         )
         .await

@@ -1,20 +1,8 @@
 //! Official accounts (OA-1 … OA-3): typed calls for owners and followers.
 
-use crate::api::{Client, ClientError};
+use crate::api::{path_segment, Client, ClientError};
 use reqwest::Method;
 use ringbook_proto::official::*;
-
-fn seg(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.~".contains(c) {
-                c.to_string()
-            } else {
-                format!("%{:02X}", c as u32 & 0xff)
-            }
-        })
-        .collect()
-}
 
 impl Client {
     pub async fn oa_create(&self, name: &str, password: &str) -> Result<AccountInfo, ClientError> {
@@ -29,7 +17,7 @@ impl Client {
     pub async fn oa_account(&self, name: &str) -> Result<AccountInfo, ClientError> {
         self.call::<(), _>(
             Method::GET,
-            &format!("/v1/official/accounts/{}", seg(name)),
+            &format!("/v1/official/accounts/{}", path_segment(name)),
             None,
         )
         .await
@@ -48,7 +36,7 @@ impl Client {
         };
         self.call(
             Method::PUT,
-            &format!("/v1/official/accounts/{}/callback", seg(name)),
+            &format!("/v1/official/accounts/{}/callback", path_segment(name)),
             Some(&req),
         )
         .await
@@ -57,7 +45,7 @@ impl Client {
     pub async fn oa_clear_callback(&self, name: &str) -> Result<AccountInfo, ClientError> {
         self.call::<(), _>(
             Method::DELETE,
-            &format!("/v1/official/accounts/{}/callback", seg(name)),
+            &format!("/v1/official/accounts/{}/callback", path_segment(name)),
             None,
         )
         .await
@@ -66,7 +54,7 @@ impl Client {
     pub async fn oa_follow(&self, name: &str) -> Result<FollowResponse, ClientError> {
         self.call::<(), _>(
             Method::POST,
-            &format!("/v1/official/accounts/{}/follow", seg(name)),
+            &format!("/v1/official/accounts/{}/follow", path_segment(name)),
             None,
         )
         .await
@@ -75,7 +63,7 @@ impl Client {
     pub async fn oa_unfollow(&self, name: &str) -> Result<FollowResponse, ClientError> {
         self.call::<(), _>(
             Method::DELETE,
-            &format!("/v1/official/accounts/{}/follow", seg(name)),
+            &format!("/v1/official/accounts/{}/follow", path_segment(name)),
             None,
         )
         .await
@@ -94,7 +82,7 @@ impl Client {
         };
         self.call(
             Method::POST,
-            &format!("/v1/official/accounts/{}/messages", seg(name)),
+            &format!("/v1/official/accounts/{}/messages", path_segment(name)),
             Some(&req),
         )
         .await
@@ -108,7 +96,7 @@ impl Client {
     ) -> Result<AccountSendResult, ClientError> {
         self.call(
             Method::POST,
-            &format!("/v1/official/accounts/{}/send", seg(name)),
+            &format!("/v1/official/accounts/{}/send", path_segment(name)),
             Some(req),
         )
         .await

@@ -1,13 +1,9 @@
 //! Typed calls of the open platform (WV-1, X-1): the visitor's tokens, standing choices,
 //! disclosable fields and disclosure log; the operator's site registration.
 
-use crate::api::{Client, ClientError};
+use crate::api::{path_segment, Client, ClientError};
 use reqwest::Method;
 use ringbook_proto::openplatform::*;
-
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
 
 impl Client {
     /// A visitor token for the page at `origin` (only when the standing choice is `allow`).
@@ -35,7 +31,7 @@ impl Client {
     ) -> Result<ConsentInfo, ClientError> {
         self.call(
             Method::PUT,
-            &format!("/v1/openplatform/consents/{}", enc(site)),
+            &format!("/v1/openplatform/consents/{}", path_segment(site)),
             Some(req),
         )
         .await
@@ -45,7 +41,7 @@ impl Client {
     pub async fn op_revoke(&self, site: &str) -> Result<ConsentInfo, ClientError> {
         self.call::<(), _>(
             Method::DELETE,
-            &format!("/v1/openplatform/consents/{}", enc(site)),
+            &format!("/v1/openplatform/consents/{}", path_segment(site)),
             None,
         )
         .await

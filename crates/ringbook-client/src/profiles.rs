@@ -2,7 +2,7 @@
 //! coming online (MM-3), avatars, number bindings (MM-4), and posting a raw MM7 request the
 //! way an MMSC does (for `ringbook mms send` and tests).
 
-use crate::api::{Client, ClientError};
+use crate::api::{path_segment, Client, ClientError};
 use reqwest::Method;
 use ringbook_proto::profiles::{
     BindConfirm, BindRequest, BindStarted, Bindings, Profile, ProfileUpdate, ProfilesBatch,
@@ -19,10 +19,6 @@ pub struct Mm7Answer {
 }
 
 /// `+86…` in a URL path.
-fn path_phone(phone: &str) -> String {
-    phone.replace('+', "%2B").replace(' ', "%20")
-}
-
 impl Client {
     async fn checked(
         &self,
@@ -69,7 +65,7 @@ impl Client {
     pub async fn profile(&self, phone: &str) -> Result<Profile, ClientError> {
         self.call::<(), _>(
             Method::GET,
-            &format!("/v1/profiles/{}", path_phone(phone)),
+            &format!("/v1/profiles/{}", path_segment(phone)),
             None,
         )
         .await
@@ -105,7 +101,7 @@ impl Client {
 
     /// `GET /v1/profiles/{phone}/avatar`: the JPEG (or its thumbnail).
     pub async fn avatar(&self, phone: &str, thumbnail: bool) -> Result<Vec<u8>, ClientError> {
-        let mut url = self.url(&format!("/v1/profiles/{}/avatar", path_phone(phone)))?;
+        let mut url = self.url(&format!("/v1/profiles/{}/avatar", path_segment(phone)))?;
         if thumbnail {
             url.set_query(Some("size=thumb"));
         }
@@ -152,7 +148,7 @@ impl Client {
     pub async fn unbind(&self, phone: &str) -> Result<Bindings, ClientError> {
         self.call::<(), _>(
             Method::DELETE,
-            &format!("/v1/profile/bindings/{}", path_phone(phone)),
+            &format!("/v1/profile/bindings/{}", path_segment(phone)),
             None,
         )
         .await

@@ -1,13 +1,9 @@
 //! Typed calls for service sharing (SS-1 … SS-6): catalogue, own subscriptions, sharing,
 //! matched friends, one-click orders, the address-book upload, and the operator's rematch.
 
-use crate::api::{Client, ClientError};
+use crate::api::{path_segment, Client, ClientError};
 use reqwest::Method;
 use ringbook_proto::services::*;
-
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
 
 impl Client {
     pub async fn services_catalog(&self) -> Result<Catalogue, ClientError> {
@@ -29,7 +25,7 @@ impl Client {
         let method = if shared { Method::PUT } else { Method::DELETE };
         self.call::<(), _>(
             method,
-            &format!("/v1/services/shared/{}", enc(service_id)),
+            &format!("/v1/services/shared/{}", path_segment(service_id)),
             None,
         )
         .await
@@ -43,7 +39,7 @@ impl Client {
     pub async fn services_friend(&self, phone: &str) -> Result<Friend, ClientError> {
         self.call::<(), _>(
             Method::GET,
-            &format!("/v1/services/friends/{}", enc(phone)),
+            &format!("/v1/services/friends/{}", path_segment(phone)),
             None,
         )
         .await

@@ -311,25 +311,6 @@ impl Draft {
     }
 }
 
-/// Pushes a finished draft into the report.
-pub(crate) fn push_draft(
-    report: &mut ImportReport,
-    index: usize,
-    draft: Draft,
-    region: Region,
-    seen: &mut HashSet<String>,
-) {
-    let name = draft.name();
-    match draft.finish(region, seen) {
-        Ok(c) => report.contacts.push(c),
-        Err(reason) => report.skipped.push(Skipped {
-            index,
-            name,
-            reason,
-        }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,17 +12,18 @@
 //! * Google system groups (`* myContacts`, `* starred`) are dropped from the groups.
 
 use std::collections::HashSet;
+use std::ops::Range;
 
 use crate::contact::{
-    compose_name, non_empty, push_draft, Draft, ImportReport, PhoneHint, RawPhone, SkipReason,
-    Skipped,
+    compose_name, non_empty, Draft, ImportReport, PhoneHint, PhonebookContact, RawPhone,
+    SkipReason, Skipped,
 };
 use crate::number::Region;
 use crate::vcard::decode_text;
 use crate::ImportError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Col {
+pub(crate) enum Col {
     Name,
     Given,
     Family,
@@ -33,6 +34,8 @@ enum Col {
     Email,
     Org,
     Title,
+    /// An `X-RINGBOOK-*` column Ringbook added when it wrote the file back (PB-10).
+    Ext,
     /// A phone value column; `type_col` is Google's "Phone N - Type/Label" column.
     Phone {
         hint: PhoneHint,
@@ -77,7 +80,7 @@ fn numbered(h: &str, prefix: &str, suffix: &str) -> bool {
         .is_some_and(|n| !n.trim().is_empty() && n.trim().bytes().all(|b| b.is_ascii_digit()))
 }
 
-fn classify_headers(headers: &[String]) -> Vec<Option<Col>> {
+pub(crate) fn classify_headers(headers: &[String]) -> Vec<Option<Col>> {
     let lower: Vec<String> = headers.iter().map(|h| h.trim().to_lowercase()).collect();
     lower
         .iter()
@@ -113,6 +116,7 @@ fn classify_headers(headers: &[String]) -> Vec<Option<Col>> {
                     }
                 }
                 _ if h.ends_with(" - type") || h.ends_with(" - label") => return None,
+                _ if h.starts_with("x-ringbook-") => Col::Ext,
                 _ => {
                     let (hint, first) = phone_column_hint(h)?;
                     Col::Phone {
@@ -126,7 +130,7 @@ fn classify_headers(headers: &[String]) -> Vec<Option<Col>> {
         .collect()
 }
 
-fn split_multi(cell: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn split_multi(cell: &str) -> impl Iterator<Item = &str> {
     cell.split(":::").map(str::trim).filter(|s| !s.is_empty())
 }
 
@@ -149,8 +153,51 @@ pub fn parse_csv(
     region: Region,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ImportReport, ImportError> {
+    let rows = csv_entries(data, region, progress)?;
+    let mut report = ImportReport::default();
+    for (index, row) in rows.rows.into_iter().enumerate() {
+        match row.parsed {
+            Ok(c) => report.contacts.push(c),
+            Err(reason) => report.skipped.push(Skipped {
+                index,
+                name: row.name,
+                reason,
+            }),
+        }
+    }
+    Ok(report)
+}
+
+/// One data row of a CSV file: its exact bytes and what the importer made of it.
+#[derive(Debug, Clone)]
+pub(crate) struct RawRow {
+    /// Byte span of the row in the data, line end included.
+    pub span: Range<usize>,
+    pub parsed: Result<PhonebookContact, SkipReason>,
+    pub name: Option<String>,
+}
+
+/// A CSV file split into its header and rows.
+#[derive(Debug, Clone)]
+pub(crate) struct RawRows {
+    pub delimiter: u8,
+    /// The header's column names (decoded).
+    pub headers: Vec<String>,
+    /// Byte span of the header line, line end included.
+    pub header_span: Range<usize>,
+    pub rows: Vec<RawRow>,
+}
+
+/// Splits a CSV into header and rows (byte spans, from the reader's own positions so quoted
+/// line breaks stay inside their row) and parses every row (PB-8 rules).
+pub(crate) fn csv_entries(
+    data: &[u8],
+    region: Region,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<RawRows, ImportError> {
+    let delimiter = sniff_delimiter(data);
     let mut reader = csv::ReaderBuilder::new()
-        .delimiter(sniff_delimiter(data))
+        .delimiter(delimiter)
         .flexible(true)
         .has_headers(true)
         .from_reader(data);
@@ -167,7 +214,58 @@ pub fn parse_csv(
             headers.len()
         )));
     }
-    // Phone columns in "first stored" order: dedicated mobile slots first, then left to right.
+    let phone_cols = phone_columns(&cols);
+    let header_end = usize::try_from(reader.position().byte()).unwrap_or(data.len());
+    let mut records: Vec<(Range<usize>, Result<csv::ByteRecord, csv::Error>)> = Vec::new();
+    loop {
+        let start = usize::try_from(reader.position().byte()).unwrap_or(data.len());
+        let mut rec = csv::ByteRecord::new();
+        match reader.read_byte_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {
+                let end = usize::try_from(reader.position().byte()).unwrap_or(data.len());
+                records.push((start..end.max(start), Ok(rec)));
+            }
+            Err(e) => {
+                let end = usize::try_from(reader.position().byte()).unwrap_or(data.len());
+                let stuck = end <= start;
+                records.push((start..end.max(start), Err(e)));
+                if stuck {
+                    break;
+                }
+            }
+        }
+    }
+    // The last span runs to the end of the data (a final line without a line end).
+    if let Some((span, _)) = records.last_mut() {
+        span.end = data.len();
+    }
+    let total = records.len();
+    progress(0, total);
+    let mut rows = Vec::with_capacity(total);
+    let mut seen = HashSet::new();
+    for (index, (span, rec)) in records.into_iter().enumerate() {
+        let (parsed, name) = match rec {
+            Err(e) => (Err(SkipReason::Malformed(e.to_string())), None),
+            Ok(rec) => {
+                let draft = row_to_draft(&rec, &headers, &cols, &phone_cols);
+                let name = draft.name();
+                (draft.finish(region, &mut seen), name)
+            }
+        };
+        rows.push(RawRow { span, parsed, name });
+        progress(index + 1, total);
+    }
+    Ok(RawRows {
+        delimiter,
+        headers,
+        header_span: 0..header_end.min(data.len()),
+        rows,
+    })
+}
+
+/// Phone columns in "first stored" order: dedicated mobile slots first, then left to right.
+fn phone_columns(cols: &[Option<Col>]) -> Vec<(usize, PhoneHint, Option<usize>, bool)> {
     let mut phone_cols: Vec<(usize, PhoneHint, Option<usize>, bool)> = cols
         .iter()
         .enumerate()
@@ -181,31 +279,12 @@ pub fn parse_csv(
         })
         .collect();
     phone_cols.sort_by_key(|&(i, _, _, first)| (!first, i));
-
-    let records: Vec<Result<csv::ByteRecord, csv::Error>> = reader.byte_records().collect();
-    let total = records.len();
-    progress(0, total);
-    let mut report = ImportReport::default();
-    let mut seen = HashSet::new();
-    for (index, rec) in records.into_iter().enumerate() {
-        match rec {
-            Err(e) => report.skipped.push(Skipped {
-                index,
-                name: None,
-                reason: SkipReason::Malformed(e.to_string()),
-            }),
-            Ok(rec) => {
-                let draft = row_to_draft(&rec, &cols, &phone_cols);
-                push_draft(&mut report, index, draft, region, &mut seen);
-            }
-        }
-        progress(index + 1, total);
-    }
-    Ok(report)
+    phone_cols
 }
 
 fn row_to_draft(
     rec: &csv::ByteRecord,
+    headers: &[String],
     cols: &[Option<Col>],
     phone_cols: &[(usize, PhoneHint, Option<usize>, bool)],
 ) -> Draft {
@@ -246,6 +325,12 @@ fn row_to_draft(
                     if !d.groups.iter().any(|x| x == g) {
                         d.groups.push(g.to_string());
                     }
+                }
+            }
+            Col::Ext => {
+                if let Some(v) = non_empty(&v) {
+                    d.extensions
+                        .insert(headers[i].trim().to_ascii_uppercase(), v);
                 }
             }
             Col::Phone { .. } => {}

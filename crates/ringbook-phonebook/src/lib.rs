@@ -9,6 +9,8 @@
 //! * [`contact`] — [`PhonebookContact`] (the IM-relevant fields, PB-7/PB-8), [`ImportReport`],
 //!   [`Skipped`], [`SkipReason`], the `X-RINGBOOK-*` extension keys (PB-10).
 //! * [`vcard`] — vCard 2.1/3.0/4.0 reader ([`parse_vcards`]) and writer ([`export_vcard`]).
+//! * [`book`] — [`PhoneBook`]: a phone-book file kept whole, every entry's bytes beside its
+//!   parsed view, edited in place so a write-back changes only what Ringbook owns (PB-9, PB-10).
 //! * [`csv_import`] — Google (old and new) and Outlook CSV reader ([`parse_csv`]).
 //! * [`import`] — [`import_file`] / [`import_bytes`]: BOM handling, vCard-vs-CSV sniffing,
 //!   progress callback.
@@ -35,6 +37,7 @@
 // Library code must not panic on input; tests may unwrap.
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+pub mod book;
 pub mod contact;
 pub mod csv_import;
 pub mod import;
@@ -42,6 +45,7 @@ pub mod number;
 pub mod sync;
 pub mod vcard;
 
+pub use book::{Entry, EntrySource, PhoneBook};
 pub use contact::{
     ImportReport, PhonebookContact, SkipReason, Skipped, EXT_DEVICE, EXT_NICKNAME, EXT_PREFIX,
     EXT_SIGNATURE, EXT_STATUS, EXT_USER,

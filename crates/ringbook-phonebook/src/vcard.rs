@@ -1,4 +1,4 @@
-//! vCard 2.1 / 3.0 / 4.0 import and vCard 3.0 / 4.0 export (PB-8, PB-10).
+//! vCard 2.1 / 3.0 / 4.0 import and export (PB-8, PB-10).
 //!
 //! # Why a hand-written parser
 //!
@@ -32,16 +32,18 @@
 //! the default; the exporter writes the default first (with `PREF`), so the two agree.
 
 use std::collections::{BTreeMap, HashSet};
+use std::ops::Range;
 
 use crate::contact::{
-    non_empty, push_draft, Draft, ImportReport, PhoneHint, PhonebookContact, RawPhone, SkipReason,
-    Skipped,
+    non_empty, Draft, ImportReport, PhoneHint, PhonebookContact, RawPhone, SkipReason, Skipped,
 };
 use crate::number::Region;
 
-/// vCard version written by [`export_vcard`].
+/// vCard version written by [`export_vcard`] (and of a phone book's new cards).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum VcardVersion {
+    /// vCard 2.1 (as Android exports it: quoted-printable UTF-8 for non-ASCII values).
+    V21,
     /// vCard 3.0 (RFC 2426): widest support (iOS, Android, Outlook, Google).
     V3,
     /// vCard 4.0 (RFC 6350).
@@ -57,64 +59,104 @@ pub fn parse_vcards(
     region: Region,
     progress: &mut dyn FnMut(usize, usize),
 ) -> ImportReport {
-    let lines = logical_lines(data);
-    let total = lines
-        .iter()
-        .filter(|l| is_keyword_line(l, b"BEGIN:VCARD"))
-        .count();
-    progress(0, total);
     let mut report = ImportReport::default();
-    let mut seen = HashSet::new();
-    let mut card: Option<CardBuilder> = None;
-    let mut index = 0usize;
-    for line in &lines {
-        if is_keyword_line(line, b"BEGIN:VCARD") {
-            if let Some(open) = card.take() {
-                report.skipped.push(Skipped {
-                    index,
-                    name: open.draft.name(),
-                    reason: SkipReason::Malformed(
-                        "BEGIN:VCARD inside a card (missing END:VCARD)".into(),
-                    ),
-                });
-                index += 1;
-                progress(index, total);
-            }
-            card = Some(CardBuilder::default());
-            continue;
+    for (index, entry) in vcard_entries(data, region, progress)
+        .entries
+        .into_iter()
+        .enumerate()
+    {
+        match entry.parsed {
+            Ok(c) => report.contacts.push(c),
+            Err(reason) => report.skipped.push(Skipped {
+                index,
+                name: entry.name,
+                reason,
+            }),
         }
-        if is_keyword_line(line, b"END:VCARD") {
-            if let Some(done) = card.take() {
-                push_draft(&mut report, index, done.finish(), region, &mut seen);
-                index += 1;
-                progress(index, total);
-            }
-            continue;
-        }
-        if let Some(open) = card.as_mut() {
-            if let Some(prop) = parse_property(line) {
-                open.add(prop);
-            }
-        }
-    }
-    if let Some(open) = card.take() {
-        report.skipped.push(Skipped {
-            index,
-            name: open.draft.name(),
-            reason: SkipReason::Malformed("missing END:VCARD (truncated file?)".into()),
-        });
-        index += 1;
-        progress(index, total);
     }
     report
 }
 
-fn is_keyword_line(line: &[u8], kw: &[u8]) -> bool {
+/// One card of a vCard file: its exact bytes and what the importer made of it.
+#[derive(Debug, Clone)]
+pub(crate) struct RawEntry {
+    /// Byte span in the data: from its `BEGIN:VCARD` line to the next card's (or the end),
+    /// so that the spans of all entries plus the preamble cover the data exactly.
+    pub span: Range<usize>,
+    pub parsed: Result<PhonebookContact, SkipReason>,
+    pub name: Option<String>,
+}
+
+/// The cards of a vCard file, with the bytes before the first one.
+#[derive(Debug, Clone)]
+pub(crate) struct RawEntries {
+    pub preamble_end: usize,
+    pub entries: Vec<RawEntry>,
+}
+
+/// Splits vCard data into cards (byte spans) and parses each one (PB-8 rules, duplicates by
+/// default mobile across the file).
+pub(crate) fn vcard_entries(
+    data: &[u8],
+    region: Region,
+    progress: &mut dyn FnMut(usize, usize),
+) -> RawEntries {
+    let lines = logical_lines(data);
+    let starts: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| is_keyword_line(&l.content, b"BEGIN:VCARD"))
+        .map(|(i, _)| i)
+        .collect();
+    let total = starts.len();
+    progress(0, total);
+    let mut seen = HashSet::new();
+    let mut entries = Vec::with_capacity(total);
+    for (n, &first) in starts.iter().enumerate() {
+        let last = starts.get(n + 1).copied().unwrap_or(lines.len());
+        let card_lines = &lines[first..last];
+        let span_end = card_lines
+            .last()
+            .map_or(lines[first].span.end, |l| l.span.end);
+        let span = lines[first].span.start..span_end;
+        let mut card = CardBuilder::default();
+        let mut ended = false;
+        for line in &card_lines[1..] {
+            if is_keyword_line(&line.content, b"END:VCARD") {
+                ended = true;
+                break;
+            }
+            if let Some(prop) = parse_property(&line.content) {
+                card.add(prop);
+            }
+        }
+        let name = card.draft.name();
+        let parsed = if ended {
+            card.finish().finish(region, &mut seen)
+        } else if n + 1 < total {
+            Err(SkipReason::Malformed(
+                "BEGIN:VCARD inside a card (missing END:VCARD)".into(),
+            ))
+        } else {
+            Err(SkipReason::Malformed(
+                "missing END:VCARD (truncated file?)".into(),
+            ))
+        };
+        entries.push(RawEntry { span, parsed, name });
+        progress(n + 1, total);
+    }
+    RawEntries {
+        preamble_end: starts.first().map_or(data.len(), |&i| lines[i].span.start),
+        entries,
+    }
+}
+
+pub(crate) fn is_keyword_line(line: &[u8], kw: &[u8]) -> bool {
     let t = trim_ascii(line);
     t.len() == kw.len() && t.eq_ignore_ascii_case(kw)
 }
 
-fn trim_ascii(b: &[u8]) -> &[u8] {
+pub(crate) fn trim_ascii(b: &[u8]) -> &[u8] {
     let start = b
         .iter()
         .position(|c| !c.is_ascii_whitespace())
@@ -132,7 +174,7 @@ fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
 }
 
 /// Index of the first `:` that is not inside a double-quoted parameter value.
-fn header_end(line: &[u8]) -> Option<usize> {
+pub(crate) fn header_end(line: &[u8]) -> Option<usize> {
     let mut quoted = false;
     for (i, &b) in line.iter().enumerate() {
         match b {
@@ -151,30 +193,51 @@ fn is_base64_line(line: &[u8]) -> bool {
             .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b' ' | b'\t'))
 }
 
+/// One logical line: its unfolded content and the byte span of the physical lines it was
+/// read from (line ends included). Blank lines are logical lines with empty content, so the
+/// spans of all lines cover the data exactly.
+#[derive(Debug, Clone)]
+pub(crate) struct LogicalLine {
+    pub content: Vec<u8>,
+    pub span: Range<usize>,
+}
+
 /// Splits into physical lines (LF or CRLF) and joins continuations into logical lines.
-fn logical_lines(data: &[u8]) -> Vec<Vec<u8>> {
-    let mut out: Vec<Vec<u8>> = Vec::new();
-    let mut cur: Option<Vec<u8>> = None;
+pub(crate) fn logical_lines(data: &[u8]) -> Vec<LogicalLine> {
+    let mut out: Vec<LogicalLine> = Vec::new();
+    let mut cur: Option<LogicalLine> = None;
     let mut cur_qp = false;
     let mut cur_b64 = false;
-    for raw in data.split(|&b| b == b'\n') {
-        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+    let mut pos = 0usize;
+    while pos < data.len() {
+        let end = data[pos..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(data.len(), |i| pos + i + 1);
+        let raw = &data[pos..end];
+        let line = raw.strip_suffix(b"\n").unwrap_or(raw);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let span = pos..end;
+        pos = end;
         if let Some(c) = cur.as_mut() {
-            if cur_qp && c.last() == Some(&b'=') {
+            if cur_qp && c.content.last() == Some(&b'=') {
                 // Quoted-printable soft line break: the next line continues the value verbatim.
-                c.pop();
-                c.extend_from_slice(line);
+                c.content.pop();
+                c.content.extend_from_slice(line);
+                c.span.end = span.end;
                 continue;
             }
             if let Some((&first, rest)) = line.split_first() {
                 if first == b' ' || first == b'\t' {
-                    c.extend_from_slice(rest);
+                    c.content.extend_from_slice(rest);
+                    c.span.end = span.end;
                     continue;
                 }
             }
             if cur_b64 && is_base64_line(line) {
                 // Non-indented base64 continuation (seen in old 2.1 exports).
-                c.extend_from_slice(line);
+                c.content.extend_from_slice(line);
+                c.span.end = span.end;
                 continue;
             }
         }
@@ -182,12 +245,19 @@ fn logical_lines(data: &[u8]) -> Vec<Vec<u8>> {
             out.push(done);
         }
         if trim_ascii(line).is_empty() {
+            out.push(LogicalLine {
+                content: Vec::new(),
+                span,
+            });
             continue;
         }
         let header = &line[..header_end(line).unwrap_or(line.len())];
         cur_qp = contains_ci(header, b"QUOTED-PRINTABLE");
         cur_b64 = contains_ci(header, b"BASE64") || contains_ci(header, b"ENCODING=B");
-        cur = Some(line.to_vec());
+        cur = Some(LogicalLine {
+            content: line.to_vec(),
+            span,
+        });
     }
     if let Some(done) = cur.take() {
         out.push(done);
@@ -197,17 +267,17 @@ fn logical_lines(data: &[u8]) -> Vec<Vec<u8>> {
 
 /// One content line: `[group.]NAME[;params]:value`.
 #[derive(Debug)]
-struct Property {
-    group: Option<String>,
-    name: String,
+pub(crate) struct Property {
+    pub group: Option<String>,
+    pub name: String,
     /// Upper-cased parameter names with their (unquoted, comma-split) values.
-    params: Vec<(String, Vec<String>)>,
+    pub params: Vec<(String, Vec<String>)>,
     /// Decoded text value; `None` for binary (base64) values.
-    value: Option<String>,
+    pub value: Option<String>,
 }
 
 impl Property {
-    fn param<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    pub(crate) fn param<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.params
             .iter()
             .filter(move |(k, _)| k == key)
@@ -216,7 +286,7 @@ impl Property {
 }
 
 /// Splits on `sep` outside double quotes.
-fn split_unquoted(s: &str, sep: char) -> Vec<&str> {
+pub(crate) fn split_unquoted(s: &str, sep: char) -> Vec<&str> {
     let mut out = Vec::new();
     let mut quoted = false;
     let mut start = 0;
@@ -232,7 +302,7 @@ fn split_unquoted(s: &str, sep: char) -> Vec<&str> {
     out
 }
 
-fn parse_property(line: &[u8]) -> Option<Property> {
+pub(crate) fn parse_property(line: &[u8]) -> Option<Property> {
     let colon = header_end(line)?;
     let header = String::from_utf8_lossy(&line[..colon]);
     let raw_value = &line[colon + 1..];
@@ -296,7 +366,7 @@ fn hex_val(b: u8) -> Option<u8> {
 }
 
 /// Decodes quoted-printable (soft breaks were already removed by [`logical_lines`]).
-fn qp_decode(input: &[u8]) -> Vec<u8> {
+pub(crate) fn qp_decode(input: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(input.len());
     let mut i = 0;
     while i < input.len() {
@@ -336,7 +406,7 @@ pub(crate) fn decode_text(bytes: &[u8], charset: Option<&str>) -> String {
 }
 
 /// Removes vCard text escapes (`\n`, `\,`, `\;`, `\\`).
-fn unescape(s: &str) -> String {
+pub(crate) fn unescape(s: &str) -> String {
     if !s.contains('\\') {
         return s.to_string();
     }
@@ -364,7 +434,7 @@ fn unescape(s: &str) -> String {
 }
 
 /// Splits a structured value on unescaped `sep`, then unescapes every component.
-fn split_escaped(s: &str, sep: char) -> Vec<String> {
+pub(crate) fn split_escaped(s: &str, sep: char) -> Vec<String> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut escaped = false;
@@ -471,7 +541,7 @@ impl CardBuilder {
 // ---------------------------------------------------------------------------------------------
 
 /// Escapes a text value (`\`, newline, `,`, `;`).
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
@@ -493,7 +563,13 @@ fn escape(s: &str) -> String {
 
 /// Appends `line` + CRLF, folded so that no physical line exceeds 75 octets (RFC 6350 §3.2);
 /// UTF-8 sequences are never split.
+#[cfg(test)]
 fn push_folded(out: &mut String, line: &str) {
+    push_folded_nl(out, line, "\r\n");
+}
+
+/// Appends `line` + `nl`, folded at 75 octets with `nl` + space; UTF-8 sequences are never split.
+pub(crate) fn push_folded_nl(out: &mut String, line: &str, nl: &str) {
     let mut start = 0;
     let mut limit = 75;
     while line.len() - start > limit {
@@ -502,90 +578,161 @@ fn push_folded(out: &mut String, line: &str) {
             end -= 1;
         }
         out.push_str(&line[start..end]);
-        out.push_str("\r\n ");
+        out.push_str(nl);
+        out.push(' ');
         start = end;
         limit = 74; // the leading space counts
     }
     out.push_str(&line[start..]);
-    out.push_str("\r\n");
+    out.push_str(nl);
 }
 
-fn is_property_name(s: &str) -> bool {
+/// Appends one content line `head:value` (`value` already escaped) in the style of `version`:
+/// 3.0 and 4.0 fold at 75 octets; 2.1 writes a non-ASCII value as UTF-8 quoted-printable with
+/// soft line breaks, as Android does (a 2.1 reader assumes ASCII otherwise).
+pub(crate) fn push_property(
+    out: &mut String,
+    version: VcardVersion,
+    head: &str,
+    value: &str,
+    nl: &str,
+) {
+    if version != VcardVersion::V21 || value.is_ascii() {
+        push_folded_nl(out, &format!("{head}:{value}"), nl);
+        return;
+    }
+    let mut line = format!("{head};CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:");
+    for &b in value.as_bytes() {
+        let piece = if b.is_ascii_graphic() && b != b'=' || b == b' ' {
+            (b as char).to_string()
+        } else {
+            format!("={b:02X}")
+        };
+        // Soft break before a line would pass 76 characters (the `=` counts).
+        let current = line.len() - line.rfind('\n').map_or(0, |i| i + 1);
+        if current + piece.len() > 75 {
+            line.push('=');
+            line.push_str(nl);
+        }
+        line.push_str(&piece);
+    }
+    out.push_str(&line);
+    out.push_str(nl);
+}
+
+pub(crate) fn is_property_name(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
-/// Writes contacts as vCard 3.0 or 4.0 (CRLF, folded at 75 octets, escaped).
+/// Writes contacts as vCard 2.1, 3.0 or 4.0 (CRLF, folded at 75 octets, escaped).
 ///
 /// Written properties: `FN`, `N`, `NICKNAME`, `TEL` (the default mobile first, marked preferred,
 /// then `other_mobiles`), `EMAIL`, `ORG`, `TITLE`, `NOTE`, `CATEGORIES`, `UID`, and every
 /// `extensions` entry whose key is an `X-` property name (PB-10: `X-RINGBOOK-STATUS`,
 /// `X-RINGBOOK-NICKNAME`, `X-RINGBOOK-SIGNATURE`, `X-RINGBOOK-DEVICE`, `X-RINGBOOK-USER:1`).
 /// Importing the result gives back equal contacts (for values without leading/trailing blanks).
+///
+/// This writes only what [`PhonebookContact`] holds: to keep a phone book's own cards whole,
+/// use [`crate::PhoneBook`], which edits the cards in place.
 pub fn export_vcard(contacts: &[PhonebookContact], version: VcardVersion) -> String {
     let mut out = String::with_capacity(contacts.len() * 256);
     for c in contacts {
-        push_folded(&mut out, "BEGIN:VCARD");
-        push_folded(
-            &mut out,
-            match version {
-                VcardVersion::V3 => "VERSION:3.0",
-                VcardVersion::V4 => "VERSION:4.0",
-            },
-        );
-        push_folded(&mut out, &format!("FN:{}", escape(&c.display_name)));
-        push_folded(
-            &mut out,
-            &format!(
-                "N:{};{};;;",
-                escape(c.family_name.as_deref().unwrap_or_default()),
-                escape(c.given_name.as_deref().unwrap_or_default())
-            ),
-        );
-        if let Some(n) = &c.nickname {
-            push_folded(&mut out, &format!("NICKNAME:{}", escape(n)));
-        }
-        let tels = std::iter::once(&c.mobile).chain(c.other_mobiles.iter());
-        for (i, tel) in tels.enumerate() {
-            let line = match (version, i == 0) {
-                (VcardVersion::V3, true) => format!("TEL;TYPE=CELL,PREF:{tel}"),
-                (VcardVersion::V3, false) => format!("TEL;TYPE=CELL:{tel}"),
-                (VcardVersion::V4, true) => format!("TEL;VALUE=uri;TYPE=cell;PREF=1:tel:{tel}"),
-                (VcardVersion::V4, false) => format!("TEL;VALUE=uri;TYPE=cell:tel:{tel}"),
-            };
-            push_folded(&mut out, &line);
-        }
-        for e in &c.emails {
-            let line = match version {
-                VcardVersion::V3 => format!("EMAIL;TYPE=INTERNET:{}", escape(e)),
-                VcardVersion::V4 => format!("EMAIL:{}", escape(e)),
-            };
-            push_folded(&mut out, &line);
-        }
-        if let Some(v) = &c.org {
-            push_folded(&mut out, &format!("ORG:{}", escape(v)));
-        }
-        if let Some(v) = &c.title {
-            push_folded(&mut out, &format!("TITLE:{}", escape(v)));
-        }
-        if let Some(v) = &c.note {
-            push_folded(&mut out, &format!("NOTE:{}", escape(v)));
-        }
-        if !c.groups.is_empty() {
-            let list: Vec<String> = c.groups.iter().map(|g| escape(g)).collect();
-            push_folded(&mut out, &format!("CATEGORIES:{}", list.join(",")));
-        }
-        if let Some(v) = &c.uid {
-            push_folded(&mut out, &format!("UID:{}", escape(v)));
-        }
-        for (k, v) in &c.extensions {
-            let key = k.to_ascii_uppercase();
-            if key.starts_with("X-") && is_property_name(&key) {
-                push_folded(&mut out, &format!("{key}:{}", escape(v)));
-            }
-        }
-        push_folded(&mut out, "END:VCARD");
+        write_card(&mut out, c, version, "\r\n");
     }
     out
+}
+
+/// Appends one generated card.
+pub(crate) fn write_card(out: &mut String, c: &PhonebookContact, version: VcardVersion, nl: &str) {
+    let mut prop = |head: &str, value: &str| push_property(out, version, head, value, nl);
+    prop("BEGIN", "VCARD");
+    prop("VERSION", version.as_str());
+    prop("FN", &escape(&c.display_name));
+    prop(
+        "N",
+        &format!(
+            "{};{};;;",
+            escape(c.family_name.as_deref().unwrap_or_default()),
+            escape(c.given_name.as_deref().unwrap_or_default())
+        ),
+    );
+    if let Some(n) = &c.nickname {
+        prop("NICKNAME", &escape(n));
+    }
+    let tels = std::iter::once(&c.mobile).chain(c.other_mobiles.iter());
+    for (i, tel) in tels.enumerate() {
+        let (head, value) = tel_line(version, i == 0, tel);
+        prop(&head, &value);
+    }
+    for e in &c.emails {
+        let head = match version {
+            VcardVersion::V21 => "EMAIL;INTERNET",
+            VcardVersion::V3 => "EMAIL;TYPE=INTERNET",
+            VcardVersion::V4 => "EMAIL",
+        };
+        prop(head, &escape(e));
+    }
+    if let Some(v) = &c.org {
+        prop("ORG", &escape(v));
+    }
+    if let Some(v) = &c.title {
+        prop("TITLE", &escape(v));
+    }
+    if let Some(v) = &c.note {
+        prop("NOTE", &escape(v));
+    }
+    if !c.groups.is_empty() {
+        let list: Vec<String> = c.groups.iter().map(|g| escape(g)).collect();
+        prop("CATEGORIES", &list.join(","));
+    }
+    if let Some(v) = &c.uid {
+        prop("UID", &escape(v));
+    }
+    for (k, v) in &c.extensions {
+        let key = k.to_ascii_uppercase();
+        if key.starts_with("X-") && is_property_name(&key) {
+            prop(&key, &escape(v));
+        }
+    }
+    prop("END", "VCARD");
+}
+
+/// The head and value of a mobile `TEL` line in the style of `version`.
+pub(crate) fn tel_line(version: VcardVersion, preferred: bool, tel: &str) -> (String, String) {
+    let head = match (version, preferred) {
+        (VcardVersion::V21, true) => "TEL;CELL;PREF",
+        (VcardVersion::V21, false) => "TEL;CELL",
+        (VcardVersion::V3, true) => "TEL;TYPE=CELL,PREF",
+        (VcardVersion::V3, false) => "TEL;TYPE=CELL",
+        (VcardVersion::V4, true) => "TEL;VALUE=uri;TYPE=cell;PREF=1",
+        (VcardVersion::V4, false) => "TEL;VALUE=uri;TYPE=cell",
+    };
+    let value = match version {
+        VcardVersion::V4 => format!("tel:{tel}"),
+        _ => tel.to_string(),
+    };
+    (head.to_string(), value)
+}
+
+impl VcardVersion {
+    /// The `VERSION` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VcardVersion::V21 => "2.1",
+            VcardVersion::V3 => "3.0",
+            VcardVersion::V4 => "4.0",
+        }
+    }
+
+    /// Reads a `VERSION` value (`2.1`, `3.0`, `4.0`; also `3`, `4`).
+    pub fn parse(s: &str) -> Option<VcardVersion> {
+        match s.trim() {
+            "2.1" | "2" => Some(VcardVersion::V21),
+            "3.0" | "3" => Some(VcardVersion::V3),
+            "4.0" | "4" => Some(VcardVersion::V4),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -174,6 +174,14 @@ pub enum ServerFrame {
         phone: String,
         version: i64,
     },
+    /// The user's contact list changed on the server without a sync of this device (today: a
+    /// vCard sent in an MMS added `count` contacts, `source: "mms"`); a `contacts sync` brings
+    /// them (the book is now at `version`).
+    ContactsChanged {
+        version: i64,
+        count: u64,
+        source: String,
+    },
     Closing {
         reason: CloseReason,
     },

@@ -234,6 +234,30 @@ async fn mm1_every_namespace_text_fields_and_address_book() {
         .has_in_book(user.id, &phone(21))
         .await
         .unwrap());
+    // The cards reach the account's devices: a sync from scratch returns them, whole and
+    // marked as received by MMS (they used to be stored without a book version: never synced).
+    let synced = a
+        .sync_contacts(&ringbook_proto::contacts::ContactSyncRequest::default())
+        .await
+        .unwrap();
+    let got: Vec<(&str, &str, &str)> = synced
+        .changes
+        .iter()
+        .map(|e| {
+            (
+                e.phone.as_str(),
+                e.fields["display_name"].as_str().unwrap_or_default(),
+                e.fields["source"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (phone(21).as_str(), "Friend One", "mms"),
+            (phone(22).as_str(), "Friend Two", "mms")
+        ]
+    );
 }
 
 #[tokio::test]

@@ -102,6 +102,16 @@ async fn me(ctx: &Ctx) -> anyhow::Result<String> {
         .context("this home has no number yet; run `ringbook login` first")
 }
 
+/// Who a message line is from: the sender, or `[notice about …]` for a system notice (kind
+/// `notice`, e.g. an order through a shared service), which the peer did not write.
+fn sender_label(m: &ringbook_proto::ws::ChatMessage) -> String {
+    if m.kind == "notice" {
+        format!("[notice about {}]", m.from)
+    } else {
+        m.from.clone()
+    }
+}
+
 fn when(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
@@ -187,7 +197,17 @@ fn print_row(me: &str, r: &ChatRow) {
     } else {
         ""
     };
-    let who = if r.sender == me {
+    let who = if r.kind == "notice" {
+        // A system notice (an order of a shared service): not written by the peer.
+        format!(
+            "[notice about {}]",
+            if r.sender == me {
+                &r.receiver
+            } else {
+                &r.sender
+            }
+        )
+    } else if r.sender == me {
         "me".to_string()
     } else {
         r.sender.clone()
@@ -304,7 +324,7 @@ async fn inbox(ctx: &Ctx) -> anyhow::Result<()> {
         return Ok(());
     }
     for m in &new {
-        println!("{}  {}: {}", when(m.sent_at), m.from, m.body);
+        println!("{}  {}: {}", when(m.sent_at), sender_label(m), m.body);
     }
     println!(
         "{} new message{}",
@@ -391,7 +411,7 @@ async fn chat(ctx: &Ctx, number: &str, linger: u64) -> anyhow::Result<()> {
                         }
                         if fresh {
                             if m.from == peer {
-                                println!("{}  {}: {}", when(m.sent_at), m.from, m.body);
+                                println!("{}  {}: {}", when(m.sent_at), sender_label(&m), m.body);
                                 ws.send(&ClientFrame::Read { ids: vec![m.id] }).await?;
                             } else {
                                 println!("(new message from {})", m.from);

@@ -148,7 +148,12 @@ async fn oa(global: &Global, cmd: OaCmd) -> anyhow::Result<()> {
                 } else {
                     format!("[{}] ", m.kind)
                 };
-                println!("{} {}: {kind}{}", m.sent_at, m.account, m.body);
+                println!(
+                    "{}  {}: {kind}{}",
+                    crate::ctx::local_time(m.sent_at),
+                    m.account,
+                    m.body
+                );
             }
         }
         OaCmd::Broadcast {

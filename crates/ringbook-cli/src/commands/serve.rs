@@ -3,6 +3,7 @@
 use anyhow::Context;
 use ringbook_server::config::{Config, ConfigOverrides};
 use ringbook_server::state::App;
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -24,19 +25,30 @@ pub struct ServeArgs {
     /// (config key `official.allow_private_callbacks`; tests and on-premises set-ups).
     #[arg(long)]
     allow_private_callbacks: bool,
-    /// Log format: text or json.
-    #[arg(long, default_value = "text")]
-    log_format: String,
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One line per event; coloured only when standard error is a terminal.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RINGBOOK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    if args.log_format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
+    // Colour codes only on a terminal: a log redirected to a file stays plain text.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    match args.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
     }
     let overrides = ConfigOverrides {
         listen: args.listen,
@@ -47,7 +59,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     raise_open_file_limit();
     let config =
         Config::load(args.config.as_deref(), &overrides).context("invalid configuration")?;
-    tracing::info!(?config, "starting");
+    tracing::info!(
+        listen = %config.listen,
+        data_dir = %config.data_dir.display(),
+        "starting"
+    );
+    // The whole configuration (secrets redacted by its Debug), one field per line, for
+    // whoever turns debug logging on.
+    for line in format!("{config:#?}").lines() {
+        tracing::debug!(target: "ringbook::config", "{line}");
+    }
     let listen = config.listen;
     let state = App::build(config).await?;
     let listener = tokio::net::TcpListener::bind(listen)

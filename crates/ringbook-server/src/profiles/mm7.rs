@@ -29,8 +29,9 @@ use ringbook_mm7::{
     build_deliver_response, build_fault, parse_request, peek_transaction_id, DeliverReq,
     Mm7Request, StatusCode, RESPONSE_CONTENT_TYPE,
 };
+use ringbook_proto::ws::ServerFrame;
 use ringbook_proto::PhoneNumber;
-use ringbook_store::contacts::ContactRow;
+use ringbook_store::contacts::ContactWrite;
 use ringbook_store::profiles::AvatarChange;
 use subtle::ConstantTimeEq;
 
@@ -286,32 +287,8 @@ async fn deliver_inner(state: &AppState, req: &DeliverReq) -> anyhow::Result<(St
         .await
         .map_err(api)?;
     if !content.contacts.is_empty() {
-        let now = now_ms();
-        let rows: Vec<ContactRow> = content
-            .contacts
-            .iter()
-            .filter(|c| c.mobile != user.phone)
-            .map(|c| ContactRow {
-                owner_id: user.id,
-                contact_phone: c.mobile.clone(),
-                name: c.display_name.clone(),
-                group_name: c.groups.first().cloned(),
-                flag: 1,
-                fields: serde_json::json!({
-                    "nickname": c.nickname,
-                    "emails": c.emails,
-                    "org": c.org,
-                    "title": c.title,
-                    "other_mobiles": c.other_mobiles,
-                    "source": "mms",
-                })
-                .to_string(),
-                created_at: now,
-                updated_at: now,
-            })
-            .collect();
-        state.store.upsert_contacts(user.id, &rows, now).await?;
-        applied.push(format!("{} contacts", rows.len()));
+        let received = deliver_contacts(state, user.id, &user.phone, &content.contacts).await?;
+        applied.push(format!("{received} contacts"));
     }
     Ok((
         StatusCode::Success,
@@ -322,6 +299,67 @@ async fn deliver_inner(state: &AppState, req: &DeliverReq) -> anyhow::Result<(St
             applied.join(", ")
         ),
     ))
+}
+
+/// Adds the address-book entries of an MMS vCard to the owner's book (MM-1, PB-11) the way a
+/// client's sync does — a new book version, so every device gets them at its next sync — and
+/// tells the owner's online devices at once (`contacts_changed`). The whole card goes in
+/// `fields` (as a client stores it), marked `"source": "mms"` so clients can list what arrived
+/// this way. Returns how many entries were stored.
+async fn deliver_contacts(
+    state: &AppState,
+    owner_id: i64,
+    owner_phone: &str,
+    contacts: &[ringbook_phonebook::PhonebookContact],
+) -> anyhow::Result<usize> {
+    let max_name = state.config.contacts.max_name_chars;
+    let writes: Vec<ContactWrite> = contacts
+        .iter()
+        .filter(|c| c.mobile != owner_phone)
+        .take(state.config.contacts.max_sync_entries)
+        .map(|c| {
+            let mut fields = serde_json::to_value(c).unwrap_or_default();
+            if let Some(map) = fields.as_object_mut() {
+                map.insert("source".into(), "mms".into());
+            }
+            let mut fields = fields.to_string();
+            if fields.len() > state.config.contacts.max_fields_bytes {
+                fields = serde_json::json!({"source": "mms"}).to_string();
+            }
+            let clip = |s: &str| s.trim().chars().take(max_name).collect::<String>();
+            ContactWrite {
+                contact_phone: c.mobile.clone(),
+                name: clip(&c.display_name),
+                group_name: c.groups.first().map(|g| clip(g)).filter(|g| !g.is_empty()),
+                fields,
+            }
+        })
+        .collect();
+    if writes.is_empty() {
+        return Ok(0);
+    }
+    let outcome = state
+        .store
+        .sync_contacts(owner_id, owner_phone, &writes, &[], now_ms())
+        .await?;
+    state.hub.send_to_user(
+        owner_id,
+        ServerFrame::ContactsChanged {
+            version: outcome.version,
+            count: writes.len() as u64,
+            source: "mms".into(),
+        },
+    );
+    let added: Vec<i64> = state
+        .store
+        .book_users(owner_id)
+        .await?
+        .into_iter()
+        .filter(|u| writes.iter().any(|w| w.contact_phone == u.contact_phone))
+        .map(|u| u.user_id)
+        .collect();
+    crate::presence::book_changed(state, owner_id, &added).await;
+    Ok(writes.len())
 }
 
 fn api(e: crate::error::ApiError) -> anyhow::Error {
