@@ -112,6 +112,11 @@ async fn run_connection(state: AppState, session: Session, addr: ClientAddr, soc
     // The writer ends once every sender is gone; close it now if the reader ended first.
     handle.close(CloseReason::Shutdown);
     state.hub.unregister(session.user_id, &conn_id);
+    // The record goes before the disconnect hooks run: presence asks the store whether any
+    // connection of the user is left (on any node).
+    if let Err(e) = state.store.remove_connection(&conn_id).await {
+        tracing::warn!(error = %e, "could not remove the connection record");
+    }
     Box::pin(crate::realtime::on_disconnect(&ctx)).await;
     // Let the writer deliver the closing frame, but never wait on a peer that stopped reading.
     if tokio::time::timeout(std::time::Duration::from_secs(2), writer)
@@ -119,9 +124,6 @@ async fn run_connection(state: AppState, session: Session, addr: ClientAddr, soc
         .is_err()
     {
         tracing::debug!("writer did not finish in time");
-    }
-    if let Err(e) = state.store.remove_connection(&conn_id).await {
-        tracing::warn!(error = %e, "could not remove the connection record");
     }
     state.metrics.ws_connections.dec();
     tracing::debug!("disconnected");
