@@ -78,14 +78,16 @@ pub async fn run(ctx: &Ctx, me: String, peer: String, linger: u64) -> anyhow::Re
     let mut refused: Vec<String> = Vec::new();
     let mut offline_since: Option<Instant> = None;
     let mut was_offline = false;
+    // The first sync finished: what was waiting has been printed and marked read.
+    let mut synced_once = false;
     let mut deadline: Option<Instant> = None;
     let far = || Instant::now() + Duration::from_secs(86_400);
     loop {
-        if !stdin_open && pending.is_empty() && deadline.is_none() {
+        if !stdin_open && pending.is_empty() && synced_once && deadline.is_none() {
             deadline = Some(Instant::now() + Duration::from_secs(linger));
         }
         let give_up = match offline_since {
-            Some(t) if !stdin_open && !pending.is_empty() => t + GIVE_UP,
+            Some(t) if !stdin_open && (!pending.is_empty() || !synced_once) => t + GIVE_UP,
             _ => far(),
         };
         tokio::select! {
@@ -115,6 +117,11 @@ pub async fn run(ctx: &Ctx, me: String, peer: String, linger: u64) -> anyhow::Re
                     LinkEvent::Connecting { .. } => {}
                     LinkEvent::Online => {
                         offline_since = None;
+                        if !synced_once {
+                            synced_once = true;
+                            // Also what an earlier command fetched: this chat shows it now.
+                            link.read(ctx.store.take_unread(&me, &peer).await?);
+                        }
                         if was_offline {
                             eprintln!("connected again");
                             was_offline = false;
@@ -171,6 +178,9 @@ pub async fn run(ctx: &Ctx, me: String, peer: String, linger: u64) -> anyhow::Re
             }
             () = tokio::time::sleep_until(deadline.unwrap_or_else(far)) => break,
             () = tokio::time::sleep_until(give_up) => {
+                if pending.is_empty() {
+                    anyhow::bail!("cannot reach the server at {}", ctx.server);
+                }
                 anyhow::bail!(
                     "{} line(s) could not reach the server; they wait in the outbox and go out with your next ringbook command",
                     pending.len()
