@@ -178,7 +178,7 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.iter()
-            .map(|r| r.try_get("user_id").map_err(Into::into))
+            .map(|r| r.try_get::<i64, _>("user_id").map_err(Into::into))
             .collect()
     }
 

@@ -295,8 +295,9 @@ impl Session<'_> {
         // A send the server asked to slow down: the outbox goes again at this time.
         let mut retry_at: Option<Instant> = None;
         loop {
-            let retry_sleep = async {
-                match retry_at {
+            let retry_due = retry_at;
+            let retry_sleep = async move {
+                match retry_due {
                     Some(at) => tokio::time::sleep_until(at).await,
                     None => std::future::pending().await,
                 }
