@@ -82,6 +82,7 @@ pub struct Input {
 }
 
 impl Input {
+    #[cfg(test)]
     pub fn text(&self) -> String {
         self.chars.iter().collect()
     }

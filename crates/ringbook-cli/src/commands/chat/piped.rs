@@ -11,7 +11,6 @@ use chrono::Local;
 use ringbook_client::messaging::new_client_msg_id;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
-use tokio::io::AsyncBufReadExt;
 use tokio::time::Instant;
 
 /// After stdin ended, how long lines may wait for an unreachable server before giving up
@@ -68,7 +67,7 @@ pub async fn run(ctx: &Ctx, me: String, peer: String, linger: u64) -> anyhow::Re
         }
     );
 
-    let mut stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    let mut stdin = stdin_lines();
     let mut stdin_open = true;
     // client_msg_id → text, for lines not stored or refused yet.
     let mut pending: HashMap<String, String> = HashMap::new();
@@ -91,7 +90,7 @@ pub async fn run(ctx: &Ctx, me: String, peer: String, linger: u64) -> anyhow::Re
             _ => far(),
         };
         tokio::select! {
-            line = stdin.next_line(), if stdin_open => match line? {
+            line = stdin.recv(), if stdin_open => match line.transpose()? {
                 None => stdin_open = false,
                 Some(l) => match parse_line(&l) {
                     Line::Empty => {}
@@ -201,6 +200,23 @@ pub async fn run(ctx: &Ctx, me: String, peer: String, linger: u64) -> anyhow::Re
         );
     }
     Ok(())
+}
+
+/// Lines of stdin, read on a thread of their own: tokio's stdin reads on its blocking pool,
+/// whose pending read would keep the process alive after the chat ended (a revoked session
+/// with stdin still open) until the next line came.
+fn stdin_lines() -> tokio::sync::mpsc::Receiver<std::io::Result<String>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::stdin().lock().lines() {
+            let failed = line.is_err();
+            if tx.blocking_send(line).is_err() || failed {
+                return;
+            }
+        }
+    });
+    rx
 }
 
 async fn show_incoming(
