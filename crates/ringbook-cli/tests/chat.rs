@@ -68,7 +68,10 @@ fn a_message_sent_while_the_server_is_down_is_delivered_once_by_the_next_command
     let out = ok(&url, &ha, &["send", BOB, "written", "while", "down"]);
     assert!(out.contains("queued for +8613800000002"), "{out}");
     let local = ok(&url, &ha, &["history", BOB, "--local"]);
-    assert!(local.contains("me: written while down [waiting to be sent]"), "{local}");
+    assert!(
+        local.contains("me: written while down [waiting to be sent]"),
+        "{local}"
+    );
 
     // Any later command sends it (here one that has nothing to do with messages).
     let srv = ServerProcess::start_in_on(&data, port, ENV);
@@ -86,7 +89,10 @@ fn a_message_sent_while_the_server_is_down_is_delivered_once_by_the_next_command
     assert_eq!(inbox.matches("written while down").count(), 1, "{inbox}");
     assert!(ok(&srv.url, &hb, &["inbox"]).contains("no new messages"));
     let hist = ok(&srv.url, &ha, &["history", BOB]);
-    assert!(hist.contains("me: written while down [delivered]"), "{hist}");
+    assert!(
+        hist.contains("me: written while down [delivered]"),
+        "{hist}"
+    );
 }
 
 #[test]
@@ -161,7 +167,10 @@ fn history_with_ones_own_number_lists_only_notes_to_oneself() {
         let hist = ok(&srv.url, &ha, &args);
         assert!(hist.contains("me: note to self"), "{hist}");
         assert_eq!(hist.matches("note to self").count(), 1, "{hist}");
-        assert!(!hist.contains("for bob") && !hist.contains("from bob"), "{hist}");
+        assert!(
+            !hist.contains("for bob") && !hist.contains("from bob"),
+            "{hist}"
+        );
     }
 }
 
@@ -218,7 +227,11 @@ fn chats_lists_conversations_with_names_unread_counts_and_presence() {
     login(&srv, &hc, CAROL, CAROL);
     contacts(&srv.url, &ha, &[(BOB, "Li Lei")]);
     contacts(&srv.url, &hb, &[(ALICE, "Han Meimei")]);
-    ok(&srv.url, &hb, &["status", "set", "busy", "--text", "in a meeting"]);
+    ok(
+        &srv.url,
+        &hb,
+        &["status", "set", "busy", "--text", "in a meeting"],
+    );
     ok(&srv.url, &ha, &["send", BOB, "hi Li"]);
     ok(&srv.url, &hb, &["send", ALICE, "one"]);
     ok(&srv.url, &hb, &["send", ALICE, "two"]);
@@ -229,7 +242,10 @@ fn chats_lists_conversations_with_names_unread_counts_and_presence() {
     // Carol wrote last: first. No name for her, so her number.
     assert!(lines[0].starts_with("+8613800000003 · "), "{list}");
     assert!(lines[0].contains("1 unread"), "{list}");
-    assert!(lines[1].contains("+8613800000003: hello from carol"), "{list}");
+    assert!(
+        lines[1].contains("+8613800000003: hello from carol"),
+        "{list}"
+    );
     // Bob by name, with his presence (offline: no device connected; his text stays) and unread.
     assert!(
         lines[2].starts_with("Li Lei (+8613800000002) · offline")
@@ -319,7 +335,11 @@ fn full_screen_chat_between_two_people_survives_restarts_and_replacement() {
     login(&srv, &hc, CAROL, CAROL);
     contacts(&url, &ha, &[(BOB, "Li Lei")]);
     contacts(&url, &hb, &[(ALICE, "Han Meimei")]);
-    ok(&url, &hb, &["status", "set", "online", "--text", "at my desk"]);
+    ok(
+        &url,
+        &hb,
+        &["status", "set", "online", "--text", "at my desk"],
+    );
 
     let mut alice = Term::start(&url, &ha, &["chat", BOB], 100, 24);
     alice.wait_text("connected");
@@ -337,7 +357,11 @@ fn full_screen_chat_between_two_people_survives_restarts_and_replacement() {
     alice.type_line("hello Li");
     bob.wait_text("Han Meimei: hello Li");
     alice.wait_text("me: hello Li ✓✓ read");
-    assert!(!bob.screen().contains("+8613800000001: hello"), "{}", bob.screen());
+    assert!(
+        !bob.screen().contains("+8613800000001: hello"),
+        "{}",
+        bob.screen()
+    );
 
     // A line arriving while Alice types lands in the history; her half-typed line stays.
     alice.type_text("half typed");
@@ -356,7 +380,11 @@ fn full_screen_chat_between_two_people_survives_restarts_and_replacement() {
     alice.wait_for("help closed", |s| !s.contains("Commands (never"));
     let bob_hist = ok(&url, &hb, &["history", ALICE]);
     assert!(!bob_hist.contains("/help"), "{bob_hist}");
-    assert!(!bob.screen().contains("Han Meimei: /help"), "{}", bob.screen());
+    assert!(
+        !bob.screen().contains("Han Meimei: /help"),
+        "{}",
+        bob.screen()
+    );
 
     // Someone else writes: announced in the status line, not mixed into this chat.
     ok(&url, &hc, &["send", ALICE, "carol here"]);
@@ -395,7 +423,9 @@ fn full_screen_chat_between_two_people_survives_restarts_and_replacement() {
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
     let extra = rt.block_on(async {
-        let client = ringbook_client::Client::new(&url).unwrap().with_token(token);
+        let client = ringbook_client::Client::new(&url)
+            .unwrap()
+            .with_token(token);
         let mut v = Vec::new();
         for _ in 0..8 {
             let mut ws = client.connect().await.unwrap();

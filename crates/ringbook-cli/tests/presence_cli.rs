@@ -17,7 +17,9 @@ fn book(url: &str, home: &Path, number: &str, name: &str) {
     let file = home.with_extension("vcf");
     std::fs::write(
         &file,
-        format!("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:{name}\r\nTEL;TYPE=CELL:{number}\r\nEND:VCARD\r\n"),
+        format!(
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:{name}\r\nTEL;TYPE=CELL:{number}\r\nEND:VCARD\r\n"
+        ),
     )
     .unwrap();
     ok(url, home, &["contacts", "import", file.to_str().unwrap()]);
@@ -31,7 +33,10 @@ fn status_until(url: &str, home: &Path, what: &str, want: impl Fn(&str) -> bool)
         if want(&out) {
             return out;
         }
-        assert!(t0.elapsed() < Duration::from_secs(30), "never {what}: {out}");
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "never {what}: {out}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -45,14 +50,24 @@ fn the_monitors_activity_status_lasts_while_it_runs_and_lapses_when_it_stops() {
     login(&srv, &hb, BOB, BOB);
     book(&srv.url, &ha, BOB, "Li Lei");
     book(&srv.url, &hb, ALICE, "Han Meimei");
-    ok(&srv.url, &hb, &["status", "set", "online", "--text", "back at 3"]);
+    ok(
+        &srv.url,
+        &hb,
+        &["status", "set", "online", "--text", "back at 3"],
+    );
 
     let events = dir.path().join("events.txt");
     std::fs::write(&events, "lock\n").unwrap();
     let mut monitor = Command::new(support::BIN)
         .args(["--server", &srv.url, "--home"])
         .arg(&hb)
-        .args(["monitor", "--no-processes", "--activity-ttl", "3", "--events-from"])
+        .args([
+            "monitor",
+            "--no-processes",
+            "--activity-ttl",
+            "3",
+            "--events-from",
+        ])
         .arg(&events)
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -91,7 +106,9 @@ fn users_shown_online_when_the_server_was_killed_are_offline_after_its_restart()
         store.get("token").await.unwrap().unwrap()
     });
     let ws = rt.block_on(async {
-        let client = ringbook_client::Client::new(&url).unwrap().with_token(token);
+        let client = ringbook_client::Client::new(&url)
+            .unwrap()
+            .with_token(token);
         let mut ws = client.connect().await.unwrap();
         ws.next().await.unwrap();
         ws

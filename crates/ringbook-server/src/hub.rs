@@ -115,10 +115,7 @@ impl Hub {
             .count();
         if same_session >= MAX_CONNECTIONS_PER_SESSION {
             // Connections are pushed in arrival order, so the first one found is the oldest.
-            if let Some(pos) = conns
-                .iter()
-                .position(|c| c.session_id == handle.session_id)
-            {
+            if let Some(pos) = conns.iter().position(|c| c.session_id == handle.session_id) {
                 conns.remove(pos).close(CloseReason::Replaced);
             }
         }

@@ -79,7 +79,10 @@ impl App {
         // Users this node showed present before it stopped are offline now (last seen now).
         let gone = store.offline_without_connections(state::now_ms()).await?;
         if !gone.is_empty() {
-            tracing::info!(users = gone.len(), "set offline the users left without connections");
+            tracing::info!(
+                users = gone.len(),
+                "set offline the users left without connections"
+            );
         }
         Ok(Arc::new(App {
             limits: Limits::from_config(&config),

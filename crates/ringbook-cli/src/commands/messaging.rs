@@ -136,7 +136,10 @@ async fn send(ctx: &Ctx, number: &str, text: &str, id: Option<String>) -> anyhow
     let cid = id.unwrap_or_else(new_client_msg_id);
     if let Some(old) = ctx.store.outgoing(&me, &cid).await? {
         if let Some(server_id) = old.server_id {
-            println!("already sent to {} (message {server_id}); not sent twice", old.receiver);
+            println!(
+                "already sent to {} (message {server_id}); not sent twice",
+                old.receiver
+            );
             return Ok(());
         }
         // Sent again on purpose with the same ID: a refused one gets another chance.
@@ -184,7 +187,10 @@ fn print_row(me: &str, names: &std::collections::HashMap<String, String>, r: &Ch
     let who = if r.sender == me {
         "me".to_string()
     } else {
-        names.get(&r.sender).cloned().unwrap_or_else(|| r.sender.clone())
+        names
+            .get(&r.sender)
+            .cloned()
+            .unwrap_or_else(|| r.sender.clone())
     };
     println!(
         "{}  {who}: {}{state}",

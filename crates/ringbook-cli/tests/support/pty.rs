@@ -122,11 +122,7 @@ impl Term {
                 return status.exit_code();
             }
             if t0.elapsed() > Duration::from_secs(30) {
-                panic!(
-                    "[{}] did not exit; screen:\n{}",
-                    self.name,
-                    self.screen()
-                );
+                panic!("[{}] did not exit; screen:\n{}", self.name, self.screen());
             }
             std::thread::sleep(Duration::from_millis(25));
         }

@@ -85,9 +85,7 @@ pub(crate) fn info(row: &PresenceRow) -> PresenceInfo {
         signature: row.signature.clone(),
         personal_site: row.personal_site.clone(),
         updated_at: row.updated_at,
-        last_seen_at: row
-            .last_seen_at
-            .filter(|_| im_status == ImStatus::Offline),
+        last_seen_at: row.last_seen_at.filter(|_| im_status == ImStatus::Offline),
     }
 }
 
@@ -227,11 +225,9 @@ pub async fn on_disconnect(ctx: &ConnContext) {
             return Ok(None);
         }
         let after = state.store.presence_of(user_id).await?;
-        Ok::<_, ringbook_store::StoreError>(after.filter(|a| {
-            before
-                .as_ref()
-                .is_none_or(|b| b.im_status != a.im_status)
-        }))
+        Ok::<_, ringbook_store::StoreError>(
+            after.filter(|a| before.as_ref().is_none_or(|b| b.im_status != a.im_status)),
+        )
     }
     .await;
     match went_offline {

@@ -222,12 +222,16 @@ impl App {
             KeyCode::Backspace => self.input.backspace(),
             KeyCode::Delete => self.input.delete(),
             KeyCode::Left => self.input.cursor = self.input.cursor.saturating_sub(1),
-            KeyCode::Right => self.input.cursor = (self.input.cursor + 1).min(self.input.chars.len()),
+            KeyCode::Right => {
+                self.input.cursor = (self.input.cursor + 1).min(self.input.chars.len())
+            }
             KeyCode::Home => self.input.cursor = 0,
             KeyCode::End => self.input.cursor = self.input.chars.len(),
             KeyCode::PageUp => self.scroll += self.page.saturating_sub(1).max(1),
             KeyCode::PageDown => {
-                self.scroll = self.scroll.saturating_sub(self.page.saturating_sub(1).max(1))
+                self.scroll = self
+                    .scroll
+                    .saturating_sub(self.page.saturating_sub(1).max(1))
             }
             KeyCode::Up => self.scroll += 1,
             KeyCode::Down => self.scroll = self.scroll.saturating_sub(1),
@@ -326,7 +330,10 @@ mod tests {
         assert_eq!(typed(&mut a, "/nonsense"), Action::Nothing);
         assert!(a.notice.as_deref().unwrap().contains("unknown command"));
         assert_eq!(typed(&mut a, "//help"), Action::Send("/help".into()));
-        assert_eq!(typed(&mut a, "hello there"), Action::Send("hello there".into()));
+        assert_eq!(
+            typed(&mut a, "hello there"),
+            Action::Send("hello there".into())
+        );
         assert_eq!(typed(&mut a, "   "), Action::Nothing);
     }
 

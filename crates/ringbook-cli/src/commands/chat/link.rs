@@ -17,16 +17,26 @@ use tokio::time::Instant;
 #[derive(Debug)]
 pub enum LinkEvent {
     /// Trying to connect (attempt 0 is the first).
-    Connecting { attempt: u32 },
+    Connecting {
+        attempt: u32,
+    },
     /// Connected and synced: what is shown is complete.
     Online,
     /// The connection is gone; the next attempt comes after `retry_in`.
-    Offline { reason: String, retry_in: Duration },
+    Offline {
+        reason: String,
+        retry_in: Duration,
+    },
     /// The sync after a connection brought these (new here, stored).
-    Synced { new: Vec<ChatMessage> },
+    Synced {
+        new: Vec<ChatMessage>,
+    },
     /// A message that arrived live (new here, stored).
     Incoming(ChatMessage),
-    Acked { client_msg_id: String, id: i64 },
+    Acked {
+        client_msg_id: String,
+        id: i64,
+    },
     /// Refused for good (stored as failed).
     Refused {
         client_msg_id: String,
@@ -90,7 +100,9 @@ impl Link {
 /// The delay before reconnect attempt `attempt` (1, 2, …): 0.5 s doubling up to 10 s, with a
 /// little jitter so many clients do not all come back in the same instant after a restart.
 pub fn backoff(attempt: u32) -> Duration {
-    let base = 500u64.saturating_mul(1 << attempt.saturating_sub(1).min(5)).min(10_000);
+    let base = 500u64
+        .saturating_mul(1 << attempt.saturating_sub(1).min(5))
+        .min(10_000);
     let jitter = rand::random::<u64>() % (base / 5 + 1);
     Duration::from_millis(base - base / 10 + jitter)
 }
@@ -121,8 +133,12 @@ fn closing(reason: CloseReason) -> End {
 fn fatal(e: &ClientError) -> Option<String> {
     match e {
         ClientError::NotLoggedIn => Some(e.to_string()),
-        ClientError::Api { status, body } if matches!(status, 401 | 403) => Some(format!(
+        ClientError::Api { status: 401, body } => Some(format!(
             "this device is no longer logged in: {} ({}); log in again with `ringbook login`",
+            body.message, body.code
+        )),
+        ClientError::Api { status: 403, body } => Some(format!(
+            "the server refused this device: {} ({})",
             body.message, body.code
         )),
         _ => None,

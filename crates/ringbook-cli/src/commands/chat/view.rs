@@ -82,7 +82,9 @@ pub fn history_lines(app: &App, width: usize, now: DateTime<Local>) -> Vec<Line<
         };
         let prefix = format!("{} {who}: ", hm(r.sent_at));
         let who_style = if mine {
-            Style::default().fg(Color::Blue).add_modifier(Modifier::BOLD)
+            Style::default()
+                .fg(Color::Blue)
+                .add_modifier(Modifier::BOLD)
         } else {
             Style::default()
                 .fg(Color::Magenta)
@@ -167,7 +169,10 @@ fn header(app: &App, now: DateTime<Local>) -> Line<'static> {
                 ringbook_proto::presence::ImStatus::Offline => Color::DarkGray,
             };
             spans.push(Span::raw(" · "));
-            spans.push(Span::styled(presence_text(p, now), Style::default().fg(colour)));
+            spans.push(Span::styled(
+                presence_text(p, now),
+                Style::default().fg(colour),
+            ));
         }
         None if peer != &app.me => spans.push(Span::styled(
             " · presence not shared",
@@ -220,8 +225,7 @@ pub fn draw(frame: &mut Frame, app: &mut App, now: DateTime<Local>) {
     ])
     .areas(frame.area());
     frame.render_widget(
-        Paragraph::new(header(app, now))
-            .style(Style::default().add_modifier(Modifier::REVERSED)),
+        Paragraph::new(header(app, now)).style(Style::default().add_modifier(Modifier::REVERSED)),
         top,
     );
 
@@ -258,7 +262,9 @@ pub fn draw(frame: &mut Frame, app: &mut App, now: DateTime<Local>) {
 
     // The input line scrolls sideways so the cursor stays visible.
     let prompt = "> ";
-    let room = (bottom.width as usize).saturating_sub(prompt.len() + 1).max(1);
+    let room = (bottom.width as usize)
+        .saturating_sub(prompt.len() + 1)
+        .max(1);
     let chars = app.input.chars();
     let before: usize = chars[..app.input.cursor()]
         .iter()
@@ -366,9 +372,15 @@ mod tests {
         assert!(s.contains("Li Lei: hello from yesterday"), "{s}");
         assert!(s.contains("me: hi Li ✓✓"), "{s}");
         assert!(s.contains("me: are you there ✓✓ read"), "{s}");
-        assert!(s.contains("✗ failed: no thanks (blocked_by_recipient)"), "{s}");
+        assert!(
+            s.contains("✗ failed: no thanks (blocked_by_recipient)"),
+            "{s}"
+        );
         assert!(s.contains("me: later … waiting"), "{s}");
-        assert!(!s.contains("+8613800000002: "), "numbers instead of names: {s}");
+        assert!(
+            !s.contains("+8613800000002: "),
+            "numbers instead of names: {s}"
+        );
     }
 
     #[test]
@@ -392,7 +404,13 @@ mod tests {
     fn control_characters_in_messages_never_reach_the_terminal() {
         let (me, li) = ("+8613800000001", "+8613800000002");
         let mut app = App::new(me.into(), HashMap::new(), Some(li.into()));
-        app.rows = vec![row(1, li, me, "evil\x1b[2Jtext", Local::now().timestamp_millis())];
+        app.rows = vec![row(
+            1,
+            li,
+            me,
+            "evil\x1b[2Jtext",
+            Local::now().timestamp_millis(),
+        )];
         let s = screen(&mut app, 60, 6, Local::now());
         assert!(!s.contains('\x1b'), "{s:?}");
         assert!(s.contains("evil"), "{s}");
