@@ -48,15 +48,72 @@ impl Global {
         if let Some(token) = store.get("token").await? {
             client = client.with_token(token);
         }
-        Ok(Ctx {
+        let ctx = Ctx {
             server,
             store,
             client,
-        })
+        };
+        ctx.retry_outbox().await;
+        Ok(ctx)
+    }
+}
+
+/// Tells what a pass over the outbox did (on stderr, so a command's own output stays clean);
+/// `skip` is the message the calling command reports itself.
+pub fn report_outbox(report: &ringbook_client::messaging::OutboxReport, skip: Option<&str>) {
+    for (row, ack) in &report.sent {
+        if Some(row.client_msg_id.as_str()) != skip {
+            eprintln!(
+                "outbox: sent to {} (message {}): {}",
+                row.receiver,
+                ack.id,
+                crate::commands::chat::clean(&row.content)
+            );
+        }
+    }
+    for (row, e) in &report.refused {
+        if Some(row.client_msg_id.as_str()) != skip {
+            eprintln!(
+                "outbox: not sent to {}: {} — refused: {} ({})",
+                row.receiver,
+                crate::commands::chat::clean(&row.content),
+                e.message,
+                e.code
+            );
+        }
     }
 }
 
 impl Ctx {
+    /// Every command retries the outbox (X-3 on the client): messages stored by an earlier
+    /// `send` or `chat` that never reached the server go out now, with their own client message
+    /// IDs, so the server stores each once. Never fails the command: what cannot go out waits.
+    async fn retry_outbox(&self) {
+        if self.client.token().is_none() {
+            return;
+        }
+        let Ok(Some(me)) = self.store.own_user().await.map(|u| u.number) else {
+            return;
+        };
+        match self.store.pending_outgoing(&me).await {
+            Ok(rows) if rows.is_empty() => return,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the outbox");
+                return;
+            }
+        }
+        match self.client.flush_outbox(&self.store, &me).await {
+            Ok(report) => {
+                report_outbox(&report, None);
+                if let Some(e) = &report.stopped {
+                    tracing::info!(error = %e, waiting = report.waiting.len(), "outbox kept for later");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot send the outbox"),
+        }
+    }
+
     /// The API client, or a clear error when this home has never logged in.
     pub fn authed(&self) -> anyhow::Result<&Client> {
         if self.client.token().is_none() {

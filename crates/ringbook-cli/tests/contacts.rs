@@ -118,16 +118,18 @@ fn contacts_import_sync_export_status_and_monitor() {
     assert!(out.contains("1 deleted"), "{out}");
     assert!(!ok(&srv.url, &a_home, &["contacts", "list"]).contains("Zhang San"));
 
-    // Status: B sets busy; A sees it; export carries it in X- properties.
+    // Status: B sets busy; A sees the text, and offline while no device of B is connected
+    // (issue 12: presence stayed busy while offline); export carries it in X- properties.
     let out = ok(
         &srv.url,
         &b_home,
         &["status", "set", "busy", "--text", "in a meeting"],
     );
     assert!(out.contains("busy \"in a meeting\""), "{out}");
+    assert!(out.contains("others see you offline"), "{out}");
     let show = ok(&srv.url, &a_home, &["status", "show"]);
     assert!(
-        show.contains("+8613800000002 (李雷): busy \"in a meeting\""),
+        show.contains("+8613800000002 (李雷): offline \"in a meeting\""),
         "{show}"
     );
     let export = dir.path().join("out.vcf");
@@ -137,7 +139,7 @@ fn contacts_import_sync_export_status_and_monitor() {
         &["contacts", "export", export.to_str().unwrap()],
     );
     let text = std::fs::read_to_string(&export).unwrap();
-    assert!(text.contains("X-RINGBOOK-STATUS:busy"), "{text}");
+    assert!(text.contains("X-RINGBOOK-STATUS:offline"), "{text}");
     assert!(text.contains("X-RINGBOOK-USER:1"), "{text}");
     let bad = ringbook(&srv.url, &a_home, &["status", "set", "sleeping"]);
     assert!(!bad.status.success());

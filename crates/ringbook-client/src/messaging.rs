@@ -67,6 +67,96 @@ impl Client {
     }
 }
 
+/// Whether the server refused a message for good (`not_a_user`, `blocked_by_recipient`, a bad
+/// body …), as opposed to a failure worth retrying with the same client message ID later
+/// (too fast, a server error, a session that must log in again).
+pub fn is_refusal(code: &str) -> bool {
+    !matches!(
+        code,
+        "sending_too_fast"
+            | "internal"
+            | "invalid_token"
+            | "missing_token"
+            | "blocked"
+            | "unavailable"
+            | "service_unavailable"
+    )
+}
+
+/// [`is_refusal`] for an HTTP send: the refusal, or `None` for a failure worth retrying (no
+/// answer, 401, 408, 429, 5xx).
+pub fn http_refusal(e: &ClientError) -> Option<&ringbook_proto::ErrorBody> {
+    match e {
+        ClientError::Api { status, body }
+            if (400..500).contains(status)
+                && !matches!(status, 401 | 408 | 429)
+                && is_refusal(&body.code) =>
+        {
+            Some(body)
+        }
+        _ => None,
+    }
+}
+
+/// What one pass over the outbox did.
+#[derive(Debug, Default)]
+pub struct OutboxReport {
+    /// Stored by the server now (or before: `duplicate`).
+    pub sent: Vec<(ChatRow, SendAck)>,
+    /// Refused for good; marked failed in the store.
+    pub refused: Vec<(ChatRow, ringbook_proto::ErrorBody)>,
+    /// Still waiting (the pass stopped at the first failure worth retrying).
+    pub waiting: Vec<ChatRow>,
+    /// Why the pass stopped early.
+    pub stopped: Option<ClientError>,
+}
+
+impl Client {
+    /// Sends every message of `me` still waiting in the outbox, oldest first, each with its own
+    /// client message ID (so the server never stores one twice), over HTTP. Stops at the first
+    /// failure worth retrying: the rest wait for the next pass.
+    pub async fn flush_outbox(
+        &self,
+        store: &ClientStore,
+        me: &str,
+    ) -> Result<OutboxReport, ClientError> {
+        let mut report = OutboxReport::default();
+        let mut rows = store.pending_outgoing(me).await?.into_iter();
+        for row in rows.by_ref() {
+            let req = SendRequest {
+                client_msg_id: row.client_msg_id.clone(),
+                to: row.receiver.clone(),
+                body: row.content.clone(),
+                kind: Some(row.kind.clone()),
+                sent_at: Some(row.sent_at),
+            };
+            match self.send_message(&req).await {
+                Ok(ack) => {
+                    store
+                        .record_acked(me, &row.client_msg_id, ack.id, ack.seq)
+                        .await?;
+                    report.sent.push((row, ack));
+                }
+                Err(e) => match http_refusal(&e) {
+                    Some(body) => {
+                        store
+                            .record_failed(me, &row.client_msg_id, &body.code, &body.message)
+                            .await?;
+                        report.refused.push((row, body.clone()));
+                    }
+                    None => {
+                        report.waiting.push(row);
+                        report.stopped = Some(e);
+                        break;
+                    }
+                },
+            }
+        }
+        report.waiting.extend(rows);
+        Ok(report)
+    }
+}
+
 /// The outcome of a send over the WebSocket.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SendOutcome {
@@ -185,11 +275,38 @@ pub struct ChatRow {
     pub seq: Option<i64>,
     pub delivered_at: Option<i64>,
     pub read_at: Option<i64>,
+    /// The server refused it (code, reason): shown as failed, never retried.
+    pub failed: Option<(String, String)>,
+}
+
+impl ChatRow {
+    /// Sent by this client and neither stored by the server nor refused.
+    pub fn is_waiting(&self) -> bool {
+        self.server_id.is_none() && self.failed.is_none()
+    }
+
+    /// The other side of the conversation, seen from `me`.
+    pub fn peer<'a>(&'a self, me: &str) -> &'a str {
+        if self.sender == me {
+            &self.receiver
+        } else {
+            &self.sender
+        }
+    }
+}
+
+/// One conversation of the list (`ringbook chats`): the latest message and how many of the
+/// peer's messages are not read yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conversation {
+    pub peer: String,
+    pub last: ChatRow,
+    pub unread: i64,
 }
 
 const CHAT_COLUMNS: &str =
     "id, server_id, client_msg_id, sender, receiver, content, sent_at, received_at, type, \
-     offline, seq, delivered_at, read_at";
+     offline, seq, delivered_at, read_at, failed_code, failed_reason";
 
 fn chat_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<ChatRow, ClientError> {
     Ok(ChatRow {
@@ -206,6 +323,13 @@ fn chat_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<ChatRow, ClientError> {
         seq: r.try_get("seq")?,
         delivered_at: r.try_get("delivered_at")?,
         read_at: r.try_get("read_at")?,
+        failed: match (
+            r.try_get::<Option<String>, _>("failed_code")?,
+            r.try_get::<Option<String>, _>("failed_reason")?,
+        ) {
+            (Some(code), reason) => Some((code, reason.unwrap_or_default())),
+            (None, _) => None,
+        },
     })
 }
 
@@ -233,6 +357,109 @@ impl ClientStore {
         .execute(self.pool())
         .await?;
         Ok(())
+    }
+
+    /// One own message by its client message ID.
+    pub async fn outgoing(
+        &self,
+        from: &str,
+        client_msg_id: &str,
+    ) -> Result<Option<ChatRow>, ClientError> {
+        let row = sqlx::query(&format!(
+            "SELECT {CHAT_COLUMNS} FROM chat WHERE sender = $1 AND client_msg_id = $2"
+        ))
+        .bind(from)
+        .bind(client_msg_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(chat_from_row).transpose()
+    }
+
+    /// The outbox: own messages neither stored by the server nor refused, oldest first.
+    pub async fn pending_outgoing(&self, from: &str) -> Result<Vec<ChatRow>, ClientError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {CHAT_COLUMNS} FROM chat WHERE sender = $1 AND server_id IS NULL \
+             AND failed_code IS NULL ORDER BY id"
+        ))
+        .bind(from)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(chat_from_row).collect()
+    }
+
+    /// Marks an own message refused by the server: shown as failed, never sent again.
+    pub async fn record_failed(
+        &self,
+        from: &str,
+        client_msg_id: &str,
+        code: &str,
+        reason: &str,
+    ) -> Result<(), ClientError> {
+        sqlx::query(
+            "UPDATE chat SET failed_code = $1, failed_reason = $2 \
+             WHERE sender = $3 AND client_msg_id = $4 AND server_id IS NULL",
+        )
+        .bind(code)
+        .bind(reason)
+        .bind(from)
+        .bind(client_msg_id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Puts a refused message back in the outbox (sent again on purpose, same ID).
+    pub async fn retry_failed(&self, from: &str, client_msg_id: &str) -> Result<(), ClientError> {
+        sqlx::query(
+            "UPDATE chat SET failed_code = NULL, failed_reason = NULL \
+             WHERE sender = $1 AND client_msg_id = $2",
+        )
+        .bind(from)
+        .bind(client_msg_id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Server IDs of `peer`'s messages to `me` not read here yet, and marks them read here
+    /// (the caller tells the server with a `read` frame).
+    pub async fn take_unread(&self, me: &str, peer: &str) -> Result<Vec<i64>, ClientError> {
+        let rows = sqlx::query(
+            "UPDATE chat SET read_at = $1 WHERE sender = $2 AND receiver = $3 AND sender <> receiver \
+             AND read_at IS NULL AND server_id IS NOT NULL RETURNING server_id",
+        )
+        .bind(now_ms())
+        .bind(peer)
+        .bind(me)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| r.try_get("server_id").map_err(Into::into))
+            .collect()
+    }
+
+    /// Every conversation of `me`, the most recent first.
+    pub async fn conversations(&self, me: &str) -> Result<Vec<Conversation>, ClientError> {
+        let rows = sqlx::query(&format!(
+            "WITH mine AS (SELECT {CHAT_COLUMNS}, CASE WHEN sender = $1 THEN receiver ELSE sender END AS peer \
+             FROM chat WHERE sender = $1 OR receiver = $1), \
+             ranked AS (SELECT *, ROW_NUMBER() OVER (PARTITION BY peer ORDER BY sent_at DESC, id DESC) AS rn FROM mine) \
+             SELECT ranked.*, (SELECT COUNT(*) FROM chat u WHERE u.sender = ranked.peer AND u.receiver = $1 \
+             AND u.sender <> u.receiver AND u.read_at IS NULL) AS unread \
+             FROM ranked WHERE rn = 1 ORDER BY sent_at DESC, id DESC"
+        ))
+        .bind(me)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Conversation {
+                    peer: r.try_get("peer")?,
+                    last: chat_from_row(r)?,
+                    unread: r.try_get("unread")?,
+                })
+            })
+            .collect()
     }
 
     /// Marks an outgoing message stored by the server.
@@ -308,12 +535,19 @@ impl ClientStore {
         Ok(())
     }
 
-    /// The conversation with `peer`, oldest first (the last `limit` messages).
-    pub async fn chat_with(&self, peer: &str, limit: i64) -> Result<Vec<ChatRow>, ClientError> {
+    /// The conversation of `me` with `peer`, oldest first (the last `limit` messages). With
+    /// `peer == me` it is the conversation with oneself, not everything one sent.
+    pub async fn chat_with(
+        &self,
+        me: &str,
+        peer: &str,
+        limit: i64,
+    ) -> Result<Vec<ChatRow>, ClientError> {
         let rows = sqlx::query(&format!(
-            "SELECT {CHAT_COLUMNS} FROM chat WHERE sender = $1 OR receiver = $1 \
-             ORDER BY COALESCE(server_id, 9223372036854775807) DESC, id DESC LIMIT $2"
+            "SELECT {CHAT_COLUMNS} FROM chat WHERE (sender = $1 AND receiver = $2) OR (sender = $2 AND receiver = $1) \
+             ORDER BY COALESCE(server_id, 9223372036854775807) DESC, id DESC LIMIT $3"
         ))
+        .bind(me)
         .bind(peer)
         .bind(limit)
         .fetch_all(self.pool())

@@ -85,6 +85,13 @@ impl Connection {
         Ok(None)
     }
 
+    /// Closes politely without waiting on a peer that is gone (at most one second).
+    pub async fn shutdown(&mut self) {
+        // Best effort: the connection may already be broken, which is fine when leaving.
+        let _ =
+            tokio::time::timeout(std::time::Duration::from_secs(1), self.inner.close(None)).await;
+    }
+
     pub async fn close(mut self) -> Result<(), ClientError> {
         self.inner
             .close(None)

@@ -93,6 +93,10 @@ pub struct PresenceInfo {
     pub signature: Option<String>,
     pub personal_site: Option<String>,
     pub updated_at: i64,
+    /// With `offline`: when the user's last device disconnected (Unix ms); `None` when it never
+    /// connected or is connected now.
+    #[serde(default)]
+    pub last_seen_at: Option<i64>,
 }
 
 /// The caller's own presence and privacy setting.
@@ -101,6 +105,9 @@ pub struct MyPresence {
     #[serde(flatten)]
     pub info: PresenceInfo,
     pub visibility: Visibility,
+    /// The status the user picked: shown as `im_status` while a device is connected.
+    #[serde(default)]
+    pub chosen_status: Option<ImStatus>,
 }
 
 /// Distinguishes an absent field (leave unchanged) from `null` (clear it).
@@ -111,6 +118,7 @@ fn some_or_null<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 }
 
 /// `PUT /v1/presence/me`: only the fields present change; `null` or `""` clears a text field.
+/// `im_status` is the status shown while a device is connected (offline otherwise).
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct PresenceUpdate {
@@ -146,6 +154,10 @@ pub struct PresenceUpdate {
         skip_serializing_if = "Option::is_none"
     )]
     pub personal_site: Option<Option<String>>,
+    /// How long a new `activity_status` lasts unless sent again (seconds; the server bounds
+    /// it and has a default): the monitor refreshes it, so it lapses when the monitor stops.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity_ttl_secs: Option<u64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]

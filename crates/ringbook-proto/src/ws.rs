@@ -47,7 +47,8 @@ pub enum ClientFrame {
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum CloseReason {
-    /// The same session connected again; this older connection is closed.
+    /// The session opened more connections than the server keeps at once (8), or this
+    /// connection fell too far behind; the oldest / slow one is closed. Reconnect and sync.
     Replaced,
     /// The session was revoked (logout, revoke from another device, account moved).
     Revoked,

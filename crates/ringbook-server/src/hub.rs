@@ -12,6 +12,12 @@ use tokio::sync::{mpsc, watch};
 /// the client resyncs from its last sequence number when it reconnects.
 pub const OUTBOUND_QUEUE: usize = 256;
 
+/// Connections one session may hold at once. Several commands of one device run side by side
+/// (a chat, `status show --follow`, an `inbox`), so a new connection must not close the others;
+/// the cap still bounds what a client that reconnects without closing (a half-open TCP
+/// connection the server has not noticed yet) can pile up: beyond it the oldest is replaced.
+pub const MAX_CONNECTIONS_PER_SESSION: usize = 8;
+
 #[derive(Clone)]
 pub struct ConnHandle {
     pub id: String,
@@ -104,18 +110,21 @@ fn lock(
 }
 
 impl Hub {
-    /// Adds a connection; an older connection of the same session is told it was replaced.
+    /// Adds a connection; when its session already holds [`MAX_CONNECTIONS_PER_SESSION`], the
+    /// oldest of them is told it was replaced.
     pub fn register(&self, handle: ConnHandle) {
         let mut map = lock(&self.by_user);
         let conns = map.entry(handle.user_id).or_default();
-        conns.retain(|c| {
-            if c.session_id == handle.session_id {
-                c.close(CloseReason::Replaced);
-                false
-            } else {
-                true
+        let same_session = conns
+            .iter()
+            .filter(|c| c.session_id == handle.session_id)
+            .count();
+        if same_session >= MAX_CONNECTIONS_PER_SESSION {
+            // Connections are pushed in arrival order, so the first one found is the oldest.
+            if let Some(pos) = conns.iter().position(|c| c.session_id == handle.session_id) {
+                conns.remove(pos).close(CloseReason::Replaced);
             }
-        });
+        }
         conns.push(handle);
     }
 

@@ -85,6 +85,14 @@ impl App {
             tracing::info!(stale, "cleared connection records of an earlier run");
         }
         let passwords = passwords::Passwords::new(&config.passwords);
+        // Users this node showed present before it stopped are offline now (last seen now).
+        let gone = store.offline_without_connections(state::now_ms()).await?;
+        if !gone.is_empty() {
+            tracing::info!(
+                users = gone.len(),
+                "set offline the users left without connections"
+            );
+        }
         Ok(Arc::new(App {
             limits: Limits::from_config(&config),
             official: official::Runtime::new(&config.official),
@@ -159,6 +167,8 @@ pub async fn run(
     let housekeeping = tokio::spawn(housekeeping(state.clone()));
     // Developer-mode pushes waiting in the database (also those of an earlier run).
     let official_pushes = tokio::spawn(official::push::worker(state.clone()));
+    // Activity statuses the monitor stopped refreshing.
+    let lapsed_activities = tokio::spawn(presence::lapse_activities(state.clone()));
     let hub_state = state.clone();
     let limits = Arc::new(transport::ConnectionLimits::from_config(
         &state.config.connections,
@@ -184,6 +194,7 @@ pub async fn run(
     .await;
     housekeeping.abort();
     official_pushes.abort();
+    lapsed_activities.abort();
     state.store.close().await;
     Ok(())
 }

@@ -253,6 +253,11 @@ async fn run_connection(state: AppState, session: Session, addr: ClientAddr, soc
     // The writer ends once every sender is gone; close it now if the reader ended first.
     handle.close(CloseReason::Shutdown);
     state.hub.unregister(session.user_id, &conn_id);
+    // The record goes before the disconnect hooks run: presence asks the store whether any
+    // connection of the user is left (on any node).
+    if let Err(e) = state.store.remove_connection(&conn_id).await {
+        tracing::warn!(error = %e, "could not remove the connection record");
+    }
     Box::pin(crate::realtime::on_disconnect(&ctx)).await;
     // Let the writer deliver the closing frame, but never wait on a peer that stopped reading:
     // then the writer is stopped, so the socket does not stay open for it.
@@ -274,9 +279,6 @@ async fn run_connection(state: AppState, session: Session, addr: ClientAddr, soc
                 break;
             }
         }
-    }
-    if let Err(e) = state.store.remove_connection(&conn_id).await {
-        tracing::warn!(error = %e, "could not remove the connection record");
     }
     state.metrics.ws_connections.dec();
     tracing::debug!("disconnected");

@@ -548,7 +548,7 @@ async fn sessions_are_listed_and_revoked() {
 }
 
 #[tokio::test]
-async fn websocket_records_the_connection_and_replaces_a_second_one() {
+async fn websocket_records_the_connection_and_keeps_several_per_session() {
     let srv = TestServer::start().await;
     let (client, login, _) = srv.login(&phone(19)).await;
     let mut first = client.connect().await.unwrap();
@@ -570,17 +570,40 @@ async fn websocket_records_the_connection_and_replaces_a_second_one() {
     assert_eq!(conns.len(), 1);
     assert_eq!(conns[0].client_addr, "127.0.0.1");
 
+    // A second connection of the same session (another command of the same device) leaves the
+    // first one open: both answer.
     let mut second = client.connect().await.unwrap();
     assert!(matches!(
         second.next().await.unwrap(),
         Some(ServerFrame::Hello { .. })
     ));
+    first
+        .send(&ringbook_proto::ws::ClientFrame::Ping { nonce: 1 })
+        .await
+        .unwrap();
+    assert_eq!(
+        first.next().await.unwrap(),
+        Some(ServerFrame::Pong { nonce: 1 })
+    );
+    // Beyond the cap, the oldest is replaced.
+    let mut more = Vec::new();
+    for _ in 2..ringbook_server::hub::MAX_CONNECTIONS_PER_SESSION + 1 {
+        let mut c = client.connect().await.unwrap();
+        assert!(matches!(
+            c.next().await.unwrap(),
+            Some(ServerFrame::Hello { .. })
+        ));
+        more.push(c);
+    }
     assert_eq!(
         first.next().await.unwrap(),
         Some(ServerFrame::Closing {
             reason: CloseReason::Replaced
         })
     );
+    for c in more {
+        c.close().await.unwrap();
+    }
 
     // Ping works, and garbage gets an error frame without closing.
     second

@@ -121,6 +121,7 @@ async fn status_follows_connections_and_is_pushed_to_allowed_contacts_only() {
             nickname: Some(Some("Al".into())),
             signature: Some(Some("hello".into())),
             personal_site: Some(Some("https://al.example".into())),
+            activity_ttl_secs: None,
         })
         .await
         .unwrap();
@@ -225,17 +226,16 @@ async fn privacy_setting_decides_who_sees_presence() {
     .await
     .unwrap();
     no_presence(&mut ws_b, &pa).await;
-    // A still sees its own.
-    assert_eq!(
-        a.my_presence().await.unwrap().info.im_status,
-        ImStatus::Away
-    );
+    // A still sees its own: chosen away, shown offline while no device of A is connected.
+    let mine = a.my_presence().await.unwrap();
+    assert_eq!(mine.chosen_status, Some(ImStatus::Away));
+    assert_eq!(mine.info.im_status, ImStatus::Offline);
 
     // Back to contacts (the default): B again, C not.
     a.set_presence_privacy(Visibility::Contacts).await.unwrap();
     assert_eq!(
-        next_presence(&mut ws_b, &pa).await.im_status,
-        ImStatus::Away
+        next_presence(&mut ws_b, &pa).await.self_status.as_deref(),
+        Some("lunch")
     );
     assert!(visible(&b.contacts_presence().await.unwrap(), &pa).is_some());
     assert!(visible(&c.contacts_presence().await.unwrap(), &pa).is_none());
@@ -308,4 +308,105 @@ async fn bad_presence_input_is_refused() {
         code(srv.client().my_presence().await.unwrap_err()),
         "missing_token"
     );
+}
+
+/// Issue 12: presence stayed `busy` while the user was offline. Without a connected device the
+/// user shows offline (with the time it was last seen); the chosen status and the self-set text
+/// wait for the next connection, and only the last connection's close makes it offline.
+#[tokio::test]
+async fn a_user_without_a_connected_device_shows_offline_with_last_seen() {
+    let srv = TestServer::start().await;
+    let (pa, pb) = (phone(30), phone(31));
+    let (a, _, _) = srv.login(&pa).await;
+    let (b, _, _) = srv.login(&pb).await;
+    add(&a, std::slice::from_ref(&pb)).await;
+    add(&b, std::slice::from_ref(&pa)).await;
+
+    // Set while no device is connected: offline for others, the text shows, no "last seen" yet.
+    let mine = a
+        .update_presence(&PresenceUpdate {
+            im_status: Some(ImStatus::Busy),
+            self_status: Some(Some("in a meeting".into())),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(mine.info.im_status, ImStatus::Offline);
+    assert_eq!(mine.chosen_status, Some(ImStatus::Busy));
+    let seen = visible(&b.contacts_presence().await.unwrap(), &pa).unwrap();
+    assert_eq!(seen.im_status, ImStatus::Offline);
+    assert_eq!(seen.self_status.as_deref(), Some("in a meeting"));
+    assert_eq!(seen.last_seen_at, None);
+
+    // Connected twice (two commands of one device): busy; closing one keeps it busy.
+    let mut ws_b = connect(&b).await;
+    let first = connect(&a).await;
+    let pushed = next_presence(&mut ws_b, &pa).await;
+    assert_eq!(pushed.im_status, ImStatus::Busy);
+    assert_eq!(pushed.last_seen_at, None);
+    let second = connect(&a).await;
+    first.close().await.unwrap();
+    no_presence(&mut ws_b, &pa).await;
+    assert_eq!(
+        visible(&b.contacts_presence().await.unwrap(), &pa)
+            .unwrap()
+            .im_status,
+        ImStatus::Busy
+    );
+
+    // The last one closes: offline, last seen now, pushed; the text stays until changed.
+    let before = ringbook_client::store::now_ms();
+    second.close().await.unwrap();
+    let pushed = next_presence(&mut ws_b, &pa).await;
+    let after = ringbook_client::store::now_ms();
+    assert_eq!(pushed.im_status, ImStatus::Offline);
+    let last_seen = pushed.last_seen_at.expect("last seen with offline");
+    assert!((before..=after).contains(&last_seen), "{last_seen}");
+    assert_eq!(pushed.self_status.as_deref(), Some("in a meeting"));
+    let queried = b.query_presence(std::slice::from_ref(&pa)).await.unwrap();
+    assert_eq!(queried.presence[0].last_seen_at, Some(last_seen));
+}
+
+/// Issue 12: an activity status set by the monitor stayed after the monitor was gone. It now
+/// lapses after its time to live unless sent again, and watchers are told.
+#[tokio::test]
+async fn an_activity_status_lapses_unless_refreshed() {
+    let srv = TestServer::start().await;
+    let (pa, pb) = (phone(40), phone(41));
+    let (a, _, _) = srv.login(&pa).await;
+    let (b, _, _) = srv.login(&pb).await;
+    add(&a, std::slice::from_ref(&pb)).await;
+    add(&b, std::slice::from_ref(&pa)).await;
+    let mut ws_b = connect(&b).await;
+
+    a.update_presence(&PresenceUpdate {
+        self_status: Some(Some("travelling".into())),
+        activity_status: Some(Some("In a meeting".into())),
+        activity_ttl_secs: Some(1),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let pushed = next_presence(&mut ws_b, &pa).await;
+    assert_eq!(pushed.activity_status.as_deref(), Some("In a meeting"));
+    // Not refreshed: it lapses (the sweeper runs every second) and B is told.
+    let lapsed = next_presence(&mut ws_b, &pa).await;
+    assert_eq!(lapsed.activity_status, None);
+    assert_eq!(lapsed.self_status.as_deref(), Some("travelling"));
+    let q = b.query_presence(std::slice::from_ref(&pa)).await.unwrap();
+    assert_eq!(q.presence[0].activity_status, None);
+    assert_eq!(q.presence[0].self_status.as_deref(), Some("travelling"));
+
+    // A time to live out of bounds is refused.
+    for ttl in [0, 86_401] {
+        let err = a
+            .update_presence(&PresenceUpdate {
+                activity_status: Some(Some("x".into())),
+                activity_ttl_secs: Some(ttl),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some("bad_activity_ttl"));
+    }
 }

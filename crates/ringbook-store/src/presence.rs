@@ -17,6 +17,10 @@ pub struct PresenceRow {
     /// `everyone`, `contacts` or `nobody`.
     pub visibility: String,
     pub updated_at: i64,
+    /// When the user's last connection closed.
+    pub last_seen_at: Option<i64>,
+    /// When `activity_status` lapses unless refreshed.
+    pub activity_expires_at: Option<i64>,
 }
 
 /// A partial update: `None` leaves a field unchanged; `Some(None)` clears an optional one.
@@ -30,12 +34,14 @@ pub struct PresenceUpdate {
     pub nickname: Option<Option<String>>,
     pub personal_site: Option<Option<String>>,
     pub visibility: Option<String>,
+    pub last_seen_at: Option<Option<i64>>,
+    pub activity_expires_at: Option<Option<i64>>,
 }
 
 const COLUMNS: &str = "u.id AS user_id, u.phone, COALESCE(p.im_status, 'offline') AS im_status, \
     COALESCE(p.chosen_status, 'online') AS chosen_status, p.self_status, p.activity_status, p.signature, \
     p.nickname, p.personal_site, COALESCE(p.visibility, 'contacts') AS visibility, \
-    COALESCE(p.updated_at, 0) AS updated_at";
+    COALESCE(p.updated_at, 0) AS updated_at, p.last_seen_at, p.activity_expires_at";
 
 fn read(r: &sqlx::any::AnyRow) -> Result<PresenceRow> {
     Ok(PresenceRow {
@@ -50,6 +56,8 @@ fn read(r: &sqlx::any::AnyRow) -> Result<PresenceRow> {
         personal_site: crate::opt(r, "personal_site")?,
         visibility: r.try_get("visibility")?,
         updated_at: r.try_get("updated_at")?,
+        last_seen_at: crate::opt(r, "last_seen_at")?,
+        activity_expires_at: crate::opt(r, "activity_expires_at")?,
     })
 }
 
@@ -148,10 +156,88 @@ impl Store {
         if let Some(v) = &u.visibility {
             set!("visibility", v.clone());
         }
+        if let Some(v) = &u.last_seen_at {
+            set!("last_seen_at", *v);
+        }
+        if let Some(v) = &u.activity_expires_at {
+            set!("activity_expires_at", *v);
+        }
         set!("updated_at", now);
         tx.commit().await?;
         self.presence_of(user_id)
             .await?
             .ok_or(crate::StoreError::NotFound)
+    }
+
+    /// Users whose activity status lapsed at or before `now` (the monitor stopped refreshing it).
+    pub async fn lapsed_activities(&self, now: i64) -> Result<Vec<i64>> {
+        let rows = sqlx::query(
+            "SELECT user_id FROM presence WHERE activity_expires_at IS NOT NULL AND activity_expires_at <= $1",
+        )
+        .bind(now)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| r.try_get::<i64, _>("user_id").map_err(Into::into))
+            .collect()
+    }
+
+    /// At start-up, after this node forgot its connection records: users shown as present
+    /// without any recorded connection (on any node) go offline, last seen `now`; returns them.
+    pub async fn offline_without_connections(&self, now: i64) -> Result<Vec<i64>> {
+        let rows = sqlx::query(
+            "SELECT user_id FROM presence WHERE im_status <> 'offline' \
+             AND user_id NOT IN (SELECT user_id FROM connections)",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let ids = rows
+            .iter()
+            .map(|r| r.try_get("user_id"))
+            .collect::<std::result::Result<Vec<i64>, _>>()?;
+        for chunk in ids.chunks(200) {
+            let mut marks = self.marks();
+            let (seen, updated) = (marks.next_mark(), marks.next_mark());
+            let sql = format!(
+                "UPDATE presence SET im_status = 'offline', last_seen_at = {seen}, updated_at = {updated} \
+                 WHERE user_id IN ({})",
+                marks.list(chunk.len())
+            );
+            let mut q = sqlx::query(&sql).bind(now).bind(now);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.execute(self.pool()).await?;
+        }
+        Ok(ids)
+    }
+
+    /// The user's last connection closed: offline, last seen `now`, unless a connection is
+    /// recorded for the user (on any node) — checked in the same statement, so a connection
+    /// opening at the same moment is never shown offline. True when the row changed.
+    pub async fn go_offline_unless_connected(&self, user_id: i64, now: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE presence SET im_status = 'offline', last_seen_at = $2, updated_at = $2 \
+             WHERE user_id = $1 AND NOT EXISTS (SELECT 1 FROM connections WHERE user_id = $1)",
+        )
+        .bind(user_id)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Clears the user's activity status if it lapsed at or before `now` (a refresh that came
+    /// meanwhile wins). True when it was cleared.
+    pub async fn clear_lapsed_activity(&self, user_id: i64, now: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE presence SET activity_status = NULL, activity_expires_at = NULL, updated_at = $2 \
+             WHERE user_id = $1 AND activity_expires_at <= $2",
+        )
+        .bind(user_id)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
     }
 }

@@ -91,7 +91,8 @@ pub async fn login(global: &Global, args: LoginArgs) -> anyhow::Result<()> {
             rescue_password: args.rescue_password.clone(),
             move_account: args.move_account,
         };
-        return complete(&ctx, req).await;
+        let first = ctx.client.login(&req).await;
+        return complete(&ctx, req, first).await;
     }
 
     let phone = match args.phone.clone() {
@@ -119,23 +120,46 @@ pub async fn login(global: &Global, args: LoginArgs) -> anyhow::Result<()> {
         };
         Proof::SmsCode { code }
     };
-    let req = LoginRequest {
+    let mut req = LoginRequest {
         phone: Some(phone),
         device,
         proof,
         rescue_password: args.rescue_password.clone(),
         move_account: args.move_account,
     };
-    complete(&ctx, req).await
+    // At a terminal a mistyped code is asked again (the server counts the tries and says how
+    // many are left) instead of ending the login: the code stays valid meanwhile.
+    loop {
+        let first = ctx.client.login(&req).await;
+        let retry = matches!(&first, Err(e) if e.code() == Some("wrong_code"))
+            && matches!(req.proof, Proof::SmsCode { .. })
+            && interactive();
+        if !retry {
+            return complete(&ctx, req, first).await;
+        }
+        if let Err(e) = &first {
+            eprintln!("{e}");
+            if e.to_string().contains("no tries left") {
+                return finish(&ctx, first).await;
+            }
+        }
+        req.proof = Proof::SmsCode {
+            code: prompt("Code: ")?,
+        };
+    }
 }
 
 fn reqwest_post() -> ringbook_client::api::Method {
     ringbook_client::api::Method::POST
 }
 
-/// Sends the login; at a terminal, asks for the rescue password when the server needs it.
-async fn complete(ctx: &Ctx, mut req: LoginRequest) -> anyhow::Result<()> {
-    let first = ctx.client.login(&req).await;
+/// Finishes a login the server answered with `first`; at a terminal, asks for the rescue
+/// password when the server needs it.
+async fn complete(
+    ctx: &Ctx,
+    mut req: LoginRequest,
+    first: Result<LoginResponse, ClientError>,
+) -> anyhow::Result<()> {
     let needs_password = matches!(
         first.as_ref().err().and_then(|e| e.code()),
         Some("rescue_password_required")
@@ -152,6 +176,16 @@ async fn finish(ctx: &Ctx, resp: Result<LoginResponse, ClientError>) -> anyhow::
     ctx.store
         .record_login(resp.phone.as_str(), &resp.token, &ctx.server)
         .await?;
+    // Messages written while logged out (or before) go out now.
+    let report = ctx
+        .client
+        .clone()
+        .with_token(resp.token.clone())
+        .flush_outbox(&ctx.store, resp.phone.as_str())
+        .await;
+    if let Ok(report) = &report {
+        crate::ctx::report_outbox(report, None);
+    }
     let how = if resp.registered {
         "registered and logged in"
     } else if resp.moved {

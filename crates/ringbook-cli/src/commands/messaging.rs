@@ -1,16 +1,16 @@
-//! Messaging commands: `send`, `history`, `inbox`, `chat`, and the block list (`block`,
-//! `unblock`, `blocked`). Every received message is kept in the client store's chat table.
+//! Messaging commands: `send`, `history`, `inbox`, `chats`, `chat`, and the block list
+//! (`block`, `unblock`, `blocked`). Every message is kept in the client store's chat table, which
+//! is also the outbox: a send is stored first and retried by every later command until the
+//! server stores or refuses it (`crate::ctx`). The chat itself lives in [`super::chat`].
 
 use crate::ctx::{Ctx, Global};
 use anyhow::{bail, Context};
-use ringbook_client::messaging::{new_client_msg_id, ChatRow, SendOutcome};
+use ringbook_client::messaging::{new_client_msg_id, ChatRow};
 use ringbook_client::ws::Connection;
 use ringbook_client::ClientStore;
 use ringbook_proto::ws::{ChatMessage, ClientFrame, ServerFrame};
 use ringbook_proto::PhoneNumber;
-use std::collections::HashMap;
 use std::time::Duration;
-use tokio::io::AsyncBufReadExt;
 
 #[derive(clap::Subcommand)]
 pub enum Cmd {
@@ -36,10 +36,14 @@ pub enum Cmd {
     },
     /// Fetch what arrived while you were away, print it and mark it delivered.
     Inbox,
-    /// Chat with a number: type lines to send; incoming messages and receipts show live.
-    /// Reads stdin, so it also works with piped input (it ends after the last line is stored).
+    /// Your conversations, the most recent first: names, last message, time, unread count and
+    /// presence.
+    Chats,
+    /// Chat with a number: full screen at a terminal (/help lists the commands); with piped
+    /// input each line is sent and it ends after the last line is stored. Without a number it
+    /// opens the most recent conversation.
     Chat {
-        number: String,
+        number: Option<String>,
         /// Seconds to stay after stdin ends, to show replies and receipts.
         #[arg(long, default_value_t = 0)]
         linger: u64,
@@ -63,7 +67,8 @@ pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
             local,
         } => history(&ctx, &number, limit, local).await,
         Cmd::Inbox => inbox(&ctx).await,
-        Cmd::Chat { number, linger } => chat(&ctx, &number, linger).await,
+        Cmd::Chats => super::chat::chats(&ctx).await,
+        Cmd::Chat { number, linger } => super::chat::chat(&ctx, number.as_deref(), linger).await,
         Cmd::Block { number } => {
             let b = ctx.client.block(&number).await?;
             println!("blocked {}", b.phone);
@@ -87,14 +92,14 @@ pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
     }
 }
 
-fn normalize(raw: &str) -> anyhow::Result<String> {
+pub(crate) fn normalize(raw: &str) -> anyhow::Result<String> {
     let region = std::env::var("RINGBOOK_REGION").unwrap_or_else(|_| "CN".into());
     Ok(PhoneNumber::parse(raw, &region)
         .with_context(|| format!("'{raw}' is not a valid mobile number"))?
         .to_string())
 }
 
-async fn me(ctx: &Ctx) -> anyhow::Result<String> {
+pub(crate) async fn me(ctx: &Ctx) -> anyhow::Result<String> {
     ctx.store
         .own_user()
         .await?
@@ -118,7 +123,7 @@ fn when(ms: i64) -> String {
         .unwrap_or_else(|| ms.to_string())
 }
 
-async fn connect(ctx: &Ctx) -> anyhow::Result<Connection> {
+pub(crate) async fn connect(ctx: &Ctx) -> anyhow::Result<Connection> {
     let mut ws = ctx
         .client
         .connect()
@@ -132,70 +137,62 @@ async fn connect(ctx: &Ctx) -> anyhow::Result<Connection> {
     }
 }
 
+/// Stores the message in the outbox, then sends the outbox (older waiting messages first, so
+/// order is kept) over HTTP. An unreachable server is not an error: the message waits and goes
+/// out with the next command.
 async fn send(ctx: &Ctx, number: &str, text: &str, id: Option<String>) -> anyhow::Result<()> {
     let me = me(ctx).await?;
     let to = normalize(number)?;
     let cid = id.unwrap_or_else(new_client_msg_id);
-    ctx.store
-        .record_outgoing(&cid, &me, &to, text, "text")
-        .await?;
-    // A dropped connection is retried with the same ID: the server never stores it twice.
-    let mut last_err = None;
-    for attempt in 0..3 {
-        if attempt > 0 {
-            tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
+    if let Some(old) = ctx.store.outgoing(&me, &cid).await? {
+        if let Some(server_id) = old.server_id {
+            println!(
+                "already sent to {} (message {server_id}); not sent twice",
+                old.receiver
+            );
+            return Ok(());
         }
-        let mut ws = match connect(ctx).await {
-            Ok(ws) => ws,
-            Err(e) => {
-                last_err = Some(e);
-                continue;
-            }
-        };
-        let mut incoming = Vec::new();
-        let outcome = ws
-            .send_and_wait(&cid, &to, text, |f| {
-                if let ServerFrame::Message(m) = f {
-                    incoming.push(m);
-                }
-            })
-            .await;
-        for m in &incoming {
-            ctx.store.record_message(m, false).await?;
-        }
-        match outcome {
-            Ok(SendOutcome::Acked {
-                id, seq, duplicate, ..
-            }) => {
-                ctx.store.record_acked(&me, &cid, id, seq).await?;
-                let _ = ws.close().await;
-                if duplicate {
-                    println!("already sent to {to} (message {id}); not sent twice");
-                } else {
-                    println!("sent to {to} (message {id})");
-                }
-                return Ok(());
-            }
-            Ok(SendOutcome::Failed(e)) => bail!("{} ({})", e.message, e.code),
-            Err(e) => last_err = Some(e.into()),
-        }
+        // Sent again on purpose with the same ID: a refused one gets another chance.
+        ctx.store.retry_failed(&me, &cid).await?;
+    } else {
+        ctx.store
+            .record_outgoing(&cid, &me, &to, text, "text")
+            .await?;
     }
-    Err(last_err.unwrap_or_else(|| anyhow::anyhow!("could not send")))
+    let report = ctx.client.flush_outbox(&ctx.store, &me).await?;
+    crate::ctx::report_outbox(&report, Some(&cid));
+    if let Some((_, ack)) = report.sent.iter().find(|(r, _)| r.client_msg_id == cid) {
+        if ack.duplicate {
+            println!("already sent to {to} (message {}); not sent twice", ack.id);
+        } else {
+            println!("sent to {to} (message {})", ack.id);
+        }
+        return Ok(());
+    }
+    if let Some((_, e)) = report.refused.iter().find(|(r, _)| r.client_msg_id == cid) {
+        bail!("not sent: {} ({})", e.message, e.code);
+    }
+    let why = report
+        .stopped
+        .map(|e| e.to_string())
+        .unwrap_or_else(|| "the server did not answer".into());
+    println!(
+        "queued for {to}: {why}; it waits in the outbox and goes out with your next ringbook command"
+    );
+    Ok(())
 }
 
-fn print_row(me: &str, r: &ChatRow) {
+fn print_row(me: &str, names: &std::collections::HashMap<String, String>, r: &ChatRow) {
     let state = if r.sender == me {
-        if r.read_at.is_some() {
-            " [read]"
-        } else if r.delivered_at.is_some() {
-            " [delivered]"
-        } else if r.server_id.is_some() {
-            " [sent]"
-        } else {
-            " [not sent]"
+        match (&r.failed, r.read_at, r.delivered_at, r.server_id) {
+            (Some((code, reason)), ..) => format!(" [failed: {reason} ({code})]"),
+            (None, Some(_), ..) => " [read]".into(),
+            (None, None, Some(_), _) => " [delivered]".into(),
+            (None, None, None, Some(_)) => " [sent]".into(),
+            (None, None, None, None) => " [waiting to be sent]".into(),
         }
     } else {
-        ""
+        String::new()
     };
     let who = if r.kind == "notice" {
         // A system notice (an order of a shared service): not written by the peer.
@@ -210,9 +207,16 @@ fn print_row(me: &str, r: &ChatRow) {
     } else if r.sender == me {
         "me".to_string()
     } else {
-        r.sender.clone()
+        names
+            .get(&r.sender)
+            .cloned()
+            .unwrap_or_else(|| r.sender.clone())
     };
-    println!("{}  {who}: {}{state}", when(r.sent_at), r.content);
+    println!(
+        "{}  {who}: {}{state}",
+        when(r.sent_at),
+        super::chat::clean(&r.content)
+    );
 }
 
 async fn history(ctx: &Ctx, number: &str, limit: i64, local: bool) -> anyhow::Result<()> {
@@ -222,12 +226,35 @@ async fn history(ctx: &Ctx, number: &str, limit: i64, local: bool) -> anyhow::Re
         bail!("--limit must be at least 1");
     }
     if !local {
+        if let Err(e) = fetch_history(ctx, &peer, limit).await {
+            match e.downcast_ref::<ringbook_client::ClientError>() {
+                Some(ringbook_client::ClientError::Unreachable { .. }) => {
+                    eprintln!("(the server is unreachable; showing what is stored here)")
+                }
+                _ => return Err(e),
+            }
+        }
+    }
+    let rows = ctx.store.chat_with(&me, &peer, limit).await?;
+    if rows.is_empty() {
+        println!("no messages with {peer}");
+    }
+    let names = super::chat::names(&ctx.store).await?;
+    for r in &rows {
+        print_row(&me, &names, r);
+    }
+    Ok(())
+}
+
+/// Copies the last `limit` messages with `peer` from the server into the client store.
+async fn fetch_history(ctx: &Ctx, peer: &str, limit: i64) -> anyhow::Result<()> {
+    {
         let mut before = None;
         let mut fetched = 0;
         while fetched < limit {
             let page = ctx
                 .client
-                .history(&peer, before, Some((limit - fetched).min(200)))
+                .history(peer, before, Some((limit - fetched).min(200)))
                 .await?;
             for m in &page.messages {
                 ctx.store.record_message(&m.message, false).await?;
@@ -247,19 +274,12 @@ async fn history(ctx: &Ctx, number: &str, limit: i64, local: bool) -> anyhow::Re
             }
         }
     }
-    let rows = ctx.store.chat_with(&peer, limit).await?;
-    if rows.is_empty() {
-        println!("no messages with {peer}");
-    }
-    for r in &rows {
-        print_row(&me, r);
-    }
     Ok(())
 }
 
 /// Stores synced messages, marks them delivered on the server, advances the last sequence
 /// number; returns the new ones.
-async fn sync_into_store(
+pub(crate) async fn sync_into_store(
     store: &ClientStore,
     ws: &mut Connection,
 ) -> anyhow::Result<Vec<ChatMessage>> {
@@ -331,113 +351,5 @@ async fn inbox(ctx: &Ctx) -> anyhow::Result<()> {
         new.len(),
         if new.len() == 1 { "" } else { "s" }
     );
-    Ok(())
-}
-
-async fn chat(ctx: &Ctx, number: &str, linger: u64) -> anyhow::Result<()> {
-    let me = me(ctx).await?;
-    let peer = normalize(number)?;
-    let mut ws = connect(ctx).await?;
-    let new = sync_into_store(&ctx.store, &mut ws).await?;
-    let others = new.iter().filter(|m| m.from != peer).count();
-    if others > 0 {
-        println!(
-            "({others} new message(s) from others; see `ringbook inbox` or `ringbook history`)"
-        );
-    }
-    for r in ctx.store.chat_with(&peer, 20).await? {
-        print_row(&me, &r);
-    }
-    let unread: Vec<i64> = new
-        .iter()
-        .filter(|m| m.from == peer)
-        .map(|m| m.id)
-        .collect();
-    if !unread.is_empty() {
-        ws.send(&ClientFrame::Read { ids: unread }).await?;
-    }
-    eprintln!("chatting with {peer}; type a line and Enter to send, /quit to leave");
-
-    let mut stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-    let mut stdin_open = true;
-    // client_msg_id → text, for sends not acknowledged yet.
-    let mut pending: HashMap<String, String> = HashMap::new();
-    let mut last_seq = ctx.store.last_seq().await?;
-    let mut deadline: Option<tokio::time::Instant> = None;
-    loop {
-        if !stdin_open && pending.is_empty() && deadline.is_none() {
-            deadline = Some(tokio::time::Instant::now() + Duration::from_secs(linger));
-        }
-        let sleep_until =
-            deadline.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(86_400));
-        tokio::select! {
-            line = stdin.next_line(), if stdin_open => {
-                match line? {
-                    None => stdin_open = false,
-                    Some(l) if l.trim() == "/quit" => stdin_open = false,
-                    Some(l) if l.trim().is_empty() => {}
-                    Some(l) => {
-                        let cid = new_client_msg_id();
-                        ctx.store.record_outgoing(&cid, &me, &peer, &l, "text").await?;
-                        ws.send(&ClientFrame::Send {
-                            client_msg_id: cid.clone(),
-                            to: peer.clone(),
-                            body: l.clone(),
-                            kind: None,
-                            sent_at: Some(ringbook_client::store::now_ms()),
-                        }).await?;
-                        pending.insert(cid, l);
-                    }
-                }
-            }
-            frame = ws.next() => {
-                let Some(frame) = frame? else { bail!("the server closed the connection") };
-                match frame {
-                    ServerFrame::Ack { client_msg_id, id, seq, .. } => {
-                        ctx.store.record_acked(&me, &client_msg_id, id, seq).await?;
-                        if let Some(text) = pending.remove(&client_msg_id) {
-                            println!("{}  me: {text} [sent]", when(ringbook_client::store::now_ms()));
-                        }
-                    }
-                    ServerFrame::SendFailed { client_msg_id, error } => {
-                        let text = pending.remove(&client_msg_id).unwrap_or_default();
-                        println!("not sent: {text} — {} ({})", error.message, error.code);
-                    }
-                    ServerFrame::Message(m) => {
-                        let fresh = ctx.store.record_message(&m, false).await?;
-                        if m.seq == last_seq + 1 {
-                            last_seq = m.seq;
-                            ctx.store.set_last_seq(last_seq).await?;
-                        }
-                        if fresh {
-                            if m.from == peer {
-                                println!("{}  {}: {}", when(m.sent_at), sender_label(&m), m.body);
-                                ws.send(&ClientFrame::Read { ids: vec![m.id] }).await?;
-                            } else {
-                                println!("(new message from {})", m.from);
-                                ws.send(&ClientFrame::Delivered { ids: vec![m.id] }).await?;
-                            }
-                        }
-                    }
-                    ServerFrame::Receipt(r) => {
-                        ctx.store.record_receipt(r.id, &r.status, r.at).await?;
-                        println!("  message {} {} by {}", r.id, r.status, r.by);
-                    }
-                    ServerFrame::Closing { reason } => bail!("the server closed the chat ({reason:?})"),
-                    ServerFrame::Error(e) => println!("error: {} ({})", e.message, e.code),
-                    _ => {}
-                }
-            }
-            () = tokio::time::sleep_until(sleep_until) => break,
-        }
-    }
-    if !pending.is_empty() {
-        bail!(
-            "{} message(s) were not acknowledged by the server",
-            pending.len()
-        );
-    }
-    flush(&mut ws).await?;
-    let _ = ws.close().await;
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod chat;
 pub mod contacts;
 pub mod messaging;
 pub mod monitor;

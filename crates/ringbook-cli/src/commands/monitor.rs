@@ -12,7 +12,9 @@
 //!
 //! Status: the latest matching event wins while it lasts; an event mapped to `Available` ends it,
 //! and the status falls back to the newest running matched process (or none). The status is sent
-//! (`PUT /v1/presence/me` activity_status) only when it changes.
+//! (`PUT /v1/presence/me` activity_status) when it changes, with a time to live
+//! (`--activity-ttl`), and sent again every third of that time while it holds: when the monitor
+//! stops, the server lets the status lapse instead of showing it for ever.
 
 use crate::ctx::Global;
 use anyhow::Context;
@@ -46,6 +48,10 @@ pub struct MonitorArgs {
     /// Print the derived status without sending it.
     #[arg(long)]
     pub dry_run: bool,
+    /// Seconds the server shows the activity status unless the monitor sends it again (it
+    /// does every third of this while running), so the status lapses once the monitor stops.
+    #[arg(long, default_value_t = 180, value_parser = clap::value_parser!(u64).range(3..=86_400))]
+    pub activity_ttl: u64,
 }
 
 #[derive(clap::Subcommand)]
@@ -242,13 +248,18 @@ impl Monitor {
     }
 }
 
+/// Sends the derived status when it changed, or (with `refresh`) again while it holds so the
+/// server's time to live does not run out.
 async fn send_if_changed(
     m: &mut Monitor,
     ctx: &crate::ctx::Ctx,
     dry_run: bool,
+    ttl: u64,
+    refresh: bool,
 ) -> anyhow::Result<()> {
     let status = m.derived();
-    if m.sent.as_ref() == Some(&status) {
+    let changed = m.sent.as_ref() != Some(&status);
+    if !changed && !(refresh && status.is_some()) {
         return Ok(());
     }
     let shown = status.clone().unwrap_or_else(|| "(none)".into());
@@ -257,13 +268,16 @@ async fn send_if_changed(
         client
             .update_presence(&PresenceUpdate {
                 activity_status: Some(status.clone()),
+                activity_ttl_secs: status.as_ref().map(|_| ttl),
                 ..Default::default()
             })
             .await
             .context("could not send the activity status")?;
         ctx.store.set_activity_status(status.as_deref()).await?;
-        println!("activity status sent: {shown}");
-    } else {
+        if changed {
+            println!("activity status sent: {shown}");
+        }
+    } else if changed {
         println!("activity status: {shown}");
     }
     m.sent = Some(status);
@@ -367,16 +381,20 @@ pub async fn run(global: &Global, args: MonitorArgs) -> anyhow::Result<()> {
                 m.event(&line);
             }
         }
-        return send_if_changed(&mut m, &ctx, args.dry_run).await;
+        return send_if_changed(&mut m, &ctx, args.dry_run, args.activity_ttl, false).await;
     }
     let mut tick = tokio::time::interval(Duration::from_secs(args.interval.max(1)));
+    let mut refresh = tokio::time::interval(Duration::from_secs(args.activity_ttl / 3));
+    refresh.tick().await;
     loop {
+        let mut refreshing = false;
         tokio::select! {
             _ = tick.tick() => {
                 if scan {
                     m.scan(&args.proc_root);
                 }
             }
+            _ = refresh.tick() => refreshing = true,
             line = async {
                 match events.as_mut() {
                     Some(rx) => rx.recv().await,
@@ -390,7 +408,9 @@ pub async fn run(global: &Global, args: MonitorArgs) -> anyhow::Result<()> {
             }
             _ = tokio::signal::ctrl_c() => return Ok(()),
         }
-        if let Err(e) = send_if_changed(&mut m, &ctx, args.dry_run).await {
+        if let Err(e) =
+            send_if_changed(&mut m, &ctx, args.dry_run, args.activity_ttl, refreshing).await
+        {
             eprintln!("{e:#}");
         }
     }

@@ -58,6 +58,12 @@ fn describe(p: &PresenceInfo, names: &HashMap<String, String>) -> String {
         line.push_str(&format!(" ({n})"));
     }
     line.push_str(&format!(": {}", p.im_status));
+    if let (ImStatus::Offline, Some(at)) = (p.im_status, p.last_seen_at) {
+        line.push_str(&format!(
+            " (last seen {})",
+            super::chat::when_short(at, chrono::Local::now())
+        ));
+    }
     if let Some(t) = &p.self_status {
         line.push_str(&format!(" \"{t}\""));
     }
@@ -104,7 +110,17 @@ pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
             ctx.store
                 .set_status(me.info.im_status.as_str(), me.info.self_status.as_deref())
                 .await?;
-            println!("status: {}", describe(&me.info, &HashMap::new()));
+            // The chosen status shows while a device is connected; say so when it does not yet.
+            let shown = me.info.im_status;
+            let mut info = me.info;
+            info.im_status = me.chosen_status.unwrap_or(shown);
+            info.last_seen_at = None;
+            println!("status: {}", describe(&info, &HashMap::new()));
+            if info.im_status != shown {
+                println!(
+                    "others see you {shown} until a device of yours connects (`ringbook chat`, `ringbook status show --follow`)"
+                );
+            }
         }
         StatusCmd::Privacy { visibility } => {
             let me = client.set_presence_privacy(visibility).await?;

@@ -2,6 +2,8 @@
 //! against it, each with its own home folder.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod pty;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -37,13 +39,19 @@ impl ServerProcess {
     pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().join("data");
-        Self::spawn(Some(dir), data_dir, args, env)
+        Self::spawn(Some(dir), data_dir, args, env, None)
     }
 
     /// Starts on `data_dir`, which the caller owns: it is kept when this server stops, so a
     /// server can be started again on the same data (for example after a SIGKILL).
     pub fn start_in(data_dir: &Path, env: &[(&str, &str)]) -> Self {
-        Self::spawn(None, data_dir.to_path_buf(), &[], env)
+        Self::spawn(None, data_dir.to_path_buf(), &[], env, None)
+    }
+
+    /// Like [`ServerProcess::start_in`] on a given port: a restart on the same data folder and
+    /// port, so running clients can reconnect to the same URL.
+    pub fn start_in_on(data_dir: &Path, port: u16, env: &[(&str, &str)]) -> Self {
+        Self::spawn(None, data_dir.to_path_buf(), &[], env, Some(port))
     }
 
     fn spawn(
@@ -51,8 +59,9 @@ impl ServerProcess {
         data_dir: PathBuf,
         args: &[&str],
         env: &[(&str, &str)],
+        port: Option<u16>,
     ) -> Self {
-        let port = free_port();
+        let port = port.unwrap_or_else(free_port);
         let mut cmd = Command::new(BIN);
         cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .args(args)

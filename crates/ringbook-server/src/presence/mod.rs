@@ -3,8 +3,12 @@
 //! signature and personal site, and who may see them.
 //!
 //! * The IM status goes to the user's chosen status (default online) when a WebSocket connects
-//!   and to offline when the user's last connection on this node closes; `PUT /v1/presence/me`
-//!   sets it (and the chosen status) at once.
+//!   and to offline, with the time as "last seen", when the user's last connection (on any node)
+//!   closes. `PUT /v1/presence/me` sets the chosen status; it shows at once only while the user
+//!   is connected, so a user with no device connected is never shown busy or online. At
+//!   start-up a node sets offline the users it had shown present with no connection left.
+//! * The activity status (set by the client's monitor, PB-15) lapses after a time to live the
+//!   monitor refreshes ([`lapse_activities`]); the self-set text stays until changed.
 //! * Who sees it is the user's privacy setting: `everyone`, `contacts` (numbers in the user's
 //!   own book, the default) or `nobody`. The user always sees its own.
 //! * Queries answer only for numbers the caller may see; numbers it may not see are absent, the
@@ -31,6 +35,10 @@ pub struct PresenceConfig {
     pub max_text_chars: usize,
     /// Most numbers in one `POST /v1/presence/query`.
     pub max_query_numbers: usize,
+    /// How long an activity status lasts when the client gives no `activity_ttl_secs`.
+    pub activity_ttl_secs: u64,
+    /// Longest `activity_ttl_secs` a client may ask for.
+    pub max_activity_ttl_secs: u64,
 }
 
 impl Default for PresenceConfig {
@@ -38,6 +46,8 @@ impl Default for PresenceConfig {
         PresenceConfig {
             max_text_chars: 140,
             max_query_numbers: 1000,
+            activity_ttl_secs: 180,
+            max_activity_ttl_secs: 86_400,
         }
     }
 }
@@ -58,16 +68,24 @@ pub(crate) fn visibility_of(s: &str) -> Visibility {
     s.parse().unwrap_or_default()
 }
 
+/// What others see: a lapsed activity status is not shown (even before the sweeper cleared
+/// it), and "last seen" only with offline.
 pub(crate) fn info(row: &PresenceRow) -> PresenceInfo {
+    let now = now_ms();
+    let im_status = status_of(&row.im_status);
     PresenceInfo {
         phone: row.phone.clone(),
-        im_status: status_of(&row.im_status),
+        im_status,
         self_status: row.self_status.clone(),
-        activity_status: row.activity_status.clone(),
+        activity_status: row
+            .activity_status
+            .clone()
+            .filter(|_| row.activity_expires_at.is_none_or(|at| at > now)),
         nickname: row.nickname.clone(),
         signature: row.signature.clone(),
         personal_site: row.personal_site.clone(),
         updated_at: row.updated_at,
+        last_seen_at: row.last_seen_at.filter(|_| im_status == ImStatus::Offline),
     }
 }
 
@@ -82,6 +100,7 @@ fn hidden(row: &PresenceRow) -> PresenceInfo {
         signature: None,
         personal_site: None,
         updated_at: row.updated_at,
+        last_seen_at: None,
     }
 }
 
@@ -191,19 +210,62 @@ pub async fn on_connect(ctx: &ConnContext) {
     }
 }
 
-/// Called from `realtime::on_disconnect` (after the connection left the hub): offline once the
-/// user's last connection on this node is gone.
+/// Called from `realtime::on_disconnect` (after the connection left the hub and its record
+/// was removed): offline, last seen now, once the user has no connection left on any node.
 pub async fn on_disconnect(ctx: &ConnContext) {
     let state = &ctx.state;
-    if state.hub.is_online(ctx.session.user_id) {
-        return;
+    let user_id = ctx.session.user_id;
+    let went_offline = async {
+        let before = state.store.presence_of(user_id).await?;
+        if !state
+            .store
+            .go_offline_unless_connected(user_id, now_ms())
+            .await?
+        {
+            return Ok(None);
+        }
+        let after = state.store.presence_of(user_id).await?;
+        Ok::<_, ringbook_store::StoreError>(
+            after.filter(|a| before.as_ref().is_none_or(|b| b.im_status != a.im_status)),
+        )
     }
-    let u = PresenceUpdate {
-        im_status: Some(ImStatus::Offline.as_str().into()),
-        ..Default::default()
-    };
-    if let Err(e) = update(state, ctx.session.user_id, &u, false).await {
-        tracing::warn!(error = %e, "could not set presence at disconnect");
+    .await;
+    match went_offline {
+        Ok(Some(row)) => broadcast(state, &row, false, false).await,
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "could not set presence at disconnect"),
+    }
+}
+
+/// Background task: clears activity statuses whose time to live passed (the monitor stopped
+/// refreshing them) and tells the watchers. Checks every second with one indexed query.
+pub async fn lapse_activities(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now = now_ms();
+        let users = match state.store.lapsed_activities(now).await {
+            Ok(users) => users,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not look for lapsed activity statuses");
+                continue;
+            }
+        };
+        for user_id in users {
+            let cleared = async {
+                if !state.store.clear_lapsed_activity(user_id, now).await? {
+                    return Ok(None);
+                }
+                state.store.presence_of(user_id).await
+            }
+            .await;
+            match cleared {
+                Ok(Some(row)) => broadcast(&state, &row, false, true).await,
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "could not clear a lapsed activity status"),
+            }
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 use super::{info, may_see, update, visibility_of};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Session};
-use crate::state::AppState;
+use crate::state::{now_ms, AppState};
 use axum::extract::State;
 use axum::Json;
 use ringbook_proto::presence::{
@@ -23,6 +23,7 @@ async fn mine(state: &AppState, session: &Session) -> ApiResult<MyPresence> {
     Ok(MyPresence {
         info: info(&row),
         visibility: visibility_of(&row.visibility),
+        chosen_status: Some(super::status_of(&row.chosen_status)),
     })
 }
 
@@ -78,15 +79,45 @@ pub async fn put_me(
             ));
         }
     }
+    let cfg = &state.config.presence;
+    let ttl = req.activity_ttl_secs.unwrap_or(cfg.activity_ttl_secs);
+    if ttl == 0 || ttl > cfg.max_activity_ttl_secs {
+        return Err(ApiError::bad_request(
+            "bad_activity_ttl",
+            format!(
+                "activity_ttl_secs must be between 1 and {}",
+                cfg.max_activity_ttl_secs
+            ),
+        ));
+    }
+    let activity = text("activity_status", &req.activity_status, max)?;
+    // Every activity status lapses unless sent again: the monitor refreshes it.
+    let activity_expires_at = activity.as_ref().map(|a| {
+        a.as_ref()
+            .map(|_| now_ms().saturating_add(ttl.saturating_mul(1000) as i64))
+    });
+    // The chosen status shows only while a device is connected: without a connection the
+    // user stays offline (and gets the chosen status at its next connection).
+    let connected = req.im_status.is_some()
+        && !state
+            .store
+            .connections_of(session.user_id)
+            .await?
+            .is_empty();
     let u = StoreUpdate {
-        im_status: req.im_status.map(|s| s.as_str().to_string()),
+        im_status: req
+            .im_status
+            .filter(|_| connected)
+            .map(|s| s.as_str().to_string()),
         chosen_status: req.im_status.map(|s| s.as_str().to_string()),
         self_status: text("self_status", &req.self_status, max)?,
-        activity_status: text("activity_status", &req.activity_status, max)?,
+        activity_status: activity,
+        activity_expires_at,
         signature: text("signature", &req.signature, max)?,
         nickname: text("nickname", &req.nickname, max)?,
         personal_site: site,
         visibility: None,
+        last_seen_at: None,
     };
     update(&state, session.user_id, &u, true).await?;
     Ok(Json(mine(&state, &session).await?))
