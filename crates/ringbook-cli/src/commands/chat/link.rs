@@ -121,6 +121,17 @@ fn closing(reason: CloseReason) -> End {
              `ringbook login`"
                 .into(),
         ),
+        CloseReason::Moved => End::Fatal(
+            "the account moved to another device, so this one is logged out; to use it here, \
+             log in again with `ringbook login --move`"
+                .into(),
+        ),
+        CloseReason::RateLimited => {
+            End::Lost("the server closed the connection: this device sent too fast".into())
+        }
+        CloseReason::TooLarge => {
+            End::Lost("the server closed the connection: a frame was too large".into())
+        }
         CloseReason::Blocked => {
             End::Fatal("this number was blocked by the operator; contact the operator".into())
         }
