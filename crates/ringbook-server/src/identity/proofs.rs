@@ -5,7 +5,6 @@ use super::secrets;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, ClientAddr};
 use crate::keys::Purpose;
-use crate::metrics::Metrics;
 use crate::state::{now_ms, AppState};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
