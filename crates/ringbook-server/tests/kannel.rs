@@ -379,7 +379,7 @@ async fn a_login_token_texted_in_ucs2_with_chinese_around_it_logs_in() {
         "{reply:?}"
     );
     assert_eq!(
-        c.mo_state(&started.token).await.unwrap(),
+        c.mo_state(&started.token, &device.device_id).await.unwrap(),
         MoState::Received {
             phone: ringbook_proto::PhoneNumber::from_e164_unchecked(phone.into())
         }

@@ -398,7 +398,8 @@ async fn the_gateway_key_comes_in_a_header_or_the_query() {
 
     // Many guesses at once, one carrying a login token: all refused, the token stays unbound.
     let c = srv.client();
-    let started = c.mo_start(&common::new_device()).await.unwrap();
+    let device = common::new_device();
+    let started = c.mo_start(&device).await.unwrap();
     let guesses = (0..60).map(|i| {
         let url = format!(
             "{}/v1/sms/mo?from={}&text={}&key=guess-{i}",
@@ -415,7 +416,7 @@ async fn the_gateway_key_comes_in_a_header_or_the_query() {
     let statuses = futures_util::future::join_all(guesses).await;
     assert!(statuses.iter().all(|s| *s == 401), "{statuses:?}");
     assert_eq!(
-        c.mo_state(&started.token).await.unwrap(),
+        c.mo_state(&started.token, &device.device_id).await.unwrap(),
         ringbook_proto::api::MoState::Waiting
     );
 }
