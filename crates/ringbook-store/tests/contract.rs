@@ -478,6 +478,9 @@ async fn tries_are_claimed_atomically_under_concurrency() {
             .filter(|r| matches!(r, Ok(true)))
             .count();
         assert_eq!(consumed, 1, "{name}");
+    }
+}
+
 #[tokio::test]
 async fn sms_delivery_reports_keep_final_states() {
     use ringbook_store::sms::{SmsDeliveryRow, SmsState};
