@@ -8,8 +8,11 @@ async fn the_home_and_its_database_are_private_also_when_left_open_before() {
     std::fs::create_dir_all(&home).unwrap();
     std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::write(home.join("client.db"), b"").unwrap();
-    std::fs::set_permissions(home.join("client.db"), std::fs::Permissions::from_mode(0o644))
-        .unwrap();
+    std::fs::set_permissions(
+        home.join("client.db"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
     let store = ringbook_client::ClientStore::open(&home).await.unwrap();
     store
         .record_login("+8613800000000", "a-secret-token", "http://127.0.0.1:1")

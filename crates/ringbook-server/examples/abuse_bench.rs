@@ -137,7 +137,10 @@ async fn drive() -> anyhow::Result<()> {
         .stdout(Stdio::piped())
         .spawn()?;
     let pid = child.id();
-    let stdout = child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line)?;
     let addr: SocketAddr = line

@@ -416,9 +416,9 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> ApiResult<Json<OrderView>> {
     // Read by hand so that a malformed id gets our JSON error, not axum's plain-text 400.
-    let id: i64 = id.parse().map_err(|_| {
-        ApiError::bad_request("invalid_order_id", "an order id is a whole number")
-    })?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::bad_request("invalid_order_id", "an order id is a whole number"))?;
     match state.store.order_by_id(id).await? {
         Some(o) if o.orderer_id == session.user_id => Ok(Json(view(&state, &o).await?)),
         _ => Err(ApiError::not_found(
