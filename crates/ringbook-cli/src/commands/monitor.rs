@@ -259,7 +259,7 @@ async fn send_if_changed(
 ) -> anyhow::Result<()> {
     let status = m.derived();
     let changed = m.sent.as_ref() != Some(&status);
-    if !changed && !(refresh && status.is_some()) {
+    if !(changed || (refresh && status.is_some())) {
         return Ok(());
     }
     let shown = status.clone().unwrap_or_else(|| "(none)".into());

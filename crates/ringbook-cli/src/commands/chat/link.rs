@@ -49,6 +49,8 @@ pub enum LinkEvent {
 }
 
 /// What the chat asks of the link.
+// A handful of commands a second at most (one per line typed): boxing the row would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum LinkCmd {
     /// Send an own message already recorded in the outbox.
     Send(ChatRow),
