@@ -226,7 +226,9 @@ impl ClientStore {
         let mut tx = self.pool().begin().await?;
         for (number, source, pos) in sources {
             sqlx::query(
-                "UPDATE contacts SET source = $2, source_format = $3, source_pos = $4 WHERE number = $1",
+                // Unchanged rows are not rewritten: a sync of an unchanged book writes nothing.
+                "UPDATE contacts SET source = $2, source_format = $3, source_pos = $4 WHERE number = $1 \
+                 AND (source IS NULL OR source != $2 OR source_format IS NOT $3 OR source_pos IS NOT $4)",
             )
             .bind(number)
             .bind(&source.bytes)
