@@ -1081,7 +1081,7 @@ fn edit_row(
                 let kept: Vec<&str> = split_multi(&current)
                     .filter(|v| {
                         let k = key(v);
-                        !(old_keys.contains(&k) && !new_keys.contains(&k))
+                        !old_keys.contains(&k) || new_keys.contains(&k)
                     })
                     .collect();
                 present.extend(kept.iter().map(|v| key(v)));
