@@ -70,6 +70,9 @@ pub struct StatusKeyword {
     pub added_at: i64,
 }
 
+/// A contact's stored entry: bytes, format name, place in the book.
+type StoredSource = (Option<Vec<u8>>, Option<String>, Option<i64>);
+
 fn format_name(f: Format) -> &'static str {
     match f {
         Format::Vcard => "vcard",
@@ -230,8 +233,7 @@ impl ClientStore {
         )
         .fetch_all(self.pool())
         .await?;
-        let mut stored: HashMap<String, (Option<Vec<u8>>, Option<String>, Option<i64>)> =
-            HashMap::with_capacity(rows.len());
+        let mut stored: HashMap<String, StoredSource> = HashMap::with_capacity(rows.len());
         for r in &rows {
             stored.insert(
                 r.try_get("number")?,
