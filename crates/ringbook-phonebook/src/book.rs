@@ -19,7 +19,7 @@
 //! Why not a vCard crate: see [`crate::vcard`]; none keeps unknown lines byte for byte while
 //! reading 2.1 quoted-printable and GBK, which this needs.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::contact::{ImportReport, PhonebookContact, SkipReason, Skipped, EXT_PREFIX};
 use crate::csv_import::{classify_headers, csv_entries, split_multi, Col};
@@ -372,11 +372,25 @@ impl PhoneBook {
         report
     }
 
-    /// Index of the entry whose default mobile is `mobile`.
+    /// Index of the entry whose default mobile is `mobile` (searched from the end: an entry
+    /// just pushed is found at once).
     pub fn position(&self, mobile: &str) -> Option<usize> {
         self.entries
             .iter()
-            .position(|e| e.parsed.as_ref().is_ok_and(|c| c.mobile == mobile))
+            .rposition(|e| e.parsed.as_ref().is_ok_and(|c| c.mobile == mobile))
+    }
+
+    /// [`PhoneBook::set_extensions`] for many entries in one pass: `ext` by default mobile.
+    pub fn set_all_extensions(&mut self, ext: &HashMap<String, BTreeMap<String, String>>) {
+        for i in 0..self.entries.len() {
+            let wanted = match &self.entries[i].parsed {
+                Ok(c) => ext.get(&c.mobile),
+                Err(_) => None,
+            };
+            if let Some(wanted) = wanted.cloned() {
+                self.set_entry_extensions(i, &wanted);
+            }
+        }
     }
 
     /// The bytes of entry `index` on their own (for [`PhoneBook::push_source`] later).
@@ -556,9 +570,12 @@ impl PhoneBook {
     /// `mobile` to exactly `ext` (other keys are ignored). An entry that already holds them is
     /// left byte for byte as it is.
     pub fn set_extensions(&mut self, mobile: &str, ext: &BTreeMap<String, String>) {
-        let Some(i) = self.position(mobile) else {
-            return;
-        };
+        if let Some(i) = self.position(mobile) {
+            self.set_entry_extensions(i, ext);
+        }
+    }
+
+    fn set_entry_extensions(&mut self, i: usize, ext: &BTreeMap<String, String>) {
         let wanted: BTreeMap<String, String> = ext
             .iter()
             .map(|(k, v)| (k.to_ascii_uppercase(), v.clone()))

@@ -25,6 +25,9 @@
 //! `TYPE="cell,voice"`, `VALUE=uri:tel:…`, grouped properties (`item1.TEL` + `item1.X-ABLabel`), base64 `PHOTO`s (indented or, as some 2.1 exporters
 //! write them, not indented) which are skipped, escaped `\,` `\;` `\n`, several cards per file.
 //!
+//! Reading is not the whole story: [`crate::PhoneBook`] keeps every card's bytes beside this
+//! parsed view, so a write-back never loses what this reader skips.
+//!
 //! Lines without a `:` and unknown properties are ignored; a card is [`SkipReason::Malformed`]
 //! only when it has no `END:VCARD`.
 //!

@@ -518,9 +518,7 @@ async fn export(
             book.add(&c.contact);
         }
     }
-    for (mobile, ext) in im_data(ctx).await? {
-        book.set_extensions(&mobile, &ext);
-    }
+    book.set_all_extensions(&im_data(ctx).await?);
     write_atomically(file, &book.to_bytes())?;
     println!(
         "exported {} to {}",
@@ -587,9 +585,7 @@ pub async fn phonebook_sync(ctx: &Ctx, path: &Path, region: &str) -> anyhow::Res
     // Write back: the book's own entries are edited in place; only what changed, and the
     // X-RINGBOOK-* properties, differ from the file as it was.
     book.apply(&plan.to_phonebook);
-    for (mobile, ext) in im_data(ctx).await? {
-        book.set_extensions(&mobile, &ext);
-    }
+    book.set_all_extensions(&im_data(ctx).await?);
     let out = book.to_bytes();
     let written = out != data;
     if written {
