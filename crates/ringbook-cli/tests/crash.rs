@@ -21,6 +21,9 @@ fn serve(data: &Path) -> ServerProcess {
             ("RINGBOOK_IDENTITY__CODES_PER_ADDR_PER_HOUR", "100000"),
             ("RINGBOOK_IDENTITY__LOGINS_PER_ADDR_PER_MINUTE", "100000"),
             ("RINGBOOK_MESSAGING__SENDS_PER_SECOND", "100000"),
+            // The burst is 20,000 frames on one connection: above the default frame budget.
+            ("RINGBOOK_WEBSOCKET__FRAMES_PER_SECOND", "100000"),
+            ("RINGBOOK_WEBSOCKET__FRAMES_BURST", "100000"),
         ],
     )
 }
