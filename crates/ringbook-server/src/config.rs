@@ -32,7 +32,7 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     /// Connection guards: header-read timeout, per-address and total caps (`transport`).
     pub connections: crate::transport::ConnectionsConfig,
-    /// Per-connection budgets of WebSocket frames (`ws`).
+    /// Per-user budgets of WebSocket frames (`ws`).
     pub websocket: crate::ws::WebSocketConfig,
     pub identity: IdentityConfig,
     pub sms: SmsConfig,

@@ -30,6 +30,8 @@ pub struct ConnReceivers {
 #[derive(Default)]
 pub struct Hub {
     by_user: Mutex<HashMap<i64, Vec<ConnHandle>>>,
+    /// Per-user WebSocket frame budgets (made from the config at first use).
+    budgets: std::sync::OnceLock<crate::ws::FrameBudgets>,
 }
 
 impl ConnHandle {
@@ -104,6 +106,21 @@ fn lock(
 }
 
 impl Hub {
+    /// The per-user frame budgets, made by `init` the first time.
+    pub fn frame_budgets(
+        &self,
+        init: impl FnOnce() -> crate::ws::FrameBudgets,
+    ) -> &crate::ws::FrameBudgets {
+        self.budgets.get_or_init(init)
+    }
+
+    /// Forgets idle users' budgets (housekeeping).
+    pub fn retain_recent_budgets(&self) {
+        if let Some(b) = self.budgets.get() {
+            b.retain_recent();
+        }
+    }
+
     /// Adds a connection; an older connection of the same session is told it was replaced.
     pub fn register(&self, handle: ConnHandle) {
         let mut map = lock(&self.by_user);

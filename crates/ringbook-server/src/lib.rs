@@ -182,6 +182,7 @@ async fn housekeeping(state: AppState) {
         state.limits.codes_per_addr.retain_recent();
         state.limits.codes_per_number.retain_recent();
         state.limits.logins_per_addr.retain_recent();
+        state.hub.retain_recent_budgets();
         services::housekeeping(&state).await;
     }
 }
