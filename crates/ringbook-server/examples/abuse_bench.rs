@@ -137,7 +137,10 @@ async fn drive() -> anyhow::Result<()> {
         .stdout(Stdio::piped())
         .spawn()?;
     let pid = child.id();
-    let stdout = child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line)?;
     let addr: SocketAddr = line
@@ -169,7 +172,15 @@ async fn drive() -> anyhow::Result<()> {
             }
         })
     };
-    // Let the attack build up.
+    // Wait until the attack is under way (its set-up — users, messages, pictures — is not
+    // measured), then let it build up.
+    let armed = Instant::now();
+    while attack != "none"
+        && counter.load(Ordering::Relaxed) == 0
+        && armed.elapsed() < Duration::from_secs(600)
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     let mut http = Vec::new();
@@ -425,8 +436,8 @@ async fn attack_avatars(
         let uploads = uploads.clone();
         tasks.push(tokio::spawn(async move {
             while running.load(Ordering::Relaxed) {
-                let _ = c.set_avatar(picture.to_vec()).await;
                 uploads.fetch_add(1, Ordering::Relaxed);
+                let _ = c.set_avatar(picture.to_vec()).await;
             }
         }));
     }

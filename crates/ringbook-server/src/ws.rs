@@ -17,13 +17,13 @@ use axum::extract::State;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use governor::{DefaultKeyedRateLimiter, Quota};
-use serde::{Deserialize, Serialize};
-use std::num::NonZeroU32;
 use ringbook_proto::ws::{
     ClientFrame, CloseReason, ServerFrame, MAX_FRAME_BYTES, PROTOCOL_VERSION,
 };
 use ringbook_proto::ErrorBody;
 use ringbook_store::identity::ConnectionRow;
+use serde::{Deserialize, Serialize};
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 /// Per-user frame budgets (config section `[websocket]`).

@@ -116,7 +116,11 @@ async fn idle_connections_from_one_address_cannot_lock_others_out() {
     // The normal user, from 127.0.0.1, while the attacker holds everything it could open.
     let (user, _, _) = srv.login(&phone(1)).await;
     let many = join_all((0..50).map(|_| user.me())).await;
-    assert!(many.iter().all(Result::is_ok), "{:?}", many.iter().find(|r| r.is_err()));
+    assert!(
+        many.iter().all(Result::is_ok),
+        "{:?}",
+        many.iter().find(|r| r.is_err())
+    );
 
     // Every idle connection is closed by the server: the surplus at once, the others after
     // the header-read timeout (2 s here). One byte each first (an incomplete request head, so
@@ -128,7 +132,10 @@ async fn idle_connections_from_one_address_cannot_lock_others_out() {
     }))
     .await;
     let still_open = closed.iter().filter(|c| !**c).count();
-    assert_eq!(still_open, 0, "{still_open} idle connections were left open");
+    assert_eq!(
+        still_open, 0,
+        "{still_open} idle connections were left open"
+    );
     for _ in 0..3 {
         // Trickling does not reset the timeout; the write may fail once the server closed.
         let _ = slow.write_all(b"X").await;
@@ -150,7 +157,10 @@ async fn connections_over_the_cap_get_a_json_503() {
     let mut answer = String::new();
     let _ = over.read_to_string(&mut answer).await;
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
-    assert!(answer.contains("\"code\":\"too_many_connections\""), "{answer}");
+    assert!(
+        answer.contains("\"code\":\"too_many_connections\""),
+        "{answer}"
+    );
     drop(held);
     // The places come back once the server has seen the closes.
     let mut served = false;
@@ -270,7 +280,9 @@ async fn syncs_are_paged_and_sync_floods_are_closed() {
     assert_eq!(last, 100);
 
     let mut ws = raw_ws(&srv, &r.token).await;
-    ws.send(text(&ClientFrame::Sync { after_seq: 0 })).await.unwrap();
+    ws.send(text(&ClientFrame::Sync { after_seq: 0 }))
+        .await
+        .unwrap();
     let mut messages = 0;
     loop {
         let Some(Ok(Message::Text(t))) = ws.next().await else {
@@ -422,7 +434,11 @@ async fn callbacks_through_transition_prefixes_are_refused_without_naming_the_ad
         .iter()
         .flat_map(|h| (0..3).map(move |i| format!("http://{h}:{}/cb/{i}", 8000 + i)))
         .collect();
-    let results = join_all(urls.iter().map(|u| owner.oa_set_callback("news", u, "tok3n"))).await;
+    let results = join_all(
+        urls.iter()
+            .map(|u| owner.oa_set_callback("news", u, "tok3n")),
+    )
+    .await;
     for (url, r) in urls.iter().zip(results) {
         let e = r.expect_err(url);
         assert_eq!(e.code(), Some("callback_private_address"), "{url}: {e:?}");

@@ -117,7 +117,11 @@ pub async fn sync(ctx: &ConnContext, after_seq: i64) {
         }
         if count >= max_rows {
             // Cut here; whether more follow costs one cheap look-up.
-            more = match state.store.messages_after(ctx.session.user_id, last, 1).await {
+            more = match state
+                .store
+                .messages_after(ctx.session.user_id, last, 1)
+                .await
+            {
                 Ok(next) => !next.is_empty(),
                 Err(_) => true,
             };
