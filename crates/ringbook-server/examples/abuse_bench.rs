@@ -172,7 +172,15 @@ async fn drive() -> anyhow::Result<()> {
             }
         })
     };
-    // Let the attack build up.
+    // Wait until the attack is under way (its set-up — users, messages, pictures — is not
+    // measured), then let it build up.
+    let armed = Instant::now();
+    while attack != "none"
+        && counter.load(Ordering::Relaxed) == 0
+        && armed.elapsed() < Duration::from_secs(600)
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     let mut http = Vec::new();
@@ -428,8 +436,8 @@ async fn attack_avatars(
         let uploads = uploads.clone();
         tasks.push(tokio::spawn(async move {
             while running.load(Ordering::Relaxed) {
-                let _ = c.set_avatar(picture.to_vec()).await;
                 uploads.fetch_add(1, Ordering::Relaxed);
+                let _ = c.set_avatar(picture.to_vec()).await;
             }
         }));
     }

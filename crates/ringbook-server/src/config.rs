@@ -39,7 +39,7 @@ pub struct Config {
     pub passwords: crate::passwords::PasswordConfig,
     /// Connection guards: header-read timeout, per-address and total caps (`transport`).
     pub connections: crate::transport::ConnectionsConfig,
-    /// Per-connection budgets of WebSocket frames (`ws`).
+    /// Per-user budgets of WebSocket frames (`ws`).
     pub websocket: crate::ws::WebSocketConfig,
     pub identity: IdentityConfig,
     pub sms: SmsConfig,

@@ -36,6 +36,8 @@ pub struct ConnReceivers {
 #[derive(Default)]
 pub struct Hub {
     by_user: Mutex<HashMap<i64, Vec<ConnHandle>>>,
+    /// Per-user WebSocket frame budgets (made from the config at first use).
+    budgets: std::sync::OnceLock<crate::ws::FrameBudgets>,
 }
 
 impl ConnHandle {
@@ -110,6 +112,21 @@ fn lock(
 }
 
 impl Hub {
+    /// The per-user frame budgets, made by `init` the first time.
+    pub fn frame_budgets(
+        &self,
+        init: impl FnOnce() -> crate::ws::FrameBudgets,
+    ) -> &crate::ws::FrameBudgets {
+        self.budgets.get_or_init(init)
+    }
+
+    /// Forgets idle users' budgets (housekeeping).
+    pub fn retain_recent_budgets(&self) {
+        if let Some(b) = self.budgets.get() {
+            b.retain_recent();
+        }
+    }
+
     /// Adds a connection; when its session already holds [`MAX_CONNECTIONS_PER_SESSION`], the
     /// oldest of them is told it was replaced.
     pub fn register(&self, handle: ConnHandle) {

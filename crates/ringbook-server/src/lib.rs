@@ -217,6 +217,7 @@ async fn housekeeping(state: AppState) {
         state.limits.logins_per_addr.retain_recent();
         state.limits.rescue_changes_per_user.retain_recent();
         state.limits.mo_polls_per_addr.retain_recent();
+        state.hub.retain_recent_budgets();
         services::housekeeping(&state).await;
         sms_inbound::housekeeping(&state).await;
     }

@@ -1,9 +1,9 @@
 //! The WebSocket endpoint `GET /v1/ws`: authenticates the session, records the connection
 //! (PB-6), then runs one reader loop and one writer task fed by the hub's bounded queue.
 //!
-//! Every connection has token buckets (`governor`) per frame family — all frames, receipt IDs,
-//! syncs; sends have messaging's per-user limit — so one client cannot make the server work
-//! for it without bound. A frame over budget is not handled: the client gets `error
+//! Every user has token buckets (`governor`) per frame family — all frames, receipt IDs, syncs;
+//! sends have messaging's per-user limit — shared by the user's connections and kept across
+//! reconnections, so one client cannot make the server work for it without bound. A frame over budget is not handled: the client gets `error
 //! {code: "slow_down", retry_after_secs}`; a client that keeps going after being told is
 //! closed with `closing {reason: "rate_limited"}` (close code 1008). A frame over
 //! `MAX_FRAME_BYTES` closes with code 1009.
@@ -16,7 +16,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::State;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
-use governor::{DefaultDirectRateLimiter, Quota};
+use governor::{DefaultKeyedRateLimiter, Quota};
 use ringbook_proto::ws::{
     ClientFrame, CloseReason, ServerFrame, MAX_FRAME_BYTES, PROTOCOL_VERSION,
 };
@@ -26,11 +26,11 @@ use serde::{Deserialize, Serialize};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-/// Per-connection frame budgets (config section `[websocket]`).
+/// Per-user frame budgets (config section `[websocket]`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WebSocketConfig {
-    /// Frames of any type one connection may send per second, with bursts of `frames_burst`.
+    /// Frames of any type one user may send per second, with bursts of `frames_burst`.
     pub frames_per_second: u32,
     pub frames_burst: u32,
     /// Message IDs in `delivered`/`read` frames per second (a frame carries up to 1,000), with
@@ -42,7 +42,7 @@ pub struct WebSocketConfig {
     pub syncs_burst: u32,
     /// Most messages one `sync` answers; the rest come on the next `sync` (`more: true`).
     pub sync_max_rows: i64,
-    /// Frames refused for the budget a connection may send before it is closed, regained at one
+    /// Frames refused for the budget a user may send before the connection is closed, regained at one
     /// per second.
     pub refusals_before_close: u32,
 }
@@ -85,12 +85,13 @@ impl Family {
     }
 }
 
-/// One connection's token buckets.
-pub struct FrameBudget {
-    any: DefaultDirectRateLimiter,
-    receipt_ids: DefaultDirectRateLimiter,
-    syncs: DefaultDirectRateLimiter,
-    refusals: DefaultDirectRateLimiter,
+/// The token buckets, kept per user (keyed `governor` limiters), so that reconnecting does not
+/// refill them: a client closed for flooding comes back with its budget still spent.
+pub struct FrameBudgets {
+    any: DefaultKeyedRateLimiter<i64>,
+    receipt_ids: DefaultKeyedRateLimiter<i64>,
+    syncs: DefaultKeyedRateLimiter<i64>,
+    refusals: DefaultKeyedRateLimiter<i64>,
 }
 
 /// Over budget: wait this long, or (`close`) the connection is closed.
@@ -100,22 +101,22 @@ pub struct OverBudget {
     pub close: bool,
 }
 
-impl FrameBudget {
+impl FrameBudgets {
     pub fn new(cfg: &WebSocketConfig) -> Self {
-        FrameBudget {
-            any: governor::RateLimiter::direct(quota(cfg.frames_per_second, cfg.frames_burst)),
-            receipt_ids: governor::RateLimiter::direct(quota(
+        FrameBudgets {
+            any: governor::RateLimiter::keyed(quota(cfg.frames_per_second, cfg.frames_burst)),
+            receipt_ids: governor::RateLimiter::keyed(quota(
                 cfg.receipt_ids_per_second,
                 cfg.receipt_ids_burst,
             )),
-            syncs: governor::RateLimiter::direct(quota(cfg.syncs_per_second, cfg.syncs_burst)),
-            refusals: governor::RateLimiter::direct(quota(1, cfg.refusals_before_close)),
+            syncs: governor::RateLimiter::keyed(quota(cfg.syncs_per_second, cfg.syncs_burst)),
+            refusals: governor::RateLimiter::keyed(quota(1, cfg.refusals_before_close)),
         }
     }
 
-    /// Takes `cost` tokens of `family`, or says how long to wait (and whether to give up on
-    /// the connection, once it has been refused too often).
-    pub fn take(&self, family: Family, cost: u32) -> Result<(), OverBudget> {
+    /// Takes `cost` tokens of `family` from `user`'s budget, or says how long to wait (and
+    /// whether to give up on the connection, once it has been refused too often).
+    pub fn take(&self, user: i64, family: Family, cost: u32) -> Result<(), OverBudget> {
         use governor::clock::{Clock, DefaultClock};
         let limiter = match family {
             Family::Any => &self.any,
@@ -123,7 +124,7 @@ impl FrameBudget {
             Family::Sync => &self.syncs,
         };
         let cost = NonZeroU32::new(cost.max(1)).unwrap_or(NonZeroU32::MIN);
-        let wait = match limiter.check_n(cost) {
+        let wait = match limiter.check_key_n(&user, cost) {
             Ok(Ok(())) => return Ok(()),
             Ok(Err(not_until)) => not_until.wait_time_from(DefaultClock::default().now()),
             // More than the burst at once can never pass: configuration smaller than a frame.
@@ -131,8 +132,16 @@ impl FrameBudget {
         };
         Err(OverBudget {
             retry_after_secs: wait.as_secs().max(1),
-            close: self.refusals.check().is_err(),
+            close: self.refusals.check_key(&user).is_err(),
         })
+    }
+
+    /// Forgets users whose buckets are full again.
+    pub fn retain_recent(&self) {
+        self.any.retain_recent();
+        self.receipt_ids.retain_recent();
+        self.syncs.retain_recent();
+        self.refusals.retain_recent();
     }
 }
 
@@ -192,7 +201,6 @@ async fn run_connection(state: AppState, session: Session, addr: ClientAddr, soc
         state: state.clone(),
         session: session.clone(),
         handle: handle.clone(),
-        budget: FrameBudget::new(&state.config.websocket),
     };
     // The frame handlers' futures are boxed: awaited inline they would make every connection's
     // task as large as the largest handler, idle or not (measured: 3.5 KB of 12 KB per idle
@@ -289,7 +297,6 @@ pub struct ConnContext {
     pub state: AppState,
     pub session: Session,
     pub handle: ConnHandle,
-    pub budget: FrameBudget,
 }
 
 impl ConnContext {
@@ -300,7 +307,11 @@ impl ConnContext {
     /// Charges a frame to its family's budget. `false`: the frame must not be handled (the
     /// client was told to slow down, or the connection is being closed).
     pub fn charge(&self, family: Family, cost: u32) -> bool {
-        match self.budget.take(family, cost) {
+        let budgets = self
+            .state
+            .hub
+            .frame_budgets(|| FrameBudgets::new(&self.state.config.websocket));
+        match budgets.take(self.session.user_id, family, cost) {
             Ok(()) => true,
             Err(over) if over.close => {
                 tracing::info!(?family, "closing a connection that ignored slow_down");
