@@ -15,18 +15,17 @@ use support::{login, ok, ringbook, ringbook_with_stdin, sdk_login, stderr, stdou
 
 /// Starts `ringbook serve` with `data` as its data folder, with the rate limits out of the way.
 fn serve(data: &Path) -> ServerProcess {
-    ServerProcess::start_in(
-        data,
-        &[
-            ("RINGBOOK_IDENTITY__CODES_PER_ADDR_PER_HOUR", "100000"),
-            ("RINGBOOK_IDENTITY__LOGINS_PER_ADDR_PER_MINUTE", "100000"),
-            ("RINGBOOK_MESSAGING__SENDS_PER_SECOND", "100000"),
-            // The burst is the point here, not the per-connection frame budget.
-            ("RINGBOOK_WEBSOCKET__FRAMES_PER_SECOND", "1000000"),
-            ("RINGBOOK_WEBSOCKET__FRAMES_BURST", "1000000"),
-        ],
-    )
+    ServerProcess::start_in(data, &BURST_ENV)
 }
+
+/// The rate limits out of the way: the burst is the point here.
+const BURST_ENV: [(&str, &str); 5] = [
+    ("RINGBOOK_IDENTITY__CODES_PER_ADDR_PER_HOUR", "100000"),
+    ("RINGBOOK_IDENTITY__LOGINS_PER_ADDR_PER_MINUTE", "100000"),
+    ("RINGBOOK_MESSAGING__SENDS_PER_SECOND", "100000"),
+    ("RINGBOOK_WEBSOCKET__FRAMES_PER_SECOND", "1000000"),
+    ("RINGBOOK_WEBSOCKET__FRAMES_BURST", "1000000"),
+];
 
 #[tokio::test]
 async fn cli_send_inbox_history_chat_and_block() {
@@ -105,66 +104,16 @@ async fn sigkill_during_a_burst_loses_no_acked_message_and_duplicates_none() {
     let hb = dir.path().join("bob");
     login(&srv, &hb, b, b);
 
-    // Burst on one connection: send as fast as possible, record every ack that arrives.
-    let mut ws = alice.connect().await.unwrap();
-    assert!(matches!(
-        ws.next().await.unwrap(),
-        Some(ServerFrame::Hello { .. })
-    ));
     let acked: Arc<Mutex<HashMap<String, i64>>> = Arc::default();
-    const N: usize = 20_000;
-    let acks = acked.clone();
-    let burst = tokio::spawn(async move {
-        let mut sent = 0;
-        loop {
-            // Sends go out in runs of 100, so many are in flight when the kill comes.
-            for _ in 0..100 {
-                if sent >= N {
-                    break;
-                }
-                let f = ClientFrame::Send {
-                    client_msg_id: format!("b{sent:06}"),
-                    to: b.into(),
-                    body: format!("burst {sent}"),
-                    kind: None,
-                    sent_at: None,
-                };
-                if ws.send(&f).await.is_err() {
-                    return sent;
-                }
-                sent += 1;
-            }
-            // Take the acks that are ready without holding up the burst.
-            loop {
-                let wait = Duration::from_millis(if sent < N { 0 } else { 2000 });
-                match tokio::time::timeout(wait, ws.next()).await {
-                    Ok(Ok(Some(ServerFrame::Ack {
-                        client_msg_id, id, ..
-                    }))) => {
-                        acks.lock().unwrap().insert(client_msg_id, id);
-                    }
-                    Ok(Ok(Some(other))) => panic!("unexpected frame during the burst: {other:?}"),
-                    Ok(Ok(None)) | Ok(Err(_)) => return sent,
-                    Err(_) => break,
-                }
-            }
-        }
-    });
+    let burst = start_burst(&alice, b, acked.clone()).await;
     // Kill once a good part was acknowledged, while sends are still in flight.
-    let start = Instant::now();
-    while acked.lock().unwrap().len() < 1500 {
-        assert!(
-            start.elapsed() < Duration::from_secs(60) && !burst.is_finished(),
-            "no acks came"
-        );
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    wait_for_acks(&acked, 1500, &burst).await;
     srv.child.kill().unwrap(); // SIGKILL on Unix
     srv.child.wait().unwrap();
     let sent = burst.await.unwrap();
     let acked: HashMap<String, i64> = acked.lock().unwrap().clone();
     assert!(
-        acked.len() < sent || sent < N,
+        acked.len() < sent || sent < BURST,
         "the kill came after the burst: acked {} of {sent}",
         acked.len()
     );
@@ -176,24 +125,7 @@ async fn sigkill_during_a_burst_loses_no_acked_message_and_duplicates_none() {
     let alice = Client::new(&srv.url)
         .unwrap()
         .with_token(alice.token().unwrap().to_string());
-    let inbox = ok(&srv.url, &hb, &["inbox"]);
-    let numbers: Vec<usize> = inbox
-        .lines()
-        .filter(|l| l.contains(": burst "))
-        .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
-        .collect();
-    let delivered: HashSet<usize> = numbers.iter().copied().collect();
-    assert_eq!(
-        delivered.len(),
-        numbers.len(),
-        "a message was delivered twice"
-    );
-    for cid in acked.keys() {
-        let n: usize = cid[1..].parse().unwrap();
-        assert!(delivered.contains(&n), "acked message {cid} was lost");
-    }
-    // In order, and a prefix of the burst: one connection's sends are stored in send order.
-    assert_eq!(numbers, (0..numbers.len()).collect::<Vec<_>>());
+    let numbers = delivered_once_in_order(&ok(&srv.url, &hb, &["inbox"]), &acked);
 
     // The client retrying everything after the crash stores nothing twice.
     let mut ws = alice.connect().await.unwrap();
@@ -216,4 +148,147 @@ async fn sigkill_during_a_burst_loses_no_acked_message_and_duplicates_none() {
     }
     let inbox = ok(&srv.url, &hb, &["inbox"]);
     assert!(inbox.contains("10 new messages"), "{inbox}");
+}
+
+/// Sends in a burst on one connection as fast as possible, recording every ack that arrives;
+/// the task returns how many it sent before the connection ended (or all [`BURST`]).
+async fn start_burst(
+    alice: &Client,
+    to: &'static str,
+    acks: Arc<Mutex<HashMap<String, i64>>>,
+) -> tokio::task::JoinHandle<usize> {
+    let mut ws = alice.connect().await.unwrap();
+    assert!(matches!(
+        ws.next().await.unwrap(),
+        Some(ServerFrame::Hello { .. })
+    ));
+    tokio::spawn(async move {
+        let mut sent = 0;
+        loop {
+            // Sends go out in runs of 100, so many are in flight when the server goes.
+            for _ in 0..100 {
+                if sent >= BURST {
+                    break;
+                }
+                let f = ClientFrame::Send {
+                    client_msg_id: format!("b{sent:06}"),
+                    to: to.into(),
+                    body: format!("burst {sent}"),
+                    kind: None,
+                    sent_at: None,
+                };
+                if ws.send(&f).await.is_err() {
+                    return sent;
+                }
+                sent += 1;
+            }
+            // Take the acks that are ready without holding up the burst.
+            loop {
+                let wait = Duration::from_millis(if sent < BURST { 0 } else { 2000 });
+                match tokio::time::timeout(wait, ws.next()).await {
+                    Ok(Ok(Some(ServerFrame::Ack {
+                        client_msg_id, id, ..
+                    }))) => {
+                        acks.lock().unwrap().insert(client_msg_id, id);
+                    }
+                    Ok(Ok(Some(ServerFrame::Closing { .. }))) => {}
+                    Ok(Ok(Some(other))) => panic!("unexpected frame during the burst: {other:?}"),
+                    Ok(Ok(None)) | Ok(Err(_)) => return sent,
+                    Err(_) => break,
+                }
+            }
+        }
+    })
+}
+
+const BURST: usize = 20_000;
+
+/// Waits (bounded) until `n` sends of the burst were acknowledged.
+async fn wait_for_acks(
+    acked: &Mutex<HashMap<String, i64>>,
+    n: usize,
+    burst: &tokio::task::JoinHandle<usize>,
+) {
+    let start = Instant::now();
+    while acked.lock().unwrap().len() < n {
+        assert!(
+            start.elapsed() < Duration::from_secs(60) && !burst.is_finished(),
+            "no acks came"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// The burst numbers in an inbox: each at most once, every acked one there, in send order
+/// (a prefix of the burst, as one connection's sends are stored in order).
+fn delivered_once_in_order(inbox: &str, acked: &HashMap<String, i64>) -> Vec<usize> {
+    let numbers: Vec<usize> = inbox
+        .lines()
+        .filter(|l| l.contains(": burst "))
+        .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+        .collect();
+    let delivered: HashSet<usize> = numbers.iter().copied().collect();
+    assert_eq!(
+        delivered.len(),
+        numbers.len(),
+        "a message was delivered twice"
+    );
+    for cid in acked.keys() {
+        let n: usize = cid[1..].parse().unwrap();
+        assert!(delivered.contains(&n), "acked message {cid} was lost");
+    }
+    assert_eq!(numbers, (0..numbers.len()).collect::<Vec<_>>());
+    numbers
+}
+
+#[tokio::test]
+async fn sigterm_during_a_burst_stores_every_acked_message_and_every_worker_ends_by_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let log = dir.path().join("server.log");
+    let mut srv = ServerProcess::start_in_logging(&data, &BURST_ENV, &log);
+    let (a, b) = ("+8613800000021", "+8613800000022");
+    let alice = sdk_login(&srv, a).await;
+    let hb = dir.path().join("bob");
+    login(&srv, &hb, b, b);
+
+    let acked: Arc<Mutex<HashMap<String, i64>>> = Arc::default();
+    let burst = start_burst(&alice, b, acked.clone()).await;
+    wait_for_acks(&acked, 1500, &burst).await;
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &srv.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    // A clean stop, bounded: the drain and the workers' deadline are well inside this.
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = srv.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the server did not stop"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let sent = burst.await.unwrap();
+    let acked: HashMap<String, i64> = acked.lock().unwrap().clone();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(status.success(), "exit {status:?}; log:\n{text}");
+    assert!(text.contains("shutting down"), "{text}");
+    assert!(
+        !text.contains("did not stop in time") && !text.contains("aborting them"),
+        "a worker was cut off:\n{text}"
+    );
+    assert!(
+        acked.len() < sent || sent < BURST,
+        "the stop came after the burst: acked {} of {sent}",
+        acked.len()
+    );
+
+    drop(srv);
+    let srv = serve(&data);
+    let numbers = delivered_once_in_order(&ok(&srv.url, &hb, &["inbox"]), &acked);
+    assert!(numbers.len() >= acked.len());
 }

@@ -2,15 +2,15 @@
 //! `RINGBOOK_*` environment variables (nested keys joined by `__`, e.g.
 //! `RINGBOOK_IDENTITY__SMS_CODE=false`), then command-line flags. See `ringbook.example.toml`.
 
+use crate::secret::{CredentialUrl, Secret};
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Address the HTTP/WebSocket listener binds.
@@ -18,7 +18,7 @@ pub struct Config {
     /// Folder for the SQLite database and the SMS outbox.
     pub data_dir: PathBuf,
     /// `sqlite://…` or `postgres://…`; default: `sqlite://<data_dir>/ringbook.db`.
-    pub database_url: Option<String>,
+    pub database_url: Option<CredentialUrl>,
     /// SQLite durability: `normal` (survives a killed process) or `full` (fsync per commit,
     /// survives power loss).
     pub sqlite_synchronous: ringbook_store::SqliteSync,
@@ -34,7 +34,7 @@ pub struct Config {
     /// 64 hex digits: the key that protects secrets at rest (keyed hashes of codes and tokens,
     /// encrypted callback tokens and site secrets). Without it `<data_dir>/master.key` is
     /// created; set it on multi-node deployments. `openplatform.master_key` is its old name.
-    pub master_key: Option<String>,
+    pub master_key: Option<Secret>,
     /// The argon2 pool shared by every password check.
     pub passwords: crate::passwords::PasswordConfig,
     /// Connection guards: header-read timeout, per-address and total caps (`transport`).
@@ -54,7 +54,7 @@ pub struct Config {
 }
 
 /// The four ways to prove a number (PB-3) and the login rules (PB-5).
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IdentityConfig {
     /// (a) SMS verification code.
@@ -99,18 +99,18 @@ pub enum SmsProvider {
     Http,
 }
 
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SmsConfig {
     pub provider: SmsProvider,
     /// The operator service number users text for MO login (PB-3 c) and replies.
     pub service_number: String,
     /// Kannel `sendsms` URL (e.g. http://127.0.0.1:13013/cgi-bin/sendsms) or the HTTP provider URL.
-    pub url: Option<String>,
+    pub url: Option<CredentialUrl>,
     pub username: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     /// Sent as `Authorization: Bearer` to the HTTP provider.
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret>,
     pub timeout_secs: u64,
     pub retries: u32,
     /// Most SMS parts one text may take (a concatenated SMS); must not exceed Kannel's
@@ -119,24 +119,24 @@ pub struct SmsConfig {
     /// Ringbook's delivery-report callback as the gateway reaches it, e.g.
     /// `http://127.0.0.1:8080/v1/sms/dlr`. When set, Kannel is asked for delivery reports
     /// (`dlr-mask`, `dlr-url`); unset, an SMS stays "sent" once Kannel accepted it.
-    pub dlr_url: Option<String>,
+    pub dlr_url: Option<CredentialUrl>,
     /// Who may call the gateway callbacks (`/v1/sms/mo`, `/v1/sms/dlr`), by client address
     /// (behind `trusted_proxies`, the forwarded one); loopback by default.
     pub mo_allowed: Vec<IpNet>,
     /// Optional shared secret the gateway callbacks must carry: `Authorization: Bearer KEY`,
     /// HTTP basic auth with KEY as the password, or `key=KEY` in the query (Kannel's get-url can
     /// only do the last two; see docs/sms-gateways.md). Unset: the address check alone.
-    pub mo_key: Option<String>,
+    pub mo_key: Option<Secret>,
     /// Reply to a text nobody was waiting for; empty (the default) for no reply — an automatic
     /// answer to every stray text can start a loop with another machine's auto-reply.
     pub mo_help_reply: String,
 }
 
-#[derive(Clone, Serialize, Deserialize, Default)]
+#[derive(Clone, Debug, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct AdminConfig {
     /// Bearer token for `/v1/admin/*`; when unset, only loopback callers may use them.
-    pub token: Option<String>,
+    pub token: Option<Secret>,
 }
 
 impl Default for Config {
@@ -279,18 +279,160 @@ impl Config {
 
     pub fn database_url(&self) -> String {
         self.database_url
-            .clone()
+            .as_ref()
+            .map(|u| u.expose().to_owned())
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("ringbook.db").display()))
     }
 
     /// The configured master key, under its current or its old name.
     pub fn configured_master_key(&self) -> anyhow::Result<Option<&str>> {
         match (&self.master_key, &self.openplatform.master_key) {
-            (Some(a), Some(b)) if a.trim() != b.trim() => anyhow::bail!(
+            (Some(a), Some(b)) if a.expose().trim() != b.expose().trim() => anyhow::bail!(
                 "master_key and openplatform.master_key (its old name) are both set and differ"
             ),
-            (Some(k), _) | (None, Some(k)) => Ok(Some(k.as_str())),
+            (Some(k), _) | (None, Some(k)) => Ok(Some(k.expose())),
             (None, None) => Ok(None),
+        }
+    }
+
+    /// Every inconsistent setting at once, one line each, so an operator fixes them in one go
+    /// rather than meeting them one request at a time.
+    pub fn validate(&self) -> Result<(), ConfigErrors> {
+        let mut problems = Vec::new();
+        let mut problem = |p: String| problems.push(p);
+
+        if let Some(url) = &self.database_url {
+            let u = url.expose();
+            if !(u.starts_with("sqlite:")
+                || u.starts_with("postgres://")
+                || u.starts_with("postgresql://"))
+            {
+                problem(format!(
+                    "database_url: {:?} is neither sqlite://… nor postgres://…",
+                    ringbook_store::redact_url(u)
+                ));
+            }
+        }
+        if let Err(e) = ringbook_phonebook::number::Region::parse(&self.default_region) {
+            problem(format!("default_region: {e}"));
+        }
+        if self.node.as_deref().is_some_and(|n| n.trim().is_empty()) {
+            problem("node: an empty name; leave it out to use the host name".into());
+        }
+        if self.max_body_bytes < 1024 {
+            problem(format!(
+                "max_body_bytes: {} is too small for any request (at least 1024)",
+                self.max_body_bytes
+            ));
+        }
+        match self.configured_master_key() {
+            Err(e) => problem(format!("master_key: {e}")),
+            Ok(Some(k)) if !is_hex_key(k) => problem(
+                "master_key: must be 64 hex digits (32 bytes), e.g. from `openssl rand -hex 32`"
+                    .into(),
+            ),
+            Ok(_) => {}
+        }
+        if self
+            .admin
+            .token
+            .as_ref()
+            .is_some_and(|t| t.expose().trim().is_empty())
+        {
+            problem("admin.token: empty; leave it out to allow loopback callers only".into());
+        }
+        if self.passwords.workers == 0 {
+            problem("passwords.workers: must be at least 1".into());
+        }
+
+        let id = &self.identity;
+        if !(id.sms_code || id.declared_number || id.mo_sms || id.header_enrichment) {
+            problem("identity: every way to prove a number is off (sms_code, declared_number, mo_sms, header_enrichment); nobody could log in".into());
+        }
+        if id.header_enrichment && id.header_trusted_proxies.is_empty() {
+            problem("identity.header_enrichment: on, but identity.header_trusted_proxies is empty, so no gateway may set the header".into());
+        }
+        if id.code_ttl_secs == 0 {
+            problem("identity.code_ttl_secs: must be at least 1".into());
+        }
+        if id.code_max_attempts < 1 {
+            problem("identity.code_max_attempts: must be at least 1".into());
+        }
+        if id.rescue_max_failures < 1 {
+            problem("identity.rescue_max_failures: must be at least 1".into());
+        }
+
+        let sms = &self.sms;
+        match (&sms.provider, &sms.url) {
+            (SmsProvider::Kannel | SmsProvider::Http, None) => problem(format!(
+                "sms.url: sms.provider = {:?} needs the gateway's URL",
+                format!("{:?}", sms.provider).to_ascii_lowercase()
+            )),
+            (_, Some(url)) => check_url("sms.url", url.expose(), &mut problem),
+            _ => {}
+        }
+        if sms.provider == SmsProvider::Kannel && (sms.username.is_none() || sms.password.is_none())
+        {
+            problem("sms.username and sms.password: sms.provider = \"kannel\" needs the sendsms user (docs/sms-gateways.md)".into());
+        }
+        if let Some(url) = &sms.dlr_url {
+            check_url("sms.dlr_url", url.expose(), &mut problem);
+        }
+        if !(1..=255).contains(&sms.max_parts) {
+            problem(format!(
+                "sms.max_parts: {} is not between 1 and 255",
+                sms.max_parts
+            ));
+        }
+        if sms.timeout_secs == 0 {
+            problem("sms.timeout_secs: must be at least 1".into());
+        }
+        if sms
+            .mo_key
+            .as_ref()
+            .is_some_and(|k| k.expose().trim().is_empty())
+        {
+            problem("sms.mo_key: empty; leave it out to rely on sms.mo_allowed alone".into());
+        }
+
+        let prompts = &self.profiles.prompts;
+        if prompts.via == crate::profiles::PromptVia::Mm7 && prompts.mmsc_url.is_none() {
+            problem(
+                "profiles.prompts.mmsc_url: profiles.prompts.via = \"mm7\" needs the MMSC's URL"
+                    .into(),
+            );
+        }
+        if let Some(url) = &prompts.mmsc_url {
+            check_url("profiles.prompts.mmsc_url", url, &mut problem);
+        }
+        let mm7 = &self.profiles.mm7;
+        if mm7.username.is_some() != mm7.password.is_some() {
+            problem("profiles.mm7: set both username and password, or neither".into());
+        }
+        if self.profiles.avatar_conversions == 0 {
+            problem("profiles.avatar_conversions: must be at least 1".into());
+        }
+
+        let services = &self.services;
+        match (services.platform, &services.platform_url) {
+            (crate::services::PlatformKind::Http, None) => problem(
+                "services.platform_url: services.platform = \"http\" needs the platform's base URL"
+                    .into(),
+            ),
+            (_, Some(url)) => check_url("services.platform_url", url, &mut problem),
+            _ => {}
+        }
+        if self.official.push_concurrency == 0 {
+            problem("official.push_concurrency: must be at least 1".into());
+        }
+        if self.messaging.queue == 0 || self.messaging.batch_max == 0 {
+            problem("messaging.queue and messaging.batch_max: must be at least 1".into());
+        }
+
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigErrors(problems))
         }
     }
 
@@ -301,6 +443,30 @@ impl Config {
                 .filter(|h| !h.is_empty())
                 .unwrap_or_else(|| "node-1".into())
         })
+    }
+}
+
+/// What [`Config::validate`] found: one problem per line.
+#[derive(Debug, thiserror::Error)]
+#[error("the configuration has {} problem(s):\n{}", .0.len(), .0.join("\n"))]
+pub struct ConfigErrors(pub Vec<String>);
+
+fn is_hex_key(k: &str) -> bool {
+    let k = k.trim();
+    k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn check_url(key: &str, url: &str, problem: &mut impl FnMut(String)) {
+    match reqwest::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+        Ok(_) => problem(format!(
+            "{key}: {:?} is not an http:// or https:// URL",
+            ringbook_store::redact_url(url)
+        )),
+        Err(e) => problem(format!(
+            "{key}: {:?} is not a URL ({e})",
+            ringbook_store::redact_url(url)
+        )),
     }
 }
 
@@ -428,71 +594,6 @@ fn official_override<S: serde::Serializer>(v: &Option<bool>, s: S) -> Result<S::
     m.end()
 }
 
-fn redacted(v: &Option<String>) -> &'static str {
-    if v.is_some() {
-        "Some(***)"
-    } else {
-        "None"
-    }
-}
-
-// Secrets never reach logs: Debug is written by hand for the structs that hold them.
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("listen", &self.listen)
-            .field("data_dir", &self.data_dir)
-            .field(
-                "database_url",
-                &self.database_url.as_deref().map(ringbook_store::redact_url),
-            )
-            .field("sqlite_synchronous", &self.sqlite_synchronous)
-            .field("node", &self.node)
-            .field("default_region", &self.default_region)
-            .field("trusted_proxies", &self.trusted_proxies)
-            .field("master_key", &redacted(&self.master_key))
-            .field("passwords", &self.passwords)
-            .field("connections", &self.connections)
-            .field("websocket", &self.websocket)
-            .field("identity.sms_code", &self.identity.sms_code)
-            .field("identity.declared_number", &self.identity.declared_number)
-            .field("identity.mo_sms", &self.identity.mo_sms)
-            .field(
-                "identity.header_enrichment",
-                &self.identity.header_enrichment,
-            )
-            .field("sms", &self.sms)
-            .field("admin.token", &redacted(&self.admin.token))
-            .field("contacts", &self.contacts)
-            .field("presence", &self.presence)
-            .field("messaging", &self.messaging)
-            .field("profiles", &self.profiles)
-            .field("openplatform", &self.openplatform)
-            .field("official", &self.official)
-            .field("services", &self.services)
-            .finish_non_exhaustive()
-    }
-}
-
-impl fmt::Debug for SmsConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SmsConfig")
-            .field("provider", &self.provider)
-            .field("service_number", &self.service_number)
-            .field("url", &self.url.as_deref().map(ringbook_store::redact_url))
-            .field("username", &self.username)
-            .field("password", &redacted(&self.password))
-            .field("api_key", &redacted(&self.api_key))
-            .field("max_parts", &self.max_parts)
-            .field(
-                "dlr_url",
-                &self.dlr_url.as_deref().map(ringbook_store::redact_url),
-            )
-            .field("mo_key", &redacted(&self.mo_key))
-            .finish_non_exhaustive()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -564,9 +665,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(cfg.sms.service_number, "10690000");
-        assert_eq!(cfg.sms.password.as_deref(), Some("007123"), "zeros kept");
+        assert_eq!(
+            cfg.sms.password.as_ref().map(Secret::expose),
+            Some("007123"),
+            "zeros kept"
+        );
         assert_eq!(cfg.sms.username.as_deref(), Some("42"));
-        assert_eq!(cfg.admin.token.as_deref(), Some("123456"));
+        assert_eq!(cfg.admin.token.as_ref().map(Secret::expose), Some("123456"));
         assert_eq!(cfg.sms.retries, 7);
         assert!(cfg.identity.declared_number);
         assert_eq!(cfg.trusted_proxies.len(), 2);
@@ -631,6 +736,132 @@ mod tests {
     fn example_config_parses() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ringbook.example.toml");
         Config::load(Some(&path), &ConfigOverrides::default()).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod validate_tests {
+    use super::*;
+
+    fn problems(tweak: impl FnOnce(&mut Config)) -> Vec<String> {
+        let mut cfg = Config::default();
+        tweak(&mut cfg);
+        match cfg.validate() {
+            Ok(()) => Vec::new(),
+            Err(ConfigErrors(p)) => p,
+        }
+    }
+
+    fn one(tweak: impl FnOnce(&mut Config), key: &str) {
+        let p = problems(tweak);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].starts_with(key), "{p:?}");
+    }
+
+    #[test]
+    fn the_defaults_and_the_example_file_are_consistent() {
+        assert_eq!(problems(|_| {}), Vec::<String>::new());
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ringbook.example.toml");
+        let cfg = Config::load(Some(&path), &ConfigOverrides::default()).unwrap();
+        cfg.validate().unwrap();
+    }
+
+    #[test]
+    fn each_inconsistent_setting_is_one_line_naming_its_key() {
+        use crate::services::PlatformKind;
+        one(
+            |c| c.services.platform = PlatformKind::Http,
+            "services.platform_url",
+        );
+        one(
+            |c| c.services.platform_url = Some("ftp://sp.example".into()),
+            "services.platform_url",
+        );
+        one(|c| c.master_key = Some("abc".into()), "master_key");
+        one(
+            |c| {
+                c.master_key = Some("00".repeat(32).as_str().into());
+                c.openplatform.master_key = Some("11".repeat(32).as_str().into());
+            },
+            "master_key",
+        );
+        one(
+            |c| {
+                c.sms.provider = SmsProvider::Kannel;
+                c.sms.username = Some("ringbook".into());
+                c.sms.password = Some("secret".into());
+            },
+            "sms.url",
+        );
+        one(
+            |c| {
+                c.sms.provider = SmsProvider::Kannel;
+                c.sms.url = Some("http://127.0.0.1:13013/cgi-bin/sendsms".into());
+            },
+            "sms.username",
+        );
+        one(|c| c.sms.url = Some("not a url".into()), "sms.url");
+        one(
+            |c| c.sms.dlr_url = Some("127.0.0.1/dlr".into()),
+            "sms.dlr_url",
+        );
+        one(|c| c.sms.max_parts = 0, "sms.max_parts");
+        one(|c| c.sms.mo_key = Some(" ".into()), "sms.mo_key");
+        one(|c| c.default_region = "XX".into(), "default_region");
+        one(
+            |c| c.database_url = Some("mysql://db/rb".into()),
+            "database_url",
+        );
+        one(|c| c.node = Some("".into()), "node");
+        one(|c| c.admin.token = Some("".into()), "admin.token");
+        one(|c| c.passwords.workers = 0, "passwords.workers");
+        one(
+            |c| {
+                c.identity.sms_code = false;
+                c.identity.mo_sms = false;
+            },
+            "identity:",
+        );
+        one(
+            |c| c.identity.header_enrichment = true,
+            "identity.header_enrichment",
+        );
+        one(
+            |c| c.identity.code_max_attempts = 0,
+            "identity.code_max_attempts",
+        );
+        one(
+            |c| c.profiles.prompts.via = crate::profiles::PromptVia::Mm7,
+            "profiles.prompts.mmsc_url",
+        );
+        one(
+            |c| c.profiles.mm7.username = Some("mmsc".into()),
+            "profiles.mm7",
+        );
+        one(
+            |c| c.official.push_concurrency = 0,
+            "official.push_concurrency",
+        );
+        one(|c| c.messaging.batch_max = 0, "messaging.queue");
+    }
+
+    #[test]
+    fn all_problems_are_reported_at_once_and_no_secret_is_shown() {
+        let err = Config {
+            master_key: Some("not-hex-hunter2".into()),
+            sms: SmsConfig {
+                provider: SmsProvider::Http,
+                dlr_url: Some("postgres://u:hunter2@x".into()),
+                ..SmsConfig::default()
+            },
+            ..Config::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert_eq!(err.0.len(), 3, "{err}");
+        let text = err.to_string();
+        assert!(text.contains("3 problem(s)"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
     }
 }
 

@@ -196,6 +196,7 @@ impl Session {
     /// Resolves a token to its live session.
     pub async fn from_token(state: &AppState, token: &str) -> Result<Session, ApiError> {
         let row = state
+            .core
             .store
             .session_by_token_hash(&token_hash(token))
             .await?
@@ -205,12 +206,17 @@ impl Session {
                     "the session token is unknown or revoked; log in again",
                 )
             })?;
-        let user = state.store.user_by_id(row.user_id).await?.ok_or_else(|| {
-            ApiError::unauthorized(
-                "invalid_token",
-                "the session's account no longer exists; log in again",
-            )
-        })?;
+        let user = state
+            .core
+            .store
+            .user_by_id(row.user_id)
+            .await?
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "invalid_token",
+                    "the session's account no longer exists; log in again",
+                )
+            })?;
         if user.blocked {
             return Err(ApiError::forbidden(
                 "blocked",
@@ -219,7 +225,7 @@ impl Session {
         }
         // Coarse last-seen: one write per minute at most.
         if now_ms() - row.last_seen_at > 60_000 {
-            state.store.touch_session(&row.id, now_ms()).await?;
+            state.core.store.touch_session(&row.id, now_ms()).await?;
         }
         Ok(Session {
             session_id: row.id,

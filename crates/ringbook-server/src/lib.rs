@@ -39,16 +39,20 @@ pub mod presence;
 pub mod profiles;
 pub mod ratelimit;
 pub mod realtime;
+pub mod secret;
 pub mod services;
+pub mod shared;
 pub mod sms;
 pub mod sms_inbound;
 pub mod ssrf;
 pub mod state;
 pub mod transport;
+pub mod workers;
 pub mod ws;
 
 use crate::config::Config;
 use crate::state::{App, AppState, Limits};
+use crate::workers::{Restart, StopSignal};
 use anyhow::Context;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
@@ -62,6 +66,7 @@ use tokio::net::TcpListener;
 impl App {
     /// Opens the store (running migrations) and builds every service from the config.
     pub async fn build(config: Config) -> anyhow::Result<AppState> {
+        config.validate()?;
         files::private_dir(&config.data_dir).context("the data directory")?;
         let keys = keys::Keys::load(config.configured_master_key()?, &config.data_dir)
             .context("the master key")?;
@@ -93,23 +98,34 @@ impl App {
                 "set offline the users left without connections"
             );
         }
+        let core = Arc::new(shared::Core {
+            store,
+            hub: hub::Hub::default(),
+            metrics,
+            node,
+            phones: identity::PhoneCache::default(),
+            keys,
+            passwords,
+            workers: workers::Workers::default(),
+        });
+        let platform = services::platform::from_config(&config.services, &core.store)
+            .context("the service platform")?;
+        let visitor_token_key = openplatform::crypto::load_token_key(&core)
+            .await
+            .context("the visitor-token key")?;
         Ok(Arc::new(App {
+            platform,
+            visitor_token_key,
             limits: Limits::from_config(&config),
             official: official::Runtime::new(&config.official),
             avatars: profiles::avatar::ConversionPool::new(
                 config.profiles.avatar_conversions,
                 config.profiles.avatar_queue_secs,
             ),
+            messaging: messaging::Runtime::start(&core, &config.messaging),
             config,
-            store,
             sms,
-            hub: hub::Hub::default(),
-            metrics,
-            node,
-            messaging: messaging::Runtime::default(),
-            phones: identity::PhoneCache::default(),
-            passwords,
-            keys,
+            core,
         }))
     }
 }
@@ -164,11 +180,21 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let app = router(state.clone());
-    let housekeeping = tokio::spawn(housekeeping(state.clone()));
+    let workers = &state.core.workers;
+    let s = state.clone();
+    workers.spawn("housekeeping", Restart::Always, move |stop| {
+        housekeeping(s.clone(), stop)
+    });
     // Developer-mode pushes waiting in the database (also those of an earlier run).
-    let official_pushes = tokio::spawn(official::push::worker(state.clone()));
+    let s = state.clone();
+    workers.spawn("official pushes", Restart::Always, move |stop| {
+        official::push::worker(s.clone(), stop)
+    });
     // Activity statuses the monitor stopped refreshing.
-    let lapsed_activities = tokio::spawn(presence::lapse_activities(state.clone()));
+    let s = state.clone();
+    workers.spawn("lapsed activities", Restart::Always, move |stop| {
+        presence::lapse_activities(s.clone(), stop)
+    });
     let hub_state = state.clone();
     let limits = Arc::new(transport::ConnectionLimits::from_config(
         &state.config.connections,
@@ -188,24 +214,34 @@ pub async fn run(
             shutdown.await;
             tracing::info!("shutting down");
             // WebSockets never end by themselves: close them so the drain can finish.
-            hub_state.hub.close_all(CloseReason::Shutdown);
+            hub_state.core.hub.close_all(CloseReason::Shutdown);
         },
     )
     .await;
-    housekeeping.abort();
-    official_pushes.abort();
-    lapsed_activities.abort();
-    state.store.close().await;
+    // Requests are drained: the writer commits what is queued, the workers finish what they
+    // started, then the store closes.
+    let late = state.core.workers.shutdown(WORKERS_DEADLINE).await;
+    if late > 0 {
+        tracing::error!(late, "workers did not stop in time");
+    }
+    state.core.store.close().await;
     Ok(())
 }
 
+/// How long shutdown waits for the workers (the writer's last batch, pushes in flight).
+const WORKERS_DEADLINE: Duration = Duration::from_secs(15);
+
 /// Periodic clean-up: expired codes and tokens, idle rate-limiter keys.
-async fn housekeeping(state: AppState) {
+async fn housekeeping(state: AppState, mut stop: StopSignal) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.stopped() => return,
+        }
         // Keep expired ones an hour so a late try hears "expired", not "no code".
         if let Err(e) = state
+            .core
             .store
             .purge_expired_proofs(state::now_ms() - 3_600_000)
             .await
@@ -217,7 +253,7 @@ async fn housekeeping(state: AppState) {
         state.limits.logins_per_addr.retain_recent();
         state.limits.rescue_changes_per_user.retain_recent();
         state.limits.mo_polls_per_addr.retain_recent();
-        state.hub.retain_recent_budgets();
+        state.core.hub.retain_recent_budgets();
         services::housekeeping(&state).await;
         sms_inbound::housekeeping(&state).await;
     }

@@ -61,7 +61,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
+    match state.core.store.ping().await {
         Ok(()) => "ready".into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "database not ready");
@@ -76,7 +76,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.metrics.render(),
+        state.core.metrics.render(),
     )
         .into_response()
 }
@@ -104,6 +104,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     let resp = next.run(req).await;
     let status = resp.status();
     state
+        .core
         .metrics
         .http_requests
         .get_or_create(&HttpLabels {

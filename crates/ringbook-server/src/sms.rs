@@ -179,7 +179,8 @@ impl SmsGateway {
                 client: client()?,
                 url: cfg
                     .url
-                    .clone()
+                    .as_ref()
+                    .map(|u| u.expose().to_owned())
                     .ok_or(SmsError::NotConfigured("sms.url (Kannel sendsms URL)"))?,
                 username: cfg
                     .username
@@ -187,20 +188,25 @@ impl SmsGateway {
                     .ok_or(SmsError::NotConfigured("sms.username"))?,
                 password: cfg
                     .password
-                    .clone()
+                    .as_ref()
+                    .map(|p| p.expose().to_owned())
                     .ok_or(SmsError::NotConfigured("sms.password"))?,
             },
             SmsProvider::Http => Provider::Http {
                 client: client()?,
-                url: cfg.url.clone().ok_or(SmsError::NotConfigured("sms.url"))?,
-                api_key: cfg.api_key.clone(),
+                url: cfg
+                    .url
+                    .as_ref()
+                    .map(|u| u.expose().to_owned())
+                    .ok_or(SmsError::NotConfigured("sms.url"))?,
+                api_key: cfg.api_key.as_ref().map(|k| k.expose().to_owned()),
             },
         };
         let secrets = [&cfg.password, &cfg.api_key, &cfg.mo_key]
             .into_iter()
             .flatten()
+            .map(|s| s.expose().to_owned())
             .filter(|s| !s.is_empty())
-            .cloned()
             .collect();
         Ok(SmsGateway {
             provider,
@@ -209,8 +215,8 @@ impl SmsGateway {
             max_parts: cfg.max_parts.max(1),
             dlr_url: cfg
                 .dlr_url
-                .as_deref()
-                .map(|u| dlr_url_template(u, cfg.mo_key.as_deref())),
+                .as_ref()
+                .map(|u| dlr_url_template(u.expose(), cfg.mo_key.as_ref().map(|k| k.expose()))),
             secrets,
             store,
             metrics,

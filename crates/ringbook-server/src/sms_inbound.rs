@@ -42,6 +42,7 @@ const DELIVERY_RETENTION_MS: i64 = 30 * 24 * 3_600_000;
 
 pub async fn housekeeping(state: &AppState) {
     if let Err(e) = state
+        .core
         .store
         .purge_sms_deliveries(now_ms() - DELIVERY_RETENTION_MS)
         .await
@@ -154,7 +155,7 @@ fn check_gateway(
         return Ok(());
     };
     let given = header_key(headers).or_else(|| params.bytes("key").map(<[u8]>::to_vec));
-    let ok = given.is_some_and(|g| bool::from(g.ct_eq(expected.as_bytes())));
+    let ok = given.is_some_and(|g| bool::from(g.ct_eq(expected.expose().as_bytes())));
     if !ok {
         return Err(ApiError::unauthorized(
             "bad_key",
@@ -296,6 +297,7 @@ async fn delivery_report(
         })?;
     let detail = params.text("reply").as_deref().and_then(report_detail);
     let report = state
+        .core
         .store
         .report_sms_delivery(&id, new_state, detail.as_deref(), now_ms())
         .await?
@@ -312,6 +314,7 @@ async fn delivery_report(
         "sms delivery report"
     );
     state
+        .core
         .metrics
         .sms
         .reports

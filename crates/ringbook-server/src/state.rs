@@ -1,34 +1,27 @@
 //! The state handed to every handler: no globals, so two servers can run in one test process.
 
 use crate::config::Config;
-use crate::hub::Hub;
-use crate::metrics::Metrics;
 use crate::ratelimit::KeyedLimiter;
+use crate::shared::Core;
 use crate::sms::SmsGateway;
-use ringbook_store::Store;
 use std::sync::Arc;
 
 pub type AppState = Arc<App>;
 
 pub struct App {
+    /// What every part is built from (store, hub, metrics, keys, workers, …).
+    pub core: Arc<Core>,
     pub config: Config,
-    pub store: Store,
     pub sms: SmsGateway,
-    pub hub: Hub,
-    pub metrics: Metrics,
     pub limits: Limits,
-    /// This node's name (PB-6).
-    pub node: String,
     /// Messaging's writer queue and send limiter.
     pub messaging: crate::messaging::Runtime,
-    /// Recently parsed phone numbers.
-    pub phones: crate::identity::PhoneCache,
     /// The official-account push worker's wake-up and concurrency bound.
     pub official: crate::official::Runtime,
-    /// The master key and what is derived from it.
-    pub keys: crate::keys::Keys,
-    /// The one bounded pool for argon2.
-    pub passwords: crate::passwords::Passwords,
+    /// The service platform orders go to (SS), built once from `[services]`.
+    pub platform: Box<dyn crate::services::platform::ServicePlatform>,
+    /// The key that signs visitor tokens and derives pseudonyms (WV), read once at start.
+    pub visitor_token_key: Vec<u8>,
     /// The bounded pool avatar conversions run in.
     pub avatars: crate::profiles::avatar::ConversionPool,
 }

@@ -174,25 +174,25 @@ async fn run_connection(state: AppState, session: Session, addr: ClientAddr, soc
         id: conn_id.clone(),
         user_id: session.user_id,
         session_id: session.session_id.clone(),
-        node: state.node.clone(),
+        node: state.core.node.clone(),
         client_addr: addr.ip.to_string(),
         connected_at: now_ms(),
     };
-    if let Err(e) = state.store.add_connection(&row).await {
+    if let Err(e) = state.core.store.add_connection(&row).await {
         tracing::error!(error = %e, "could not record the connection");
         return;
     }
     let (handle, receivers) =
         ConnHandle::new(conn_id.clone(), session.session_id.clone(), session.user_id);
-    state.hub.register(handle.clone());
-    state.metrics.ws_connections.inc();
+    state.core.hub.register(handle.clone());
+    state.core.metrics.ws_connections.inc();
     tracing::debug!("connected");
 
     let (sink, mut stream) = socket.split();
     let hello = ServerFrame::Hello {
         protocol: PROTOCOL_VERSION,
         connection_id: conn_id.clone(),
-        node: state.node.clone(),
+        node: state.core.node.clone(),
         phone: session.phone.to_string(),
     };
     handle.push(Arc::new(hello));
@@ -260,10 +260,10 @@ async fn run_connection(state: AppState, session: Session, addr: ClientAddr, soc
 
     // The writer ends once every sender is gone; close it now if the reader ended first.
     handle.close(CloseReason::Shutdown);
-    state.hub.unregister(session.user_id, &conn_id);
+    state.core.hub.unregister(session.user_id, &conn_id);
     // The record goes before the disconnect hooks run: presence asks the store whether any
     // connection of the user is left (on any node).
-    if let Err(e) = state.store.remove_connection(&conn_id).await {
+    if let Err(e) = state.core.store.remove_connection(&conn_id).await {
         tracing::warn!(error = %e, "could not remove the connection record");
     }
     Box::pin(crate::realtime::on_disconnect(&ctx)).await;
@@ -288,7 +288,7 @@ async fn run_connection(state: AppState, session: Session, addr: ClientAddr, soc
             }
         }
     }
-    state.metrics.ws_connections.dec();
+    state.core.metrics.ws_connections.dec();
     tracing::debug!("disconnected");
 }
 
@@ -309,6 +309,7 @@ impl ConnContext {
     pub fn charge(&self, family: Family, cost: u32) -> bool {
         let budgets = self
             .state
+            .core
             .hub
             .frame_budgets(|| FrameBudgets::new(&self.state.config.websocket));
         match budgets.take(self.session.user_id, family, cost) {

@@ -114,16 +114,30 @@ async fn sync_is_incremental_across_devices_with_tombstones() {
     assert_eq!(listed, vec![phone(2).as_str(), phone(3).as_str()]);
     let owner = srv
         .state
+        .core
         .store
         .user_by_phone(&me)
         .await
         .unwrap()
         .unwrap()
         .id;
-    assert!(!srv.state.store.has_in_book(owner, &phone(4)).await.unwrap());
-    assert!(srv.state.store.has_in_book(owner, &phone(3)).await.unwrap());
+    assert!(!srv
+        .state
+        .core
+        .store
+        .has_in_book(owner, &phone(4))
+        .await
+        .unwrap());
     assert!(srv
         .state
+        .core
+        .store
+        .has_in_book(owner, &phone(3))
+        .await
+        .unwrap());
+    assert!(srv
+        .state
+        .core
         .store
         .owners_having(&phone(4))
         .await
@@ -138,7 +152,13 @@ async fn sync_is_incremental_across_devices_with_tombstones() {
     })
     .await
     .unwrap();
-    assert!(srv.state.store.has_in_book(owner, &phone(4)).await.unwrap());
+    assert!(srv
+        .state
+        .core
+        .store
+        .has_in_book(owner, &phone(4))
+        .await
+        .unwrap());
 }
 
 #[tokio::test]

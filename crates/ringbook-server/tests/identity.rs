@@ -208,7 +208,7 @@ async fn other_device_is_refused_then_moved_with_the_rescue_password() {
         .unwrap_err();
     assert_eq!(code_of(&e), "wrong_rescue_password");
     // That code is used up now; the cool-down has to pass before the next one.
-    srv.state.store.delete_code(&p).await.unwrap();
+    srv.state.core.store.delete_code(&p).await.unwrap();
     // Move with the right password: new identity overwrites the old, old sessions end.
     let moved = srv
         .login_with(&p, &new_dev, Some("correct horse"), true)
@@ -555,18 +555,19 @@ async fn websocket_records_the_connection_and_keeps_several_per_session() {
     match first.next().await.unwrap() {
         Some(ServerFrame::Hello { phone, node, .. }) => {
             assert_eq!(phone, login.phone.as_str());
-            assert_eq!(node, srv.state.node);
+            assert_eq!(node, srv.state.core.node);
         }
         other => panic!("{other:?}"),
     }
     let user = srv
         .state
+        .core
         .store
         .user_by_phone(login.phone.as_str())
         .await
         .unwrap()
         .unwrap();
-    let conns = srv.state.store.connections_of(user.id).await.unwrap();
+    let conns = srv.state.core.store.connections_of(user.id).await.unwrap();
     assert_eq!(conns.len(), 1);
     assert_eq!(conns[0].client_addr, "127.0.0.1");
 
@@ -623,6 +624,7 @@ async fn websocket_records_the_connection_and_keeps_several_per_session() {
     for _ in 0..100 {
         if srv
             .state
+            .core
             .store
             .connections_of(user.id)
             .await

@@ -59,7 +59,7 @@ fn kannel() -> Option<Kannel> {
 impl Kannel {
     /// Ringbook on the port the doc's get-url and dlr_url name, with the doc's `[sms]`.
     async fn ringbook(&self) -> TestServer {
-        let dlr = reqwest::Url::parse(self.sms.dlr_url.as_deref().unwrap()).unwrap();
+        let dlr = reqwest::Url::parse(self.sms.dlr_url.as_ref().unwrap().expose()).unwrap();
         let listen = format!("127.0.0.1:{}", dlr.port().unwrap())
             .parse()
             .unwrap();
@@ -330,7 +330,7 @@ async fn a_failed_delivery_report_tells_the_user_and_frees_a_new_code() {
     // success, so the report is made as Kannel makes it: the dlr-url Ringbook gave Kannel, with
     // Kannel's type 2 (undeliverable) and the SMSC's report text. Kannel's own reports for this
     // SMS may come before or after it: a failure is final either way.
-    let mut url = reqwest::Url::parse(k.sms.dlr_url.as_deref().unwrap()).unwrap();
+    let mut url = reqwest::Url::parse(k.sms.dlr_url.as_ref().unwrap().expose()).unwrap();
     url.query_pairs_mut()
         .append_pair("id", &id)
         .append_pair("type", "2")
@@ -338,7 +338,7 @@ async fn a_failed_delivery_report_tells_the_user_and_frees_a_new_code() {
             "reply",
             "id:1 sub:001 dlvrd:000 stat:UNDELIV err:001 text:Your Ringbook",
         )
-        .append_pair("key", k.sms.mo_key.as_deref().unwrap());
+        .append_pair("key", k.sms.mo_key.as_ref().unwrap().expose());
     let resp = reqwest::get(url).await.unwrap();
     assert_eq!(resp.status(), 200);
     let code = code_in(&k.received(phone, 1).await[0].text());
@@ -420,6 +420,7 @@ async fn a_chinese_confirmation_is_intact_and_a_chinese_y_reply_orders() {
     let Some(k) = kannel() else { return };
     let srv = k.ringbook().await;
     srv.state
+        .core
         .store
         .upsert_platform_service(&PlatformServiceRow {
             id: "cn-news".into(),
@@ -494,8 +495,8 @@ async fn kannel_down_is_a_clear_error_without_secrets() {
     let port = closed.local_addr().unwrap().port();
     drop(closed);
     let mut sms = k.sms.clone();
-    let sendsms = sms.url.clone().unwrap();
-    sms.url = Some(format!("http://127.0.0.1:{port}/cgi-bin/sendsms"));
+    let sendsms = sms.url.as_ref().unwrap().expose().to_owned();
+    sms.url = Some(format!("http://127.0.0.1:{port}/cgi-bin/sendsms").into());
     sms.retries = 0;
     let srv = TestServer::start_with(move |c| c.sms = sms).await;
     let phone = "+8613800000207";
@@ -512,11 +513,11 @@ async fn kannel_down_is_a_clear_error_without_secrets() {
         "{body}"
     );
     let logs = logs::text();
-    let password = k.sms.password.as_deref().unwrap();
+    let password = k.sms.password.as_ref().unwrap().expose();
     for (name, text) in [("answer", &body), ("logs", &logs)] {
         for secret in [
             password,
-            k.sms.mo_key.as_deref().unwrap(),
+            k.sms.mo_key.as_ref().unwrap().expose(),
             "sendsms?",
             "Ringbook+code",
         ] {

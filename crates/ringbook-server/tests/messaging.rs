@@ -537,6 +537,7 @@ async fn deliver_from_other_parts_still_works() {
     let to = ringbook_proto::PhoneNumber::parse(&phone(2), "CN").unwrap();
     let user = srv
         .state
+        .core
         .store
         .user_by_phone(from.as_str())
         .await

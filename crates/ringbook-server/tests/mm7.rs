@@ -217,9 +217,17 @@ async fn mm1_every_namespace_text_fields_and_address_book() {
     assert_eq!(p.fields[&F::Company], "Acme");
     assert_eq!(p.fields[&F::Title], "Engineer");
     assert_eq!(p.fields[&F::Email], "mm@example.cn");
-    let user = srv.state.store.user_by_phone(&me).await.unwrap().unwrap();
+    let user = srv
+        .state
+        .core
+        .store
+        .user_by_phone(&me)
+        .await
+        .unwrap()
+        .unwrap();
     let book: Vec<String> = srv
         .state
+        .core
         .store
         .contacts_of(user.id)
         .await
@@ -230,6 +238,7 @@ async fn mm1_every_namespace_text_fields_and_address_book() {
     assert_eq!(book, vec![phone(21), phone(22)]);
     assert!(srv
         .state
+        .core
         .store
         .has_in_book(user.id, &phone(21))
         .await
@@ -403,6 +412,7 @@ async fn mm6_unregistered_and_unbound_senders_get_a_prompt_by_sms() {
     assert!(sms["text"].as_str().unwrap().contains("Register first"));
     assert!(srv
         .state
+        .core
         .store
         .user_by_phone(&stranger)
         .await

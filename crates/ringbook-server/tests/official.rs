@@ -123,7 +123,13 @@ async fn developer_account(srv: &TestServer) -> (Arc<Receiver>, Client, Client) 
         .await
         .unwrap();
     // The token signs pushes, so it is stored encrypted, never in plain.
-    let stored = srv.state.store.oa_account_by_name("news").await.unwrap();
+    let stored = srv
+        .state
+        .core
+        .store
+        .oa_account_by_name("news")
+        .await
+        .unwrap();
     let stored = stored.unwrap().callback_token.unwrap();
     assert!(!stored.contains(TOKEN), "{stored}");
     (rx, owner, fan)
@@ -479,19 +485,20 @@ async fn oa3_failed_pushes_are_retried_and_delivered_once_then_given_up() {
     assert_eq!(rx.fail_next.load(Ordering::SeqCst), 0);
     let account = srv
         .state
+        .core
         .store
         .oa_account_by_name("news")
         .await
         .unwrap()
         .unwrap();
-    let pushes = srv.state.store.oa_pushes_of(account.id).await.unwrap();
+    let pushes = srv.state.core.store.oa_pushes_of(account.id).await.unwrap();
     let p = pushes.iter().find(|p| p.inbound_id == sent.msg_id).unwrap();
     assert_eq!((p.state.as_str(), p.attempts), ("delivered", 3));
 
     // Down for good: 1 attempt + 3 retries, then failed.
     rx.down.store(true, Ordering::SeqCst);
     let sent = fan.oa_send("news", "text", "lost").await.unwrap();
-    let store = srv.state.store.clone();
+    let store = srv.state.core.store.clone();
     let mut state = String::new();
     for _ in 0..400 {
         let pushes = store.oa_pushes_of(account.id).await.unwrap();
@@ -548,13 +555,14 @@ async fn oa3_one_followers_pushes_arrive_in_order_across_retries() {
     assert_eq!(delivered(), ["free"]);
     let account = srv
         .state
+        .core
         .store
         .oa_account_by_name("news")
         .await
         .unwrap()
         .unwrap();
     let state_of = |id: i64| {
-        let store = srv.state.store.clone();
+        let store = srv.state.core.store.clone();
         async move {
             let pushes = store.oa_pushes_of(account.id).await.unwrap();
             let p = pushes.iter().find(|p| p.inbound_id == id).unwrap();
@@ -586,12 +594,13 @@ async fn oa3_pending_pushes_survive_a_restart() {
     fan.oa_follow("news").await.unwrap();
     let account = srv
         .state
+        .core
         .store
         .oa_account_by_name("news")
         .await
         .unwrap()
         .unwrap();
-    let store = srv.state.store.clone();
+    let store = srv.state.core.store.clone();
     for _ in 0..400 {
         if store.oa_pushes_of(account.id).await.unwrap()[0].attempts == 1 {
             break;
@@ -613,6 +622,7 @@ async fn oa3_pending_pushes_survive_a_restart() {
     // The lease/next_at from the first run is honoured; move it forward for the test.
     let p = srv
         .state
+        .core
         .store
         .oa_pushes_of(account.id)
         .await
@@ -620,6 +630,7 @@ async fn oa3_pending_pushes_survive_a_restart() {
         .remove(0);
     assert_eq!(p.state, "pending");
     srv.state
+        .core
         .store
         .oa_push_outcome(p.id, "pending", 0, p.last_error.as_deref(), 0)
         .await

@@ -121,7 +121,14 @@ async fn registration_validates_and_needs_the_admin() {
     // The secret is shown once: the listing does not carry it, and the database holds it encrypted.
     let listed = serde_json::to_string(&c.op_sites().await.unwrap()).unwrap();
     assert!(!listed.contains(reg.secret.as_ref().unwrap()));
-    let row = srv.state.store.op_site(reg.site.id).await.unwrap().unwrap();
+    let row = srv
+        .state
+        .core
+        .store
+        .op_site(reg.site.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!row
         .secret_enc
         .unwrap()
@@ -347,12 +354,13 @@ async fn every_refusal_is_a_clear_error_and_discloses_nothing() {
     // The key is stored sealed under the master key: the database alone forges nothing.
     let stored = srv
         .state
+        .core
         .store
         .op_key("visitor_token_hs256", "unused")
         .await
         .unwrap();
     assert!(hex::decode(&stored).is_err(), "stored in plain: {stored}");
-    let key = hex::decode(srv.state.keys.decrypt(&stored).unwrap()).unwrap();
+    let key = hex::decode(srv.state.core.keys.decrypt(&stored).unwrap()).unwrap();
     let mut claims = ringbook_sitekit::peek_claims(&t, site.id).unwrap();
     claims.exp = now_s() - 10;
     let expired = jsonwebtoken::encode(
@@ -469,6 +477,7 @@ async fn a_site_messages_the_account_manager_from_the_visitor_with_consent() {
     assert_eq!(e.code(), Some("no_consent"));
     let mgr = srv
         .state
+        .core
         .store
         .user_by_phone(manager.phone.as_str())
         .await
@@ -476,6 +485,7 @@ async fn a_site_messages_the_account_manager_from_the_visitor_with_consent() {
         .unwrap();
     assert!(srv
         .state
+        .core
         .store
         .messages_after(mgr.id, 0, 10)
         .await
@@ -497,7 +507,13 @@ async fn a_site_messages_the_account_manager_from_the_visitor_with_consent() {
         .await
         .unwrap();
     assert_eq!(sent.to, phone(10));
-    let inbox = srv.state.store.messages_after(mgr.id, 0, 10).await.unwrap();
+    let inbox = srv
+        .state
+        .core
+        .store
+        .messages_after(mgr.id, 0, 10)
+        .await
+        .unwrap();
     assert_eq!(inbox.len(), 1);
     assert_eq!(inbox[0].sender_phone, phone(11));
     assert_eq!(inbox[0].kind, "notice");

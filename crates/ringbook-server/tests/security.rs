@@ -84,6 +84,7 @@ async fn behind_a_same_host_proxy_remote_clients_get_no_admin_and_no_sms_callbac
     assert_eq!(status, 403);
     assert!(
         !srv.state
+            .core
             .store
             .user_by_phone(&victim)
             .await
@@ -181,9 +182,22 @@ async fn a_right_code_sent_thirty_times_at_once_opens_one_session() {
     let results = join_all((0..30).map(|_| c.login(&request))).await;
     let counts = tally(&results);
     assert_eq!(counts.get("ok"), Some(&1), "{counts:?}");
-    let user = srv.state.store.user_by_phone(&p).await.unwrap().unwrap();
+    let user = srv
+        .state
+        .core
+        .store
+        .user_by_phone(&p)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
-        srv.state.store.list_sessions(user.id).await.unwrap().len(),
+        srv.state
+            .core
+            .store
+            .list_sessions(user.id)
+            .await
+            .unwrap()
+            .len(),
         1
     );
 }
@@ -215,7 +229,14 @@ async fn concurrent_rescue_guesses_are_checked_no_more_than_the_limit() {
     let checked = counts.get("wrong_rescue_password").copied().unwrap_or(0);
     assert!(checked <= 5, "{checked} guesses were checked: {counts:?}");
     assert_eq!(counts.get("ok"), None, "{counts:?}");
-    let user = srv.state.store.user_by_phone(&p).await.unwrap().unwrap();
+    let user = srv
+        .state
+        .core
+        .store
+        .user_by_phone(&p)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(user.rescue_failures <= 5, "{}", user.rescue_failures);
     // Five tries were used up by now (however they were answered): locked.
     if user.rescue_failures == 5 {
@@ -252,7 +273,14 @@ async fn one_sms_code_buys_at_most_one_rescue_guess_through_the_move_login() {
     let results = join_all(requests.iter().map(|r| c.login(r))).await;
     let counts = tally(&results);
     assert_eq!(counts.get("wrong_rescue_password"), Some(&1), "{counts:?}");
-    let user = srv.state.store.user_by_phone(&p).await.unwrap().unwrap();
+    let user = srv
+        .state
+        .core
+        .store
+        .user_by_phone(&p)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(user.rescue_failures, 1);
 }
 
@@ -370,6 +398,7 @@ async fn polling_an_mo_token_reveals_nothing_to_another_device_and_is_rate_limit
     // The token is stored keyed-hashed: the plain token finds no row.
     assert!(srv
         .state
+        .core
         .store
         .mo_token(&started.token)
         .await
@@ -405,7 +434,14 @@ async fn secrets_at_rest_are_private_and_codes_are_not_recoverable_from_the_data
     let other = phone(14);
     c.request_code(&other).await.unwrap();
     let code = srv.last_code(&other);
-    let row = srv.state.store.code_for(&other).await.unwrap().unwrap();
+    let row = srv
+        .state
+        .core
+        .store
+        .code_for(&other)
+        .await
+        .unwrap()
+        .unwrap();
     let unkeyed = hex::encode(Sha256::digest(format!("{other}:{code}").as_bytes()));
     assert_ne!(row.code_hash, unkeyed);
     assert!(!row.code_hash.contains(&code));

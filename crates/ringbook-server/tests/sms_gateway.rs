@@ -93,7 +93,7 @@ async fn kannel_sendsms_gets_the_code_and_failures_reach_the_caller() {
     let (url, peer) = start_peer().await;
     let srv = TestServer::start_with(|c| {
         c.sms.provider = SmsProvider::Kannel;
-        c.sms.url = Some(format!("{url}/cgi-bin/sendsms"));
+        c.sms.url = Some(format!("{url}/cgi-bin/sendsms").into());
         c.sms.username = Some("rb".into());
         c.sms.password = Some("pw".into());
         c.sms.retries = 0;
@@ -122,7 +122,7 @@ async fn http_provider_posts_json_with_the_api_key_and_retries_server_errors() {
     let (url, peer) = start_peer().await;
     let srv = TestServer::start_with(|c| {
         c.sms.provider = SmsProvider::Http;
-        c.sms.url = Some(format!("{url}/sms"));
+        c.sms.url = Some(format!("{url}/sms").into());
         c.sms.api_key = Some("key-123".into());
         c.sms.retries = 2;
     })
@@ -193,7 +193,7 @@ async fn texts_go_in_the_coding_they_need_and_ask_kannel_for_delivery_reports() 
     let (url, peer) = start_peer().await;
     let srv = TestServer::start_with(|c| {
         c.sms.provider = SmsProvider::Kannel;
-        c.sms.url = Some(format!("{url}/cgi-bin/sendsms"));
+        c.sms.url = Some(format!("{url}/cgi-bin/sendsms").into());
         c.sms.username = Some("rb".into());
         c.sms.password = Some("pw".into());
         c.sms.dlr_url = Some("http://127.0.0.1:8080/v1/sms/dlr".into());
@@ -284,10 +284,10 @@ async fn secrets_stay_out_of_answers_and_logs() {
     let down = format!("http://127.0.0.1:{}/cgi-bin/sendsms", unused_port());
     let srv = TestServer::start_with(move |c| {
         c.sms.provider = SmsProvider::Kannel;
-        c.sms.url = Some(down);
+        c.sms.url = Some(down.into());
         c.sms.username = Some("rb".into());
-        c.sms.password = Some(pw);
-        c.sms.mo_key = Some(k);
+        c.sms.password = Some(pw.into());
+        c.sms.mo_key = Some(k.into());
         c.sms.retries = 1;
     })
     .await;
@@ -307,9 +307,9 @@ async fn secrets_stay_out_of_answers_and_logs() {
     let (pw, echo) = (password.clone(), format!("{url}/echo/cgi-bin/sendsms"));
     let srv2 = TestServer::start_with(move |c| {
         c.sms.provider = SmsProvider::Kannel;
-        c.sms.url = Some(echo);
+        c.sms.url = Some(echo.into());
         c.sms.username = Some("rb".into());
-        c.sms.password = Some(pw);
+        c.sms.password = Some(pw.into());
     })
     .await;
     let (status, body) = ask_code(srv2.url.clone(), phone(32)).await;
@@ -333,8 +333,8 @@ async fn secrets_stay_out_of_answers_and_logs() {
     );
     let srv3 = TestServer::start_with(move |c| {
         c.sms.provider = SmsProvider::Http;
-        c.sms.url = Some(provider);
-        c.sms.api_key = Some(ak);
+        c.sms.url = Some(provider.into());
+        c.sms.api_key = Some(ak.into());
         c.sms.retries = 0;
     })
     .await;

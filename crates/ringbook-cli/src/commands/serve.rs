@@ -59,6 +59,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     raise_open_file_limit();
     let config =
         Config::load(args.config.as_deref(), &overrides).context("invalid configuration")?;
+    config.validate()?;
     tracing::info!(
         listen = %config.listen,
         data_dir = %config.data_dir.display(),

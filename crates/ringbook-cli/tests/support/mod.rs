@@ -39,19 +39,24 @@ impl ServerProcess {
     pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().join("data");
-        Self::spawn(Some(dir), data_dir, args, env, None)
+        Self::spawn(Some(dir), data_dir, args, env, None, None)
     }
 
     /// Starts on `data_dir`, which the caller owns: it is kept when this server stops, so a
     /// server can be started again on the same data (for example after a SIGKILL).
     pub fn start_in(data_dir: &Path, env: &[(&str, &str)]) -> Self {
-        Self::spawn(None, data_dir.to_path_buf(), &[], env, None)
+        Self::spawn(None, data_dir.to_path_buf(), &[], env, None, None)
+    }
+
+    /// Like [`ServerProcess::start_in`], with the server's log (at `info`) written to `log`.
+    pub fn start_in_logging(data_dir: &Path, env: &[(&str, &str)], log: &Path) -> Self {
+        Self::spawn(None, data_dir.to_path_buf(), &[], env, None, Some(log))
     }
 
     /// Like [`ServerProcess::start_in`] on a given port: a restart on the same data folder and
     /// port, so running clients can reconnect to the same URL.
     pub fn start_in_on(data_dir: &Path, port: u16, env: &[(&str, &str)]) -> Self {
-        Self::spawn(None, data_dir.to_path_buf(), &[], env, Some(port))
+        Self::spawn(None, data_dir.to_path_buf(), &[], env, Some(port), None)
     }
 
     fn spawn(
@@ -60,6 +65,7 @@ impl ServerProcess {
         args: &[&str],
         env: &[(&str, &str)],
         port: Option<u16>,
+        log: Option<&Path>,
     ) -> Self {
         let port = port.unwrap_or_else(free_port);
         let mut cmd = Command::new(BIN);
@@ -67,11 +73,14 @@ impl ServerProcess {
             .args(args)
             .arg("--data-dir")
             .arg(&data_dir)
-            .env("RINGBOOK_LOG", "warn")
+            .env("RINGBOOK_LOG", if log.is_some() { "info" } else { "warn" })
             .env_remove("RINGBOOK_CONFIG")
             .env_remove("RINGBOOK_DATABASE_URL")
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit());
+            .stderr(match log {
+                Some(path) => Stdio::from(std::fs::File::create(path).unwrap()),
+                None => Stdio::inherit(),
+            });
         for (k, v) in env {
             cmd.env(k, v);
         }

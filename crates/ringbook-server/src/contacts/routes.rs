@@ -151,6 +151,7 @@ pub async fn sync(
     let now = now_ms();
     // The owner is always the session's user: a client can only write its own book.
     let outcome = state
+        .core
         .store
         .sync_contacts(
             session.user_id,
@@ -160,9 +161,10 @@ pub async fn sync(
             now,
         )
         .await?;
-    let book_users = state.store.book_users(session.user_id).await?;
+    let book_users = state.core.store.book_users(session.user_id).await?;
     let user_phones: HashSet<String> = book_users.iter().map(|u| u.contact_phone.clone()).collect();
     let changes = state
+        .core
         .store
         .contact_changes_since(session.user_id, req.since)
         .await?
@@ -202,8 +204,13 @@ pub async fn sync(
 
 /// `GET /v1/contacts`
 pub async fn list(State(state): State<AppState>, session: Session) -> ApiResult<Json<ContactList>> {
-    let version = state.store.contact_book_version(session.user_id).await?;
+    let version = state
+        .core
+        .store
+        .contact_book_version(session.user_id)
+        .await?;
     let users: HashSet<String> = state
+        .core
         .store
         .book_users(session.user_id)
         .await?
@@ -211,6 +218,7 @@ pub async fn list(State(state): State<AppState>, session: Session) -> ApiResult<
         .map(|u| u.contact_phone)
         .collect();
     let contacts = state
+        .core
         .store
         .contact_changes_since(session.user_id, -1)
         .await?

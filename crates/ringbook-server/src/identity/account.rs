@@ -14,6 +14,7 @@ use ringbook_store::StoreError;
 
 async fn user_of(state: &AppState, session: &Session) -> ApiResult<UserRow> {
     state
+        .core
         .store
         .user_by_id(session.user_id)
         .await?
@@ -59,10 +60,11 @@ pub async fn set_rescue_password(
         super::login::check_rescue_password(&state, &user, req.current_password.as_deref()).await?;
     }
     let hash = state
+        .core
         .passwords
         .hash(&super::login::password_key(user.id), req.password)
         .await?;
-    state.store.set_rescue_hash(user.id, &hash).await?;
+    state.core.store.set_rescue_hash(user.id, &hash).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -78,7 +80,11 @@ pub async fn set_secure_mode(
             "set a rescue password before turning on secure mode",
         ));
     }
-    state.store.set_secure_mode(user.id, req.enabled).await?;
+    state
+        .core
+        .store
+        .set_secure_mode(user.id, req.enabled)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -86,7 +92,7 @@ pub async fn list_sessions(
     State(state): State<AppState>,
     session: Session,
 ) -> ApiResult<Json<Vec<SessionInfo>>> {
-    let rows = state.store.list_sessions(session.user_id).await?;
+    let rows = state.core.store.list_sessions(session.user_id).await?;
     Ok(Json(
         rows.into_iter()
             .map(|r| SessionInfo {
@@ -107,12 +113,13 @@ pub async fn revoke_session(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     match state
+        .core
         .store
         .revoke_session(session.user_id, &id, now_ms())
         .await
     {
         Ok(()) => {
-            state.hub.close_session(&id, CloseReason::Revoked);
+            state.core.hub.close_session(&id, CloseReason::Revoked);
             Ok(StatusCode::NO_CONTENT)
         }
         Err(StoreError::NotFound) => Err(ApiError::not_found(
@@ -125,10 +132,12 @@ pub async fn revoke_session(
 
 pub async fn logout(State(state): State<AppState>, session: Session) -> ApiResult<StatusCode> {
     state
+        .core
         .store
         .revoke_session(session.user_id, &session.session_id, now_ms())
         .await?;
     state
+        .core
         .hub
         .close_session(&session.session_id, CloseReason::Revoked);
     Ok(StatusCode::NO_CONTENT)

@@ -20,7 +20,7 @@ pub fn require_admin(state: &AppState, addr: &ClientAddr, headers: &HeaderMap) -
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .unwrap_or_default();
-            if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+            if bool::from(given.as_bytes().ct_eq(expected.expose().as_bytes())) {
                 Ok(())
             } else {
                 Err(ApiError::unauthorized(
@@ -52,7 +52,7 @@ async fn set_blocked(
 ) -> ApiResult<Json<BlockState>> {
     require_admin(&state, &addr, &headers)?;
     let phone = super::parse_phone(&state, &raw)?;
-    let user = match state.store.set_blocked(phone.as_str(), blocked).await {
+    let user = match state.core.store.set_blocked(phone.as_str(), blocked).await {
         Ok(u) => u,
         Err(StoreError::NotFound) => {
             return Err(ApiError::not_found(
@@ -63,7 +63,7 @@ async fn set_blocked(
         Err(e) => return Err(e.into()),
     };
     if blocked {
-        state.hub.close_user(user.id, CloseReason::Blocked);
+        state.core.hub.close_user(user.id, CloseReason::Blocked);
     }
     tracing::info!(phone = %phone, blocked, "operator changed the block flag");
     Ok(Json(BlockState {

@@ -124,7 +124,7 @@ async fn refuse_other_device(
     phone: &PhoneNumber,
     intent: &LoginIntent,
 ) -> ApiResult<()> {
-    match state.store.user_by_phone(phone.as_str()).await? {
+    match state.core.store.user_by_phone(phone.as_str()).await? {
         Some(user)
             if !user.blocked
                 && !intent.move_account
@@ -144,10 +144,11 @@ pub async fn decide(
     kind: &'static str,
 ) -> ApiResult<LoginResponse> {
     let now = now_ms();
-    let existing = state.store.user_by_phone(phone.as_str()).await?;
+    let existing = state.core.store.user_by_phone(phone.as_str()).await?;
     let (user, registered) = match existing {
         Some(user) => (user, false),
         None => match state
+            .core
             .store
             .create_user(phone.as_str(), &device_row(&intent.device), now)
             .await
@@ -156,6 +157,7 @@ pub async fn decide(
             // Registered concurrently by another request: decide as for a known number.
             Err(StoreError::Conflict(_)) => (
                 state
+                    .core
                     .store
                     .user_by_phone(phone.as_str())
                     .await?
@@ -188,11 +190,15 @@ pub async fn decide(
         }
         check_rescue_password(state, &user, intent.rescue_password.as_deref()).await?;
         state
+            .core
             .store
             .set_user_device(user.id, &device_row(&intent.device))
             .await?;
-        for session_id in state.store.revoke_all_sessions(user.id, now).await? {
-            state.hub.close_session(&session_id, CloseReason::Moved);
+        for session_id in state.core.store.revoke_all_sessions(user.id, now).await? {
+            state
+                .core
+                .hub
+                .close_session(&session_id, CloseReason::Moved);
         }
         moved = true;
     } else if user.secure_mode && !registered {
@@ -202,6 +208,7 @@ pub async fn decide(
     let token = secrets::random_token();
     let session_id = secrets::random_hex(16);
     state
+        .core
         .store
         .create_session(
             &session_id,
@@ -212,7 +219,7 @@ pub async fn decide(
             now,
         )
         .await?;
-    state.store.record_login(user.id, now).await?;
+    state.core.store.record_login(user.id, now).await?;
     let outcome = if registered {
         "registered"
     } else if moved {
@@ -220,7 +227,7 @@ pub async fn decide(
     } else {
         "same_device"
     };
-    Metrics::count(&state.metrics.logins, outcome);
+    Metrics::count(&state.core.metrics.logins, outcome);
     tracing::info!(phone = %phone, kind, outcome, "login");
     Ok(LoginResponse {
         token,
@@ -266,8 +273,9 @@ pub async fn check_rescue_password(
         ApiError::forbidden("no_rescue_password", "this account has no rescue password")
     })?;
     // A place in the password pool first: a refusal there ("busy") must not cost a try.
-    let reservation = state.passwords.reserve(&password_key(user.id)).await?;
+    let reservation = state.core.passwords.reserve(&password_key(user.id)).await?;
     let claim = state
+        .core
         .store
         .claim_rescue_try(
             user.id,
@@ -285,7 +293,7 @@ pub async fn check_rescue_password(
     };
     let right = reservation.verify(given.to_string(), hash).await?;
     if right {
-        state.store.clear_rescue_tries(user.id).await?;
+        state.core.store.clear_rescue_tries(user.id).await?;
         return Ok(());
     }
     if locked_until > now {

@@ -44,12 +44,12 @@ pub fn parse_phone(
     state: &AppState,
     raw: &str,
 ) -> Result<ringbook_proto::PhoneNumber, crate::error::ApiError> {
-    if let Some(hit) = state.phones.0.get(raw) {
+    if let Some(hit) = state.core.phones.0.get(raw) {
         return Ok(hit);
     }
     let parsed = ringbook_proto::PhoneNumber::parse(raw, &state.config.default_region)
         .map_err(|e| crate::error::ApiError::bad_request("invalid_phone", e.to_string()))?;
-    state.phones.0.insert(raw.to_string(), parsed.clone());
+    state.core.phones.0.insert(raw.to_string(), parsed.clone());
     Ok(parsed)
 }
 

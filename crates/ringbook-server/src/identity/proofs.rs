@@ -22,6 +22,7 @@ use subtle::ConstantTimeEq;
 /// possibilities are tried in seconds against any unkeyed hash).
 fn code_hash(state: &AppState, phone: &PhoneNumber, code: &str) -> String {
     state
+        .core
         .keys
         .keyed_hash(Purpose::LoginCode, &[phone.as_str(), code])
 }
@@ -29,6 +30,7 @@ fn code_hash(state: &AppState, phone: &PhoneNumber, code: &str) -> String {
 /// MO login tokens are stored keyed-hashed too: the table alone lets nobody bind a number.
 fn mo_token_hash(state: &AppState, token: &str) -> String {
     state
+        .core
         .keys
         .keyed_hash(Purpose::MoToken, &[&token.trim().to_ascii_uppercase()])
 }
@@ -50,7 +52,7 @@ pub async fn request_code(
     }
     let phone = super::parse_phone(&state, &req.phone)?;
     let now = now_ms();
-    if let Some(existing) = state.store.code_for(phone.as_str()).await? {
+    if let Some(existing) = state.core.store.code_for(phone.as_str()).await? {
         let ready_at = existing.sent_at + cfg.code_resend_secs as i64 * 1000;
         if ready_at > now {
             let secs = ((ready_at - now + 999) / 1000) as u64;
@@ -83,6 +85,7 @@ pub async fn request_code(
     let code = secrets::six_digits();
     let expires_at = now + cfg.code_ttl_secs as i64 * 1000;
     state
+        .core
         .store
         .put_code(
             phone.as_str(),
@@ -102,7 +105,7 @@ pub async fn request_code(
         Ok(sent) => sent,
         Err(e) => {
             // The user never got it: forget it so a retry is not held up by the cool-down.
-            state.store.delete_code(phone.as_str()).await?;
+            state.core.store.delete_code(phone.as_str()).await?;
             return Err(ApiError::Upstream {
                 code: "sms_failed",
                 message: format!("the code could not be sent by SMS ({e}); try again later"),
@@ -129,6 +132,7 @@ impl CheckedCode {
     /// Single use: of any number of concurrent logins with the same right code, one wins.
     pub async fn consume(self, state: &AppState) -> ApiResult<()> {
         if state
+            .core
             .store
             .consume_code(self.phone.as_str(), &self.hash)
             .await?
@@ -157,6 +161,7 @@ pub async fn check_code(
         return Err(method_disabled("SMS code"));
     }
     let row = match state
+        .core
         .store
         .claim_code_try(phone.as_str(), now_ms(), cfg.code_max_attempts)
         .await?
@@ -164,7 +169,7 @@ pub async fn check_code(
         CodeTry::Claimed(row) => row,
         CodeTry::Missing => return Err(no_code(state, phone).await?),
         CodeTry::Expired => {
-            state.store.delete_code(phone.as_str()).await?;
+            state.core.store.delete_code(phone.as_str()).await?;
             return Err(ApiError::gone(
                 "code_expired",
                 "the code has expired; ask for a new one",
@@ -201,6 +206,7 @@ pub async fn check_code(
 async fn no_code(state: &AppState, phone: &PhoneNumber) -> ApiResult<ApiError> {
     let ttl_ms = state.config.identity.code_ttl_secs as i64 * 1000;
     let last = state
+        .core
         .store
         .latest_sms_to(phone.as_str(), "verification_code")
         .await?;
@@ -224,10 +230,10 @@ async fn no_code(state: &AppState, phone: &PhoneNumber) -> ApiResult<ApiError> {
 /// A delivery report said the SMS sent at `sent_at` will not reach `phone`: if its code is still
 /// the one waiting, drop it, so a new one can be asked for at once and a login hears why.
 pub(crate) async fn code_sms_failed(state: &AppState, phone: &str, sent_at: i64) -> ApiResult<()> {
-    if let Some(code) = state.store.code_for(phone).await? {
+    if let Some(code) = state.core.store.code_for(phone).await? {
         // Codes are stored just before their SMS is handed over; a newer code is left alone.
         if code.sent_at <= sent_at {
-            state.store.delete_code(phone).await?;
+            state.core.store.delete_code(phone).await?;
         }
     }
     Ok(())
@@ -240,6 +246,7 @@ pub async fn code_delivery(
     Path(delivery_id): Path<String>,
 ) -> ApiResult<Json<CodeDelivery>> {
     let sms = state
+        .core
         .store
         .sms_delivery(&delivery_id)
         .await?
@@ -292,6 +299,7 @@ pub async fn mo_start(
     let now = now_ms();
     let token = secrets::mo_token();
     state
+        .core
         .store
         .create_mo_token(
             &mo_token_hash(&state, &token),
@@ -338,6 +346,7 @@ pub async fn mo_state(
         })?;
     let unknown = || ApiError::not_found("unknown_token", "no such login token; start again");
     let row = state
+        .core
         .store
         .mo_token(&mo_token_hash(&state, &token))
         .await?
@@ -368,11 +377,11 @@ pub async fn take_mo_token(
     }
     let token = mo_token_hash(state, token);
     let row =
-        state.store.mo_token(&token).await?.ok_or_else(|| {
+        state.core.store.mo_token(&token).await?.ok_or_else(|| {
             ApiError::not_found("unknown_token", "no such login token; start again")
         })?;
     if row.expires_at <= now_ms() {
-        state.store.delete_mo_token(&token).await?;
+        state.core.store.delete_mo_token(&token).await?;
         return Err(ApiError::gone(
             "token_expired",
             "the login token has expired; start again",
@@ -390,7 +399,7 @@ pub async fn take_mo_token(
             "the text message with the token has not arrived yet",
         )
     })?;
-    state.store.delete_mo_token(&token).await?;
+    state.core.store.delete_mo_token(&token).await?;
     Ok(PhoneNumber::from_e164_unchecked(phone))
 }
 
@@ -412,6 +421,7 @@ pub async fn handle_mo_sms(
         return Ok(None);
     };
     if state
+        .core
         .store
         .bind_mo_token(&mo_token_hash(state, &token), from.as_str(), now_ms())
         .await?

@@ -86,6 +86,7 @@ pub async fn sync(ctx: &ConnContext, after_seq: i64) {
     loop {
         let want = page.min(max_rows - count);
         let rows = match state
+            .core
             .store
             .messages_after(ctx.session.user_id, last, want)
             .await
@@ -118,6 +119,7 @@ pub async fn sync(ctx: &ConnContext, after_seq: i64) {
         if count >= max_rows {
             // Cut here; whether more follow costs one cheap look-up.
             more = match state
+                .core
                 .store
                 .messages_after(ctx.session.user_id, last, 1)
                 .await
@@ -153,6 +155,7 @@ pub async fn receipts(ctx: &ConnContext, ids: Vec<i64>, read: bool) {
     let state = &ctx.state;
     let now = crate::state::now_ms();
     let rows = match state
+        .core
         .store
         .mark_received(ctx.session.user_id, &ids, read, now)
         .await
@@ -169,7 +172,7 @@ pub async fn receipts(ctx: &ConnContext, ids: Vec<i64>, read: bool) {
     };
     let status = if read { "read" } else { "delivered" };
     for row in rows {
-        state.hub.send_to_user(
+        state.core.hub.send_to_user(
             row.sender_id,
             ServerFrame::Receipt(Receipt {
                 id: row.id,

@@ -70,6 +70,7 @@ pub async fn history(
         ));
     }
     let rows = state
+        .core
         .store
         .conversation(session.user_id, peer.as_str(), q.before, limit)
         .await?;
@@ -96,7 +97,7 @@ pub async fn list_blocks(
     State(state): State<AppState>,
     session: Session,
 ) -> ApiResult<Json<Vec<BlockedNumber>>> {
-    let rows = state.store.blocked_numbers(session.user_id).await?;
+    let rows = state.core.store.blocked_numbers(session.user_id).await?;
     Ok(Json(
         rows.into_iter()
             .map(|r| BlockedNumber {
@@ -121,10 +122,12 @@ pub async fn block(
         ));
     }
     state
+        .core
         .store
         .block_number(session.user_id, phone.as_str(), now_ms())
         .await?;
     let at = state
+        .core
         .store
         .blocked_numbers(session.user_id)
         .await?
@@ -145,6 +148,7 @@ pub async fn unblock(
 ) -> ApiResult<StatusCode> {
     let phone = parse_phone(&state, &raw)?;
     if state
+        .core
         .store
         .unblock_number(session.user_id, phone.as_str())
         .await?

@@ -17,6 +17,7 @@ pub mod writer;
 
 use crate::error::{ApiError, ApiResult};
 use crate::ratelimit::KeyedLimiter;
+use crate::shared::Core;
 use crate::state::{now_ms, AppState};
 use axum::routing::{delete, get, post};
 use axum::Router;
@@ -24,7 +25,7 @@ use ringbook_proto::ws::ChatMessage;
 use ringbook_proto::PhoneNumber;
 use ringbook_store::messaging::{Appended, MessageRow};
 use serde::{Deserialize, Serialize};
-use std::sync::OnceLock;
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -57,22 +58,20 @@ impl Default for MessagingConfig {
     }
 }
 
-/// The messaging part's run-time state: the writer queue (started at first use) and the
-/// per-user send limiter.
-#[derive(Default)]
+/// The messaging part's run-time state: the writer queue and the per-user send limiter.
 pub struct Runtime {
-    writer: OnceLock<mpsc::Sender<writer::Job>>,
-    limiter: OnceLock<KeyedLimiter>,
+    writer: mpsc::Sender<writer::Job>,
+    limiter: KeyedLimiter,
 }
 
 impl Runtime {
-    fn writer(&self, state: &AppState) -> &mpsc::Sender<writer::Job> {
-        self.writer.get_or_init(|| writer::start(state))
-    }
-
-    fn limiter(&self, state: &AppState) -> &KeyedLimiter {
-        self.limiter
-            .get_or_init(|| KeyedLimiter::per_second(state.config.messaging.sends_per_second))
+    /// Starts the writer under the core's supervisor: it lives as long as the server, and at
+    /// shutdown it commits what is queued before it ends.
+    pub fn start(core: &Arc<Core>, cfg: &MessagingConfig) -> Self {
+        Runtime {
+            writer: writer::start(core, cfg),
+            limiter: KeyedLimiter::per_second(cfg.sends_per_second),
+        }
     }
 }
 
@@ -200,7 +199,7 @@ pub async fn submit(state: &AppState, out: Outgoing<'_>) -> ApiResult<Pending> {
     let (tx, rx) = oneshot::channel();
     state
         .messaging
-        .writer(state)
+        .writer
         .send(writer::Job { draft, reply: tx })
         .await
         .map_err(|_| ApiError::Internal(anyhow::anyhow!("the message writer stopped")))?;
@@ -211,7 +210,7 @@ pub async fn submit(state: &AppState, out: Outgoing<'_>) -> ApiResult<Pending> {
 pub fn check_rate(state: &AppState, sender_id: i64) -> ApiResult<()> {
     state
         .messaging
-        .limiter(state)
+        .limiter
         .check(&sender_id.to_string())
         .map_err(|wait| {
             ApiError::rate_limited(

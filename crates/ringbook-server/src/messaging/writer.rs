@@ -5,12 +5,15 @@
 //! order holds on the wire) and answers every waiting sender. One fsync-bearing commit serves the
 //! whole batch.
 
-use crate::state::{now_ms, App, AppState};
+use super::MessagingConfig;
+use crate::shared::Core;
+use crate::state::now_ms;
+use crate::workers::{Restart, StopSignal};
 use ringbook_proto::ws::ServerFrame;
 use ringbook_store::messaging::{Appended, NewMessage};
 use ringbook_store::StoreError;
-use std::sync::{Arc, Weak};
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot, Mutex};
 
 /// A checked send whose recipient is still a number.
 pub struct Draft {
@@ -42,21 +45,40 @@ pub struct Job {
     pub reply: oneshot::Sender<Outcome>,
 }
 
-/// Starts the writer. It holds the app weakly, so it ends when the app is dropped (its queue
-/// sender goes with it).
-pub fn start(state: &AppState) -> mpsc::Sender<Job> {
-    let (tx, rx) = mpsc::channel(state.config.messaging.queue.max(1));
-    tokio::spawn(run(
-        Arc::downgrade(state),
-        rx,
-        state.config.messaging.batch_max.max(1),
-    ));
+/// Starts the writer under the core's supervisor and returns its queue. The queue's receiver
+/// is shared with the supervisor so a writer that panicked is restarted on the same queue.
+pub fn start(core: &Arc<Core>, cfg: &MessagingConfig) -> mpsc::Sender<Job> {
+    let (tx, rx) = mpsc::channel(cfg.queue.max(1));
+    let rx = Arc::new(Mutex::new(rx));
+    let batch_max = cfg.batch_max.max(1);
+    let worker_core = core.clone();
+    core.workers
+        .spawn("message writer", Restart::Always, move |stop| {
+            run(worker_core.clone(), rx.clone(), batch_max, stop)
+        });
     tx
 }
 
-async fn run(app: Weak<App>, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
+/// Commits batches until the stop signal; then refuses new sends (their senders get an error,
+/// so nothing unstored is acknowledged) and commits everything already queued before ending.
+async fn run(
+    core: Arc<Core>,
+    rx: Arc<Mutex<mpsc::Receiver<Job>>>,
+    batch_max: usize,
+    mut stop: StopSignal,
+) {
+    let mut rx = rx.lock().await;
     let mut jobs: Vec<Job> = Vec::with_capacity(batch_max);
-    while let Some(first) = rx.recv().await {
+    loop {
+        let first = tokio::select! {
+            biased;
+            job = rx.recv() => job,
+            _ = stop.stopped() => {
+                rx.close();
+                rx.recv().await
+            }
+        };
+        let Some(first) = first else { break };
         jobs.push(first);
         while jobs.len() < batch_max {
             match rx.try_recv() {
@@ -64,22 +86,20 @@ async fn run(app: Weak<App>, mut rx: mpsc::Receiver<Job>, batch_max: usize) {
                 Err(_) => break,
             }
         }
-        let Some(state) = app.upgrade() else { break };
-        commit(&state, &mut jobs).await;
-        drop(state);
+        commit(&core, &mut jobs).await;
     }
 }
 
 /// Turns drafts into messages: `Err` for a send that must be refused.
 async fn resolve(
-    state: &AppState,
+    core: &Core,
     jobs: &[Job],
 ) -> Result<Vec<Result<NewMessage, Refused>>, StoreError> {
     let phones: Vec<&str> = jobs
         .iter()
         .map(|j| j.draft.recipient_phone.as_str())
         .collect();
-    let ids = state.store.user_ids_by_phones(&phones).await?;
+    let ids = core.store.user_ids_by_phones(&phones).await?;
     let pairs: Vec<(i64, &str)> = jobs
         .iter()
         .filter_map(|j| {
@@ -87,7 +107,7 @@ async fn resolve(
                 .map(|&id| (id, j.draft.sender_phone.as_str()))
         })
         .collect();
-    let blocked = state.store.blocked_pairs(&pairs).await?;
+    let blocked = core.store.blocked_pairs(&pairs).await?;
     Ok(jobs
         .iter()
         .map(|j| {
@@ -112,8 +132,8 @@ async fn resolve(
         .collect())
 }
 
-async fn commit(state: &AppState, jobs: &mut Vec<Job>) {
-    let resolved = match resolve(state, jobs).await {
+async fn commit(core: &Core, jobs: &mut Vec<Job>) {
+    let resolved = match resolve(core, jobs).await {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, n = jobs.len(), "resolving recipients failed");
@@ -129,7 +149,7 @@ async fn commit(state: &AppState, jobs: &mut Vec<Job>) {
         .filter_map(|r| r.as_ref().ok().cloned())
         .collect();
     let now = now_ms();
-    let mut stored: std::vec::IntoIter<Result<Appended, StoreError>> = match state
+    let mut stored: std::vec::IntoIter<Result<Appended, StoreError>> = match core
         .store
         .append_batch(&messages, now)
         .await
@@ -141,7 +161,7 @@ async fn commit(state: &AppState, jobs: &mut Vec<Job>) {
             tracing::warn!(error = %e, n = messages.len(), "batch commit failed; storing one by one");
             let mut v = Vec::with_capacity(messages.len());
             for m in &messages {
-                v.push(state.store.append_message(m, now_ms()).await);
+                v.push(core.store.append_message(m, now_ms()).await);
             }
             v.into_iter()
         }
@@ -155,9 +175,8 @@ async fn commit(state: &AppState, jobs: &mut Vec<Job>) {
             },
         };
         if let Ok(Appended::New(row)) = &outcome {
-            state.metrics.messages_stored.inc();
-            state
-                .hub
+            core.metrics.messages_stored.inc();
+            core.hub
                 .send_to_user(row.recipient_id, ServerFrame::Message(super::to_wire(row)));
         }
         // The sender may have gone; the message is stored either way.

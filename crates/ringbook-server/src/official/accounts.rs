@@ -32,12 +32,17 @@ pub fn info(a: &OaAccountRow, owner_view: bool) -> AccountInfo {
 }
 
 pub async fn account(state: &AppState, name: &str) -> ApiResult<OaAccountRow> {
-    state.store.oa_account_by_name(name).await?.ok_or_else(|| {
-        ApiError::not_found(
-            "no_such_account",
-            format!("there is no official account named '{name}'"),
-        )
-    })
+    state
+        .core
+        .store
+        .oa_account_by_name(name)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "no_such_account",
+                format!("there is no official account named '{name}'"),
+            )
+        })
 }
 
 async fn owned(state: &AppState, session: &Session, name: &str) -> ApiResult<OaAccountRow> {
@@ -70,10 +75,12 @@ pub async fn create(
         ));
     }
     let hash = state
+        .core
         .passwords
         .hash(&super::console::password_key(&req.name), req.password)
         .await?;
     match state
+        .core
         .store
         .oa_create_account(&req.name, session.user_id, &hash, now_ms())
         .await
@@ -123,8 +130,9 @@ pub async fn set_callback(
     }
     push::handshake(&state, &req.url, &req.token).await?;
     // The token signs every push, so it is kept encrypted, not hashed.
-    let sealed = state.keys.encrypt(req.token.as_bytes());
+    let sealed = state.core.keys.encrypt(req.token.as_bytes());
     state
+        .core
         .store
         .oa_set_callback(a.id, Some((&req.url, &sealed)))
         .await?;
@@ -140,7 +148,7 @@ pub async fn clear_callback(
     Path(name): Path<String>,
 ) -> ApiResult<Json<AccountInfo>> {
     let a = owned(&state, &session, &name).await?;
-    state.store.oa_set_callback(a.id, None).await?;
+    state.core.store.oa_set_callback(a.id, None).await?;
     let a = account(&state, &name).await?;
     Ok(Json(info(&a, true)))
 }
@@ -156,8 +164,13 @@ async fn follow_row(
     account_id: i64,
     user_id: i64,
 ) -> ApiResult<(OaFollowerRow, bool)> {
-    state.store.oa_fake_id(user_id, &random_id("f", 8)).await?;
+    state
+        .core
+        .store
+        .oa_fake_id(user_id, &random_id("f", 8))
+        .await?;
     Ok(state
+        .core
         .store
         .oa_follow(account_id, user_id, &random_id("o", 12), now_ms())
         .await?)
@@ -175,6 +188,7 @@ async fn record_inbound(
     let now = now_ms();
     let create_time = now / 1000;
     let inbound = state
+        .core
         .store
         .oa_add_inbound(
             account.id,
@@ -190,6 +204,7 @@ async fn record_inbound(
     if pushed {
         let doc = push::push_xml(&account.name, &follower.open_id, &inbound);
         state
+            .core
             .store
             .oa_add_push(account.id, inbound.id, follower.user_id, &doc, now)
             .await?;
@@ -223,9 +238,9 @@ pub async fn unfollow(
     Path(name): Path<String>,
 ) -> ApiResult<Json<FollowResponse>> {
     let a = account(&state, &name).await?;
-    let changed = state.store.oa_unfollow(a.id, session.user_id).await?;
+    let changed = state.core.store.oa_unfollow(a.id, session.user_id).await?;
     if changed {
-        if let Some(f) = state.store.oa_follower(a.id, session.user_id).await? {
+        if let Some(f) = state.core.store.oa_follower(a.id, session.user_id).await? {
             record_inbound(&state, &a, &f, "event", Some("unsubscribe"), "").await?;
         }
     }
@@ -270,6 +285,7 @@ pub async fn send_to_account(
     check_body(&req.kind, &req.body)?;
     let a = account(&state, &name).await?;
     let f = state
+        .core
         .store
         .oa_follower(a.id, session.user_id)
         .await?
@@ -309,6 +325,7 @@ pub async fn account_send(
     check_body(&req.kind, &req.body)?;
     let targets: Vec<OaFollowerRow> = match &req.to_fake_id {
         Some(fake) => vec![state
+            .core
             .store
             .oa_follower_by_fake_id(a.id, fake)
             .await?
@@ -316,7 +333,7 @@ pub async fn account_send(
             .ok_or_else(|| {
                 ApiError::not_found("no_such_follower", "no current follower has that FakeID")
             })?],
-        None => state.store.oa_followers(a.id).await?,
+        None => state.core.store.oa_followers(a.id).await?,
     };
     let total = targets.len() as u64;
     let mut sent = 0u64;
@@ -345,6 +362,7 @@ pub async fn inbox(
     ApiQuery(q): ApiQuery<InboxQuery>,
 ) -> ApiResult<Json<Vec<OfficialMessage>>> {
     let rows = state
+        .core
         .store
         .oa_inbox(
             session.user_id,
@@ -392,6 +410,7 @@ pub async fn set_privacy(
     })?;
     let json = serde_json::to_string(&clean).map_err(|e| ApiError::Internal(e.into()))?;
     state
+        .core
         .store
         .oa_set_privacy(session.user_id, &json, now_ms())
         .await?;

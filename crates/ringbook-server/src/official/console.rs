@@ -67,11 +67,13 @@ impl FromRequestParts<AppState> for ConsoleSession {
         let token = cookie_token(&parts.headers).ok_or_else(missing)?;
         let hash = token_hash(&token);
         let (account_id, csrf) = state
+            .core
             .store
             .oa_console_session(&hash, now_ms())
             .await?
             .ok_or_else(missing)?;
         let account = state
+            .core
             .store
             .oa_account_by_id(account_id)
             .await?
@@ -143,7 +145,12 @@ async fn check_limit(state: &AppState, keys: &[String]) -> ApiResult<()> {
     let cfg = &state.config.official;
     let window_start = now_ms() - cfg.login_window_secs as i64 * 1000;
     for key in keys {
-        if state.store.oa_login_failures(key, window_start).await? >= cfg.login_failures_per_window
+        if state
+            .core
+            .store
+            .oa_login_failures(key, window_start)
+            .await?
+            >= cfg.login_failures_per_window
         {
             return Err(ApiError::rate_limited(
                 "too_many_login_failures",
@@ -160,6 +167,7 @@ async fn record_failure(state: &AppState, keys: &[String]) -> ApiResult<()> {
     let window_start = now - state.config.official.login_window_secs as i64 * 1000;
     for key in keys {
         state
+            .core
             .store
             .oa_record_login_failure(key, window_start, now)
             .await?;
@@ -181,10 +189,11 @@ pub async fn authenticate(
 ) -> ApiResult<OaAccountRow> {
     let keys = vec![format!("acct:{name}"), format!("addr:{}", addr.ip)];
     check_limit(state, &keys).await?;
-    let account = state.store.oa_account_by_name(name).await?;
+    let account = state.core.store.oa_account_by_name(name).await?;
     let ok = match &account {
         Some(a) => {
             state
+                .core
                 .passwords
                 .verify(
                     &password_key(name),
@@ -245,6 +254,7 @@ pub async fn login(
     let csrf = crate::official::push_token();
     let secs = state.config.official.console_session_secs;
     state
+        .core
         .store
         .oa_create_console_session(
             &token_hash(&token),
@@ -311,6 +321,7 @@ pub async fn logout(
     };
     check_csrf(&session, &headers, form.csrf.as_deref())?;
     state
+        .core
         .store
         .oa_delete_console_session(&session.token_hash)
         .await?;
@@ -332,6 +343,7 @@ pub async fn followers(
     ApiQuery(q): ApiQuery<FormatQuery>,
 ) -> ApiResult<Response> {
     let list: Vec<ConsoleFollower> = state
+        .core
         .store
         .oa_followers(session.account.id)
         .await?
@@ -372,6 +384,7 @@ async fn follower_by_fake(
     fake_id: &str,
 ) -> ApiResult<ringbook_store::official::OaFollowerRow> {
     state
+        .core
         .store
         .oa_follower_by_fake_id(session.account.id, fake_id)
         .await?
@@ -420,6 +433,7 @@ pub async fn messages(
     ApiQuery(q): ApiQuery<FormatQuery>,
 ) -> ApiResult<Response> {
     let rows = state
+        .core
         .store
         .oa_message_page(
             session.account.id,
@@ -564,6 +578,7 @@ pub async fn api_follower(
     }
     let account = authenticate(&state, &addr, &creds.0, &creds.1).await?;
     let f = state
+        .core
         .store
         .oa_follower_by_open_id(account.id, &open_id)
         .await?

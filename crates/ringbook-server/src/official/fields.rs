@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 /// The follower's allow-list.
 pub async fn allowed_fields(state: &AppState, user_id: i64) -> ApiResult<Vec<String>> {
-    Ok(match state.store.oa_privacy(user_id).await? {
+    Ok(match state.core.store.oa_privacy(user_id).await? {
         Some(json) => serde_json::from_str::<Vec<String>>(&json).unwrap_or_default(),
         None => DEFAULT_VISIBLE_FIELDS
             .iter()
@@ -40,12 +40,12 @@ pub fn clean_fields(fields: &[String]) -> Result<Vec<String>, String> {
 /// the number's country calling code. The caller filters by what the follower allows accounts.
 pub async fn profile_fields(state: &AppState, user_id: i64) -> ApiResult<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
-    if let Some(user) = state.store.user_by_id(user_id).await? {
+    if let Some(user) = state.core.store.user_by_id(user_id).await? {
         if let Some(region) = region_of(&user.phone) {
             out.insert("region".to_string(), region.to_string());
         }
     }
-    if let Some(row) = state.store.profile(user_id).await? {
+    if let Some(row) = state.core.store.profile(user_id).await? {
         let stored: BTreeMap<String, serde_json::Value> =
             serde_json::from_str(&row.fields).unwrap_or_default();
         for (field, value) in stored {

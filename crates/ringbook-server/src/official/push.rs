@@ -14,6 +14,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::{now_ms, AppState};
+use crate::workers::StopSignal;
 use reqwest::Url;
 use ringbook_proto::official::{push as xml, OfficialMessage};
 use ringbook_proto::ws::ServerFrame;
@@ -224,9 +225,10 @@ fn short(e: &reqwest::Error) -> String {
 /// retries coming due and pushes written by other nodes), and looking again at once while it
 /// finds a full page, so a burst drains at the speed of the callbacks, `push_concurrency`
 /// attempts at a time.
-pub async fn worker(state: AppState) {
+pub async fn worker(state: AppState, mut stop: StopSignal) {
     let poll = Duration::from_millis(state.config.official.poll_ms.max(10));
-    loop {
+    // A claim is never cut short: the stop is seen between passes.
+    while !stop.is_stopped() {
         match run_due(&state).await {
             // As many as there was room for: there may be more due at once.
             Ok(true) => continue,
@@ -234,8 +236,15 @@ pub async fn worker(state: AppState) {
             Err(e) => tracing::warn!(error = %e, "official push worker"),
         }
         // A notification sent while we were busy is kept, so no new push waits a whole poll.
-        let _ = tokio::time::timeout(poll, state.official.new_push.notified()).await;
+        tokio::select! {
+            _ = tokio::time::timeout(poll, state.official.new_push.notified()) => {}
+            _ = stop.stopped() => {}
+        }
     }
+    // Attempts in flight end within `push_timeout_secs`; wait for them, so a push the
+    // developer got is also recorded as delivered.
+    let all = u32::try_from(state.config.official.push_concurrency.max(1)).unwrap_or(u32::MAX);
+    let _ = state.official.in_flight.acquire_many(all).await;
 }
 
 /// Due pushes read per look.
@@ -254,6 +263,7 @@ async fn run_due(state: &AppState) -> ApiResult<bool> {
     let now = now_ms();
     let lease = now + (state.config.official.push_timeout_secs as i64 + 10) * 1000;
     let claimed = state
+        .core
         .store
         .oa_claim_due_pushes(now, lease, room as i64)
         .await?;
@@ -292,14 +302,16 @@ async fn callback_token(
     stored: &str,
 ) -> ApiResult<String> {
     if !crate::keys::Keys::is_sealed(stored) {
-        let sealed = state.keys.encrypt(stored.as_bytes());
+        let sealed = state.core.keys.encrypt(stored.as_bytes());
         state
+            .core
             .store
             .oa_set_callback(account_id, Some((url, &sealed)))
             .await?;
         return Ok(stored.to_string());
     }
     let plain = state
+        .core
         .keys
         .decrypt(stored)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("an account's callback token: {e}")))?;
@@ -310,12 +322,13 @@ async fn callback_token(
 /// One delivery attempt of a claimed push (`attempts` counts this one).
 async fn attempt(state: &AppState, push: OaPushRow) -> ApiResult<()> {
     let cfg = &state.config.official;
-    let account = state.store.oa_account_by_id(push.account_id).await?;
+    let account = state.core.store.oa_account_by_id(push.account_id).await?;
     let target = account.as_ref().and_then(|a| {
         Some((a.callback_url.clone()?, a.callback_token.clone()?)).filter(|_| a.developer_mode)
     });
     let Some((url, token)) = target else {
         state
+            .core
             .store
             .oa_push_outcome(
                 push.id,
@@ -333,6 +346,7 @@ async fn attempt(state: &AppState, push: OaPushRow) -> ApiResult<()> {
     match result {
         Ok(reply) => {
             state
+                .core
                 .store
                 .oa_push_outcome(push.id, "delivered", now, None, now)
                 .await?;
@@ -346,6 +360,7 @@ async fn attempt(state: &AppState, push: OaPushRow) -> ApiResult<()> {
             if retries_done >= i64::from(cfg.push_retries) {
                 tracing::warn!(push = push.id, attempts = push.attempts, error = %err, "push failed for good");
                 state
+                    .core
                     .store
                     .oa_push_outcome(push.id, "failed", now, Some(&err), now)
                     .await?;
@@ -356,6 +371,7 @@ async fn attempt(state: &AppState, push: OaPushRow) -> ApiResult<()> {
                     as i64;
                 tracing::info!(push = push.id, attempt = push.attempts, retry_in_ms = delay, error = %err, "push failed; will retry");
                 state
+                    .core
                     .store
                     .oa_push_outcome(push.id, "pending", now + delay, Some(&err), now)
                     .await?;
@@ -430,6 +446,7 @@ pub async fn send_to_follower(
     body: &str,
 ) -> ApiResult<OfficialMessage> {
     let row = state
+        .core
         .store
         .oa_add_outbound(account.id, user_id, kind, body, now_ms())
         .await?;
@@ -441,6 +458,7 @@ pub async fn send_to_follower(
         sent_at: row.sent_at,
     };
     state
+        .core
         .hub
         .send_to_user(user_id, ServerFrame::OfficialMessage(msg.clone()));
     Ok(msg)

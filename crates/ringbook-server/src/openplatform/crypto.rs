@@ -4,6 +4,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::keys::Keys;
+use crate::shared::Core;
 use crate::state::AppState;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -17,11 +18,12 @@ fn b64() -> base64::engine::GeneralPurpose {
 }
 
 pub fn encrypt_secret(state: &AppState, secret: &str) -> ApiResult<String> {
-    Ok(state.keys.encrypt(secret.as_bytes()))
+    Ok(state.core.keys.encrypt(secret.as_bytes()))
 }
 
 pub fn decrypt_secret(state: &AppState, stored: &str) -> ApiResult<Vec<u8>> {
     state
+        .core
         .keys
         .decrypt(stored)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("a site's shared secret: {e}")))
@@ -68,27 +70,32 @@ pub fn parse_public_key(b64_key: &str) -> Option<ed25519_dalek::VerifyingKey> {
 /// The server-wide key that signs visitor tokens and derives pseudonyms. It is kept in the
 /// database so every node shares it, encrypted under the master key so that a copy of the
 /// database alone forges no token and reveals no pseudonym.
-pub async fn token_key(state: &AppState) -> ApiResult<Vec<u8>> {
+pub fn token_key(state: &AppState) -> &[u8] {
+    &state.visitor_token_key
+}
+
+/// Reads (or on the first start creates) the visitor-token key; called once by `App::build`,
+/// so a key that cannot be read is a start-up error, not a 500 per request.
+pub async fn load_token_key(core: &Core) -> anyhow::Result<Vec<u8>> {
     const NAME: &str = "visitor_token_hs256";
-    let fresh = state
+    let fresh = core
         .keys
         .encrypt(hex::encode(rand::random::<[u8; 32]>()).as_bytes());
-    let stored = state.store.op_key(NAME, &fresh).await?;
+    let stored = core.store.op_key(NAME, &fresh).await?;
     let hex_key = if Keys::is_sealed(&stored) {
-        let plain = state
+        let plain = core
             .keys
             .decrypt(&stored)
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("the visitor-token key: {e}")))?;
-        String::from_utf8(plain)
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("bad token key: {e}")))?
+            .map_err(|e| anyhow::anyhow!("cannot unseal it (another master key?): {e}"))?;
+        String::from_utf8(plain)?
     } else {
         // Written in plain by an earlier version: seal it in place, keeping its value so
         // tokens and pseudonyms stay valid.
-        let sealed = state.keys.encrypt(stored.as_bytes());
-        state.store.replace_op_key(NAME, &stored, &sealed).await?;
+        let sealed = core.keys.encrypt(stored.as_bytes());
+        core.store.replace_op_key(NAME, &stored, &sealed).await?;
         stored
     };
-    hex::decode(hex_key).map_err(|e| ApiError::Internal(anyhow::anyhow!("bad token key: {e}")))
+    Ok(hex::decode(hex_key)?)
 }
 
 /// The visitor's stable pseudonym for one site; different sites cannot link it.

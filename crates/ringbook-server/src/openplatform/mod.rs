@@ -12,7 +12,7 @@
 //!
 //! Profile data: [`visitor_fields`] is the one place that reads what a visitor can disclose.
 
-mod crypto;
+pub(crate) mod crypto;
 mod signed;
 mod sites;
 mod visitor;
@@ -24,7 +24,7 @@ use axum::Router;
 use ringbook_proto::openplatform::SiteProfile;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OpenPlatformConfig {
     /// How long a visitor token lives, in seconds.
@@ -34,7 +34,7 @@ pub struct OpenPlatformConfig {
     /// Signed requests one site may make per minute.
     pub requests_per_minute_per_site: u32,
     /// The old name of the top-level `master_key`; still read.
-    pub master_key: Option<String>,
+    pub master_key: Option<crate::secret::Secret>,
 }
 
 impl Default for OpenPlatformConfig {
@@ -45,23 +45,6 @@ impl Default for OpenPlatformConfig {
             requests_per_minute_per_site: 600,
             master_key: None,
         }
-    }
-}
-
-impl std::fmt::Debug for OpenPlatformConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenPlatformConfig")
-            .field("token_ttl_secs", &self.token_ttl_secs)
-            .field("timestamp_window_secs", &self.timestamp_window_secs)
-            .field(
-                "requests_per_minute_per_site",
-                &self.requests_per_minute_per_site,
-            )
-            .field(
-                "master_key",
-                &self.master_key.as_ref().map(|_| "<redacted>"),
-            )
-            .finish()
     }
 }
 
@@ -97,11 +80,11 @@ pub fn routes() -> Router<AppState> {
 /// name/age/company/title/email from its store here instead (keeping `op_profiles` as the
 /// fallback), and nothing else in this module changes.
 pub async fn visitor_fields(state: &AppState, user_id: i64) -> ApiResult<SiteProfile> {
-    let p = state.store.op_site_profile(user_id).await?;
-    let phone = state.store.user_by_id(user_id).await?.map(|u| u.phone);
+    let p = state.core.store.op_site_profile(user_id).await?;
+    let phone = state.core.store.user_by_id(user_id).await?.map(|u| u.phone);
     // What the visitor set for websites wins; otherwise their Ringbook profile (part MM).
     let profile: std::collections::BTreeMap<String, serde_json::Value> =
-        match state.store.profile(user_id).await? {
+        match state.core.store.profile(user_id).await? {
             Some(row) => serde_json::from_str(&row.fields).unwrap_or_default(),
             None => Default::default(),
         };

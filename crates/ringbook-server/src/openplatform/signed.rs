@@ -42,7 +42,12 @@ async fn verify(
         )
     };
     let site_id = signed.site_id().ok_or_else(unknown)?;
-    let site = state.store.op_site(site_id).await?.ok_or_else(unknown)?;
+    let site = state
+        .core
+        .store
+        .op_site(site_id)
+        .await?
+        .ok_or_else(unknown)?;
 
     let nets: Vec<String> = serde_json::from_str(&site.allowed_addrs).unwrap_or_default();
     let allowed = nets
@@ -99,13 +104,17 @@ async fn verify(
     }
 
     let now = now_ms();
-    if !state.store.op_use_nonce(site.id, nonce, now).await? {
+    if !state.core.store.op_use_nonce(site.id, nonce, now).await? {
         return Err(ApiError::conflict(
             "replayed_nonce",
             "this nonce was already used; sign each request with a fresh one",
         ));
     }
-    let recent = state.store.op_requests_since(site.id, now - 60_000).await?;
+    let recent = state
+        .core
+        .store
+        .op_requests_since(site.id, now - 60_000)
+        .await?;
     let limit = i64::from(state.config.openplatform.requests_per_minute_per_site);
     if recent > limit {
         return Err(ApiError::rate_limited(
@@ -117,6 +126,7 @@ async fn verify(
     // Nonces older than the window cannot be replayed (the timestamp check refuses them).
     if rand::random::<u8>() == 0 {
         let _ = state
+            .core
             .store
             .op_purge_nonces(now - 2 * window * 1000 - 60_000)
             .await;
@@ -130,7 +140,7 @@ async fn visitor_of_token(
     site: &SiteRow,
     token: &str,
 ) -> ApiResult<(VisitorClaims, ConsentRow)> {
-    let key = crypto::token_key(state).await?;
+    let key = crypto::token_key(state).to_vec();
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
     validation.set_audience(&[crypto::audience(site.id)]);
     validation.set_issuer(&[crypto::ISSUER]);
@@ -155,6 +165,7 @@ async fn visitor_of_token(
         ),
     })?;
     let consent = state
+        .core
         .store
         .op_consent_by_pseudonym(site.id, &data.claims.sub)
         .await?
@@ -198,11 +209,13 @@ pub async fn lookup(
             let phone = PhoneNumber::parse(number, &state.config.default_region)
                 .map_err(|_| no_consent())?;
             let user = state
+                .core
                 .store
                 .user_by_phone(phone.as_str())
                 .await?
                 .ok_or_else(no_consent)?;
             state
+                .core
                 .store
                 .op_consent(user.id, site.id)
                 .await?
@@ -220,6 +233,7 @@ pub async fn lookup(
     let fields = filter_fields(visitor_fields(&state, consent.user_id).await?, &allowed);
     let disclosed = serde_json::to_string(&present_fields(&fields)).map_err(anyhow::Error::from)?;
     state
+        .core
         .store
         .op_log_disclosure(
             consent.user_id,
@@ -267,6 +281,7 @@ pub async fn message(
         ));
     }
     let visitor = state
+        .core
         .store
         .user_by_id(consent.user_id)
         .await?
@@ -289,6 +304,7 @@ pub async fn message(
     .await?;
     if sent.new {
         state
+            .core
             .store
             .op_log_disclosure(
                 visitor.id,

@@ -120,6 +120,7 @@ pub async fn register(
     let origins_json = serde_json::to_string(&origins).map_err(anyhow::Error::from)?;
     let nets_json = serde_json::to_string(&nets).map_err(anyhow::Error::from)?;
     let row = match state
+        .core
         .store
         .op_create_site(
             &NewSite {
@@ -160,6 +161,7 @@ pub async fn list(
     require_admin(&state, &addr, &headers)?;
     Ok(Json(
         state
+            .core
             .store
             .op_sites()
             .await?
@@ -179,7 +181,7 @@ pub async fn remove(
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::bad_request("invalid_site", "give the site's numeric ID"))?;
-    match state.store.op_delete_site(id).await {
+    match state.core.store.op_delete_site(id).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(StoreError::NotFound) => Err(ApiError::not_found(
             "unknown_site",

@@ -29,7 +29,7 @@ async fn site_for_origin(state: &AppState, origin: &str) -> ApiResult<SiteRow> {
     let origin = sites::normalize_origin(origin).ok_or_else(|| {
         ApiError::bad_request("invalid_origin", format!("'{origin}' is not a web origin"))
     })?;
-    for site in state.store.op_sites().await? {
+    for site in state.core.store.op_sites().await? {
         let origins: Vec<String> = serde_json::from_str(&site.origins).unwrap_or_default();
         if origins.contains(&origin) {
             return Ok(site);
@@ -44,20 +44,21 @@ async fn site_for_origin(state: &AppState, origin: &str) -> ApiResult<SiteRow> {
 /// A site by numeric ID or by name.
 async fn site_by_ref(state: &AppState, r: &str) -> ApiResult<SiteRow> {
     let found = match r.parse::<i64>() {
-        Ok(id) => state.store.op_site(id).await?,
-        Err(_) => state.store.op_site_by_name(r).await?,
+        Ok(id) => state.core.store.op_site(id).await?,
+        Err(_) => state.core.store.op_site_by_name(r).await?,
     };
     found.ok_or_else(|| ApiError::not_found("unknown_site", format!("no registered website '{r}'")))
 }
 
 /// The visitor's consent row for a site, created as `ask` (with their pseudonym) on first use.
 async fn consent_or_ask(state: &AppState, user_id: i64, site: &SiteRow) -> ApiResult<ConsentRow> {
-    if let Some(c) = state.store.op_consent(user_id, site.id).await? {
+    if let Some(c) = state.core.store.op_consent(user_id, site.id).await? {
         return Ok(c);
     }
-    let key = crypto::token_key(state).await?;
+    let key = crypto::token_key(state).to_vec();
     let pseudonym = crypto::pseudonym(&key, site.id, user_id)?;
     Ok(state
+        .core
         .store
         .op_put_consent(user_id, site.id, "ask", "[]", false, &pseudonym, now_ms())
         .await?)
@@ -94,7 +95,7 @@ pub async fn token(
         origin: sites::normalize_origin(&req.origin).unwrap_or_default(),
         uid: consent.raw_id.then(|| session.phone.to_string()),
     };
-    let key = crypto::token_key(&state).await?;
+    let key = crypto::token_key(&state).to_vec();
     let jwt = jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
         &claims,
@@ -112,6 +113,7 @@ pub async fn consents(
 ) -> ApiResult<Json<Vec<ConsentInfo>>> {
     Ok(Json(
         state
+            .core
             .store
             .op_consents(session.user_id)
             .await?
@@ -157,6 +159,7 @@ pub async fn set_consent(
     };
     let fields_json = serde_json::to_string(&fields).map_err(anyhow::Error::from)?;
     let row = state
+        .core
         .store
         .op_put_consent(
             session.user_id,
@@ -180,6 +183,7 @@ pub async fn revoke(
     let site = site_by_ref(&state, &site_ref).await?;
     let current = consent_or_ask(&state, session.user_id, &site).await?;
     let row = state
+        .core
         .store
         .op_put_consent(
             session.user_id,
@@ -256,6 +260,7 @@ pub async fn set_profile(
         email,
     };
     state
+        .core
         .store
         .op_put_site_profile(session.user_id, &row, now_ms())
         .await?;
@@ -273,7 +278,11 @@ pub async fn disclosures(
     ApiQuery(q): ApiQuery<LogQuery>,
 ) -> ApiResult<Json<Vec<Disclosure>>> {
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let rows = state.store.op_disclosures(session.user_id, limit).await?;
+    let rows = state
+        .core
+        .store
+        .op_disclosures(session.user_id, limit)
+        .await?;
     Ok(Json(
         rows.into_iter()
             .map(|r| Disclosure {

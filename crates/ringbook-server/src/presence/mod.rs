@@ -117,7 +117,13 @@ pub async fn may_see(
     match visibility_of(&target.visibility) {
         Visibility::Everyone => Ok(true),
         Visibility::Nobody => Ok(false),
-        Visibility::Contacts => state.store.has_in_book(target.user_id, viewer_phone).await,
+        Visibility::Contacts => {
+            state
+                .core
+                .store
+                .has_in_book(target.user_id, viewer_phone)
+                .await
+        }
     }
 }
 
@@ -127,9 +133,9 @@ pub async fn may_see(
 pub async fn broadcast(state: &AppState, row: &PresenceRow, hide_from_denied: bool, to_self: bool) {
     let frame = ServerFrame::Presence(info(row));
     if to_self {
-        state.hub.send_to_user(row.user_id, frame.clone());
+        state.core.hub.send_to_user(row.user_id, frame.clone());
     }
-    let watchers = match state.store.owners_having(&row.phone).await {
+    let watchers = match state.core.store.owners_having(&row.phone).await {
         Ok(w) => w,
         Err(e) => {
             tracing::warn!(error = %e, "could not list presence watchers");
@@ -137,14 +143,15 @@ pub async fn broadcast(state: &AppState, row: &PresenceRow, hide_from_denied: bo
         }
     };
     for w in watchers {
-        if w == row.user_id || !state.hub.is_online(w) {
+        if w == row.user_id || !state.core.hub.is_online(w) {
             continue;
         }
         let allowed = match visibility_of(&row.visibility) {
             Visibility::Everyone => true,
             Visibility::Nobody => false,
-            Visibility::Contacts => match state.store.user_by_id(w).await {
+            Visibility::Contacts => match state.core.store.user_by_id(w).await {
                 Ok(Some(u)) => state
+                    .core
                     .store
                     .has_in_book(row.user_id, &u.phone)
                     .await
@@ -153,9 +160,10 @@ pub async fn broadcast(state: &AppState, row: &PresenceRow, hide_from_denied: bo
             },
         };
         if allowed {
-            state.hub.send_to_user(w, frame.clone());
+            state.core.hub.send_to_user(w, frame.clone());
         } else if hide_from_denied {
             state
+                .core
                 .hub
                 .send_to_user(w, ServerFrame::Presence(hidden(row)));
         }
@@ -170,8 +178,12 @@ pub async fn update(
     u: &PresenceUpdate,
     to_self: bool,
 ) -> Result<PresenceRow, ringbook_store::StoreError> {
-    let before = state.store.presence_of(user_id).await?;
-    let after = state.store.update_presence(user_id, u, now_ms()).await?;
+    let before = state.core.store.presence_of(user_id).await?;
+    let after = state
+        .core
+        .store
+        .update_presence(user_id, u, now_ms())
+        .await?;
     let visible_change = before
         .as_ref()
         .is_none_or(|b| info(b) != info(&after) && !same_but_time(b, &after));
@@ -193,7 +205,7 @@ fn same_but_time(a: &PresenceRow, b: &PresenceRow) -> bool {
 /// Called from `realtime::on_connect`: the user shows its chosen status.
 pub async fn on_connect(ctx: &ConnContext) {
     let state = &ctx.state;
-    let chosen = match state.store.presence_of(ctx.session.user_id).await {
+    let chosen = match state.core.store.presence_of(ctx.session.user_id).await {
         Ok(Some(row)) => row.chosen_status,
         Ok(None) => return,
         Err(e) => {
@@ -216,15 +228,16 @@ pub async fn on_disconnect(ctx: &ConnContext) {
     let state = &ctx.state;
     let user_id = ctx.session.user_id;
     let went_offline = async {
-        let before = state.store.presence_of(user_id).await?;
+        let before = state.core.store.presence_of(user_id).await?;
         if !state
+            .core
             .store
             .go_offline_unless_connected(user_id, now_ms())
             .await?
         {
             return Ok(None);
         }
-        let after = state.store.presence_of(user_id).await?;
+        let after = state.core.store.presence_of(user_id).await?;
         Ok::<_, ringbook_store::StoreError>(
             after.filter(|a| before.as_ref().is_none_or(|b| b.im_status != a.im_status)),
         )
@@ -239,13 +252,16 @@ pub async fn on_disconnect(ctx: &ConnContext) {
 
 /// Background task: clears activity statuses whose time to live passed (the monitor stopped
 /// refreshing them) and tells the watchers. Checks every second with one indexed query.
-pub async fn lapse_activities(state: AppState) {
+pub async fn lapse_activities(state: AppState, mut stop: crate::workers::StopSignal) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.stopped() => return,
+        }
         let now = now_ms();
-        let users = match state.store.lapsed_activities(now).await {
+        let users = match state.core.store.lapsed_activities(now).await {
             Ok(users) => users,
             Err(e) => {
                 tracing::warn!(error = %e, "could not look for lapsed activity statuses");
@@ -254,10 +270,10 @@ pub async fn lapse_activities(state: AppState) {
         };
         for user_id in users {
             let cleared = async {
-                if !state.store.clear_lapsed_activity(user_id, now).await? {
+                if !state.core.store.clear_lapsed_activity(user_id, now).await? {
                     return Ok(None);
                 }
-                state.store.presence_of(user_id).await
+                state.core.store.presence_of(user_id).await
             }
             .await;
             match cleared {
@@ -275,7 +291,7 @@ pub async fn book_changed(state: &AppState, owner_id: i64, added: &[i64]) {
     if added.is_empty() {
         return;
     }
-    let row = match state.store.presence_of(owner_id).await {
+    let row = match state.core.store.presence_of(owner_id).await {
         Ok(Some(r)) => r,
         _ => return,
     };
@@ -283,16 +299,20 @@ pub async fn book_changed(state: &AppState, owner_id: i64, added: &[i64]) {
         return;
     }
     for &w in added {
-        if !state.hub.is_online(w) {
+        if !state.core.hub.is_online(w) {
             continue;
         }
         if state
+            .core
             .store
             .has_in_book(w, &row.phone)
             .await
             .unwrap_or(false)
         {
-            state.hub.send_to_user(w, ServerFrame::Presence(info(&row)));
+            state
+                .core
+                .hub
+                .send_to_user(w, ServerFrame::Presence(info(&row)));
         }
     }
 }

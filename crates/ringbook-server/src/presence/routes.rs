@@ -14,6 +14,7 @@ use ringbook_store::presence::PresenceUpdate as StoreUpdate;
 
 async fn mine(state: &AppState, session: &Session) -> ApiResult<MyPresence> {
     let row = state
+        .core
         .store
         .presence_of(session.user_id)
         .await?
@@ -100,6 +101,7 @@ pub async fn put_me(
     // user stays offline (and gets the chosen status at its next connection).
     let connected = req.im_status.is_some()
         && !state
+            .core
             .store
             .connections_of(session.user_id)
             .await?
@@ -149,7 +151,7 @@ pub async fn contacts(
     State(state): State<AppState>,
     session: Session,
 ) -> ApiResult<Json<PresenceList>> {
-    let rows = state.store.presence_of_book(session.user_id).await?;
+    let rows = state.core.store.presence_of_book(session.user_id).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         if may_see(&state, session.user_id, session.phone.as_str(), &r).await? {
@@ -184,7 +186,7 @@ pub async fn query(
     }
     phones.sort();
     phones.dedup();
-    let rows = state.store.presence_by_phones(&phones).await?;
+    let rows = state.core.store.presence_by_phones(&phones).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         if may_see(&state, session.user_id, session.phone.as_str(), &r).await? {

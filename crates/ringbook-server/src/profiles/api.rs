@@ -107,6 +107,7 @@ pub async fn delete_avatar(
 async fn owner_of(state: &AppState, raw: &str) -> ApiResult<ringbook_store::identity::UserRow> {
     let phone = crate::identity::parse_phone(state, raw)?;
     state
+        .core
         .store
         .user_by_phone(phone.as_str())
         .await?
@@ -151,12 +152,13 @@ pub async fn batch(
         if !seen.insert(phone.as_str().to_string()) {
             continue;
         }
-        let Some(owner) = state.store.user_by_phone(phone.as_str()).await? else {
+        let Some(owner) = state.core.store.user_by_phone(phone.as_str()).await? else {
             out.unknown.push(phone.as_str().to_string());
             continue;
         };
         if let Some(known) = req.known.get(phone.as_str()) {
             let current = state
+                .core
                 .store
                 .profile(owner.id)
                 .await?
@@ -198,7 +200,7 @@ pub async fn avatar_image(
         }
     };
     let owner = owner_of(&state, &phone).await?;
-    let row = state.store.profile(owner.id).await?;
+    let row = state.core.store.profile(owner.id).await?;
     let parsed = match &row {
         Some(r) => model::Parsed::from_row(r)?,
         None => model::Parsed::default(),
@@ -216,6 +218,7 @@ pub async fn avatar_image(
         return Err(no_avatar());
     }
     let (id, bytes) = state
+        .core
         .store
         .avatar_image(owner.id, thumb)
         .await?

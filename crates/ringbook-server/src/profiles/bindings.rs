@@ -43,8 +43,8 @@ pub enum Resolution {
 }
 
 pub async fn resolve(state: &AppState, phone: &str) -> ApiResult<Resolution> {
-    if let Some(b) = state.store.binding_of(phone).await? {
-        if let Some(user) = state.store.user_by_id(b.user_id).await? {
+    if let Some(b) = state.core.store.binding_of(phone).await? {
+        if let Some(user) = state.core.store.user_by_id(b.user_id).await? {
             return Ok(if user.blocked {
                 Resolution::Blocked
             } else {
@@ -52,13 +52,14 @@ pub async fn resolve(state: &AppState, phone: &str) -> ApiResult<Resolution> {
             });
         }
     }
-    let Some(user) = state.store.user_by_phone(phone).await? else {
+    let Some(user) = state.core.store.user_by_phone(phone).await? else {
         return Ok(Resolution::NotRegisteredNotBound);
     };
     if user.blocked {
         return Ok(Resolution::Blocked);
     }
     let own_binding = state
+        .core
         .store
         .profile(user.id)
         .await?
@@ -74,12 +75,14 @@ pub async fn resolve(state: &AppState, phone: &str) -> ApiResult<Resolution> {
 /// Keyed like login codes (see `crate::keys`).
 fn code_hash(state: &AppState, user_id: i64, phone: &str, code: &str) -> String {
     state
+        .core
         .keys
         .keyed_hash(Purpose::BindingCode, &[&user_id.to_string(), phone, code])
 }
 
 async fn own_binding(state: &AppState, user_id: i64) -> ApiResult<bool> {
     Ok(state
+        .core
         .store
         .profile(user_id)
         .await?
@@ -92,6 +95,7 @@ pub async fn list(State(state): State<AppState>, session: Session) -> ApiResult<
     let mut out = Bindings::default();
     if own_binding(&state, session.user_id).await? {
         let created_at = state
+            .core
             .store
             .user_by_id(session.user_id)
             .await?
@@ -103,7 +107,7 @@ pub async fn list(State(state): State<AppState>, session: Session) -> ApiResult<
             created_at,
         });
     }
-    for b in state.store.bindings_of(session.user_id).await? {
+    for b in state.core.store.bindings_of(session.user_id).await? {
         out.bindings.push(Binding {
             phone: b.phone,
             own: false,
@@ -141,7 +145,7 @@ pub async fn start(
             expires_in_secs: None,
         }));
     }
-    if let Some(b) = state.store.binding_of(phone.as_str()).await? {
+    if let Some(b) = state.core.store.binding_of(phone.as_str()).await? {
         if b.user_id == session.user_id {
             return Ok(Json(BindStarted {
                 phone: phone.as_str().to_string(),
@@ -154,7 +158,13 @@ pub async fn start(
             format!("{phone} is bound to another account; unbind it there first"),
         ));
     }
-    if state.store.user_by_phone(phone.as_str()).await?.is_some() {
+    if state
+        .core
+        .store
+        .user_by_phone(phone.as_str())
+        .await?
+        .is_some()
+    {
         return Err(ApiError::conflict(
             "number_has_account",
             format!("{phone} has its own Ringbook account, whose profile its MMS update"),
@@ -163,6 +173,7 @@ pub async fn start(
     let cfg = &state.config.identity;
     let now = now_ms();
     if let Some(existing) = state
+        .core
         .store
         .binding_code(session.user_id, phone.as_str())
         .await?
@@ -182,6 +193,7 @@ pub async fn start(
     let code = format!("{:06}", rand::thread_rng().gen_range(0..1_000_000u32));
     let expires_at = now + cfg.code_ttl_secs as i64 * 1000;
     state
+        .core
         .store
         .put_binding_code(
             session.user_id,
@@ -198,6 +210,7 @@ pub async fn start(
     );
     if let Err(e) = state.sms.send(phone.as_str(), &text, "binding_code").await {
         state
+            .core
             .store
             .delete_binding_code(session.user_id, phone.as_str())
             .await?;
@@ -223,6 +236,7 @@ pub async fn confirm(
     let cfg = &state.config.identity;
     // The try is counted in the statement that checks the limit (no race between guesses).
     let row = match state
+        .core
         .store
         .claim_binding_code_try(
             session.user_id,
@@ -241,6 +255,7 @@ pub async fn confirm(
         }
         CodeTry::Expired => {
             state
+                .core
                 .store
                 .delete_binding_code(session.user_id, phone.as_str())
                 .await?;
@@ -266,6 +281,7 @@ pub async fn confirm(
         ));
     }
     if !state
+        .core
         .store
         .consume_binding_code(session.user_id, phone.as_str(), &given)
         .await?
@@ -276,6 +292,7 @@ pub async fn confirm(
         ));
     }
     match state
+        .core
         .store
         .add_binding(phone.as_str(), session.user_id, now_ms())
         .await
@@ -302,6 +319,7 @@ pub async fn remove(
     if phone == session.phone {
         set_own_binding(&state, &session, false).await?;
     } else if !state
+        .core
         .store
         .remove_binding(session.user_id, phone.as_str())
         .await?

@@ -19,6 +19,7 @@ use super::content::{self, MmsContent};
 use super::model::{self, Change};
 use super::prompts::{self, ReplyTo};
 use crate::extract::ClientAddr;
+use crate::secret::Secret;
 use crate::state::{now_ms, AppState};
 use axum::body::Body;
 use axum::extract::State;
@@ -69,7 +70,7 @@ fn authorise(
         let expected = format!(
             "{}:{}",
             cfg.username.as_deref().unwrap_or(""),
-            cfg.password.as_deref().unwrap_or("")
+            cfg.password.as_ref().map(Secret::expose).unwrap_or("")
         );
         let given = headers
             .get(header::AUTHORIZATION)
@@ -339,10 +340,11 @@ async fn deliver_contacts(
         return Ok(0);
     }
     let outcome = state
+        .core
         .store
         .sync_contacts(owner_id, owner_phone, &writes, &[], now_ms())
         .await?;
-    state.hub.send_to_user(
+    state.core.hub.send_to_user(
         owner_id,
         ServerFrame::ContactsChanged {
             version: outcome.version,
@@ -351,6 +353,7 @@ async fn deliver_contacts(
         },
     );
     let added: Vec<i64> = state
+        .core
         .store
         .book_users(owner_id)
         .await?

@@ -28,7 +28,6 @@ use axum::Router;
 use ipnet::IpNet;
 use ringbook_avatar::AvatarStandard;
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// `[profiles]` in the config file.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -63,12 +62,12 @@ impl Default for ProfilesConfig {
 
 /// Who may post to `/mm7` and how much. With neither credentials nor `allowed` set, only
 /// loopback callers are accepted.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Mm7Config {
     /// HTTP basic credentials the MMSC must send (both or neither).
     pub username: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<crate::secret::Secret>,
     /// Addresses the MMSC posts from; when set, others are refused (also with good credentials).
     pub allowed: Vec<IpNet>,
     /// Largest MM7 request body, in bytes (an MMS with a camera photo, base64-encoded).
@@ -86,17 +85,6 @@ impl Default for Mm7Config {
     }
 }
 
-impl fmt::Debug for Mm7Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Mm7Config")
-            .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
-            .field("allowed", &self.allowed)
-            .field("max_body_bytes", &self.max_body_bytes)
-            .finish()
-    }
-}
-
 /// How prompts reach the phone.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -109,14 +97,14 @@ pub enum PromptVia {
     Off,
 }
 
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PromptConfig {
     pub via: PromptVia,
     /// The MMSC's MM7 URL for SubmitReq.
     pub mmsc_url: Option<String>,
     pub mmsc_username: Option<String>,
-    pub mmsc_password: Option<String>,
+    pub mmsc_password: Option<crate::secret::Secret>,
     /// `VASPID` / `VASID` of Ringbook at the MMSC.
     pub vasp_id: String,
     pub vas_id: String,
@@ -140,25 +128,6 @@ impl Default for PromptConfig {
             service_code: None,
             timeout_secs: 10,
         }
-    }
-}
-
-impl fmt::Debug for PromptConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PromptConfig")
-            .field("via", &self.via)
-            .field("mmsc_url", &self.mmsc_url)
-            .field("mmsc_username", &self.mmsc_username)
-            .field(
-                "mmsc_password",
-                &self.mmsc_password.as_ref().map(|_| "<redacted>"),
-            )
-            .field("vasp_id", &self.vasp_id)
-            .field("vas_id", &self.vas_id)
-            .field("sender_address", &self.sender_address)
-            .field("service_code", &self.service_code)
-            .field("timeout_secs", &self.timeout_secs)
-            .finish()
     }
 }
 

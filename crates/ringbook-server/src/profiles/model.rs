@@ -170,6 +170,7 @@ impl<'a> Access<'a> {
                 if self.in_book.is_none() {
                     self.in_book = Some(
                         self.state
+                            .core
                             .store
                             .has_in_book(self.owner_id, &self.viewer.phone)
                             .await?,
@@ -202,6 +203,7 @@ pub async fn view(
     viewer: &Viewer,
 ) -> ApiResult<Profile> {
     let row = state
+        .core
         .store
         .profile(owner_id)
         .await?
@@ -219,6 +221,7 @@ pub async fn view(
         .await?
     {
         state
+            .core
             .store
             .avatar_meta(owner_id)
             .await?
@@ -255,6 +258,7 @@ pub async fn apply(
 ) -> ApiResult<Applied> {
     for _ in 0..8 {
         let row = state
+            .core
             .store
             .profile(owner_id)
             .await?
@@ -282,7 +286,7 @@ pub async fn apply(
         let avatar = match &change.avatar {
             None => AvatarChange::Keep,
             Some(AvatarChange::Remove) => {
-                if state.store.avatar_meta(owner_id).await?.is_some() {
+                if state.core.store.avatar_meta(owner_id).await?.is_some() {
                     changed.insert(ProfileField::Avatar);
                     AvatarChange::Remove
                 } else {
@@ -309,7 +313,12 @@ pub async fn apply(
             version: row.version,
             updated_at: row.updated_at,
         };
-        match state.store.save_profile(&next, &avatar, now_ms()).await {
+        match state
+            .core
+            .store
+            .save_profile(&next, &avatar, now_ms())
+            .await
+        {
             Ok(version) => {
                 if !changed.is_empty() {
                     notices::profile_changed(

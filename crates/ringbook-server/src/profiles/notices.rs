@@ -22,8 +22,8 @@ pub async fn profile_changed(
         phone: owner_phone.to_string(),
         version,
     };
-    state.hub.send_to_user(owner_id, frame());
-    let candidates = match state.store.owners_having(owner_phone).await {
+    state.core.hub.send_to_user(owner_id, frame());
+    let candidates = match state.core.store.owners_having(owner_phone).await {
         Ok(c) => c,
         Err(e) => {
             // The change is stored; clients still get it when they next fetch profiles.
@@ -32,12 +32,12 @@ pub async fn profile_changed(
         }
     };
     for viewer_id in candidates {
-        if viewer_id == owner_id || !state.hub.is_online(viewer_id) {
+        if viewer_id == owner_id || !state.core.hub.is_online(viewer_id) {
             continue;
         }
         match may_see_change(state, owner_id, viewer_id, old, new, changed).await {
             Ok(true) => {
-                state.hub.send_to_user(viewer_id, frame());
+                state.core.hub.send_to_user(viewer_id, frame());
             }
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, viewer_id, "profile notice check failed"),
@@ -53,7 +53,7 @@ async fn may_see_change(
     new: &Parsed,
     changed: &BTreeSet<ProfileField>,
 ) -> anyhow::Result<bool> {
-    let Some(user) = state.store.user_by_id(viewer_id).await? else {
+    let Some(user) = state.core.store.user_by_id(viewer_id).await? else {
         return Ok(false);
     };
     let viewer = Viewer {

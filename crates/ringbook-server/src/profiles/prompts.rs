@@ -3,6 +3,7 @@
 //! in the background so the MMSC gets its DeliverRsp at once.
 
 use super::PromptVia;
+use crate::secret::Secret;
 use crate::state::AppState;
 use ringbook_mm7::{build_submit_request, parse_submit_response, Mm7Version, SubmitReqBuilder};
 use std::time::Duration;
@@ -36,10 +37,10 @@ pub struct ReplyTo {
 
 /// Sends `text` to `to` in the background.
 pub fn send(state: &AppState, to: &str, text: String, reply: ReplyTo) {
-    let state = state.clone();
+    let job_state = state.clone();
     let to = to.to_string();
-    tokio::spawn(async move {
-        if let Err(e) = send_now(&state, &to, &text, &reply).await {
+    state.core.workers.spawn_job("mms prompt", async move {
+        if let Err(e) = send_now(&job_state, &to, &text, &reply).await {
             tracing::warn!(to = %to, error = %e, "MMS prompt not sent");
         }
     });
@@ -86,7 +87,7 @@ async fn send_now(state: &AppState, to: &str, text: &str, reply: &ReplyTo) -> an
                 .header("SOAPAction", "\"\"")
                 .body(body);
             if let Some(user) = &cfg.mmsc_username {
-                req = req.basic_auth(user, cfg.mmsc_password.as_deref());
+                req = req.basic_auth(user, cfg.mmsc_password.as_ref().map(Secret::expose));
             }
             // Without the URL in the error: it may carry the MMSC's credentials.
             let resp = req

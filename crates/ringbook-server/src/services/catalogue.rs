@@ -18,15 +18,16 @@ pub async fn catalog(
     _session: Session,
 ) -> ApiResult<Json<Catalogue>> {
     Ok(Json(Catalogue {
-        services: platform(&state)?.catalogue().await?,
+        services: platform(&state).catalogue().await?,
     }))
 }
 
 /// The caller's subscriptions with the catalogue entry and the share flag.
 pub async fn my_services(state: &AppState, user_id: i64, phone: &str) -> ApiResult<Vec<MyService>> {
-    let p = platform(state)?;
+    let p = platform(&state);
     let catalogue = p.catalogue().await?;
     let shared: HashSet<String> = state
+        .core
         .store
         .shares_of(user_id)
         .await?
@@ -89,7 +90,7 @@ pub async fn grant(
         ));
     }
     let phone = crate::identity::parse_phone(&state, &req.phone)?;
-    let Some(service) = state.store.platform_service(&req.service_id).await? else {
+    let Some(service) = state.core.store.platform_service(&req.service_id).await? else {
         return Err(ApiError::not_found(
             "unknown_service",
             format!(
@@ -99,11 +100,12 @@ pub async fn grant(
         ));
     };
     state
+        .core
         .store
         .platform_subscribe(phone.as_str(), &service.id, "operator", None, now_ms())
         .await?;
     let subs = ReferencePlatform {
-        store: state.store.clone(),
+        store: state.core.store.clone(),
     }
     .subscriptions(phone.as_str())
     .await?;

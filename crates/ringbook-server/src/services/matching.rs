@@ -28,7 +28,7 @@ pub async fn on_book_changed(
 ) -> ApiResult<()> {
     let mut phones = added.to_vec();
     phones.extend_from_slice(removed);
-    state.store.relink(owner_id, &phones, now_ms()).await?;
+    state.core.store.relink(owner_id, &phones, now_ms()).await?;
     Ok(())
 }
 
@@ -83,7 +83,7 @@ pub async fn rematch_all(
 
 /// The batch rematch as a background job with progress in the store.
 async fn run_rematch(state: AppState) {
-    let store = &state.store;
+    let store = &state.core.store;
     let batch = state.config.services.rematch_batch_users;
     let mut totals = RematchTotals::default();
     let mut after = 0;
@@ -150,16 +150,19 @@ pub async fn start_rematch(
     headers: HeaderMap,
 ) -> ApiResult<(axum::http::StatusCode, Json<RematchView>)> {
     super::require_admin(&state, &addr, &headers)?;
-    let total = state.store.user_count().await?;
-    if !state.store.rematch_begin(total, now_ms()).await? {
+    let total = state.core.store.user_count().await?;
+    if !state.core.store.rematch_begin(total, now_ms()).await? {
         return Err(ApiError::conflict(
             "rematch_running",
             "a batch rematch is already running; follow it with `ringbook services rematch --status`",
         ));
     }
     tracing::info!(total, "batch rematch started");
-    tokio::spawn(run_rematch(state.clone()));
-    let status = state.store.rematch_status().await?.unwrap_or_default();
+    state
+        .core
+        .workers
+        .spawn_job("rematch", run_rematch(state.clone()));
+    let status = state.core.store.rematch_status().await?.unwrap_or_default();
     Ok((axum::http::StatusCode::ACCEPTED, Json(view(status))))
 }
 
@@ -170,7 +173,7 @@ pub async fn rematch_status(
     headers: HeaderMap,
 ) -> ApiResult<Json<RematchView>> {
     super::require_admin(&state, &addr, &headers)?;
-    match state.store.rematch_status().await? {
+    match state.core.store.rematch_status().await? {
         Some(s) => Ok(Json(view(s))),
         None => Err(ApiError::not_found(
             "no_rematch",

@@ -39,14 +39,14 @@ pub enum PlatformKind {
     Http,
 }
 
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServicesConfig {
     pub platform: PlatformKind,
     /// Base URL of an external platform (`platform = "http"`), e.g. `https://sp.example/v1/platform`.
     pub platform_url: Option<String>,
     /// Bearer token for the external platform.
-    pub platform_token: Option<String>,
+    pub platform_token: Option<crate::secret::Secret>,
     pub platform_timeout_secs: u64,
     /// How long a confirmation SMS for an SP service stays valid.
     pub confirm_ttl_secs: u64,
@@ -64,22 +64,6 @@ impl Default for ServicesConfig {
             confirm_ttl_secs: 600,
             rematch_batch_users: 1000,
         }
-    }
-}
-
-impl std::fmt::Debug for ServicesConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServicesConfig")
-            .field("platform", &self.platform)
-            .field("platform_url", &self.platform_url)
-            .field(
-                "platform_token",
-                &self.platform_token.as_ref().map(|_| "***"),
-            )
-            .field("platform_timeout_secs", &self.platform_timeout_secs)
-            .field("confirm_ttl_secs", &self.confirm_ttl_secs)
-            .field("rematch_batch_users", &self.rematch_batch_users)
-            .finish()
     }
 }
 

@@ -39,6 +39,7 @@ const STUCK_AFTER_MS: i64 = 5 * 60_000;
 /// database copy in microseconds.
 fn code_hash(state: &AppState, order_id: i64, code: &str) -> String {
     state
+        .core
         .keys
         .keyed_hash(Purpose::OrderCode, &[&order_id.to_string(), code])
 }
@@ -54,6 +55,7 @@ fn state_of(o: &OrderRow) -> OrderState {
 
 async fn view(state: &AppState, o: &OrderRow) -> ApiResult<OrderView> {
     let friend = state
+        .core
         .store
         .user_by_id(o.friend_id)
         .await?
@@ -92,6 +94,7 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<OrderView>)> {
     let friend = super::sharing::require_friend(&state, session.user_id, &req.friend).await?;
     if !state
+        .core
         .store
         .is_shared(friend.user_id, &req.service_id)
         .await?
@@ -121,7 +124,7 @@ pub async fn create(
         idempotency_key: &key,
         expires_at: now_ms() + STUCK_AFTER_MS,
     };
-    let order = match state.store.create_order(&new, now_ms()).await {
+    let order = match state.core.store.create_order(&new, now_ms()).await {
         Ok(CreatedOrder::New(o)) => o,
         Ok(CreatedOrder::Existing(o)) => {
             return Ok((StatusCode::OK, Json(view(&state, &o).await?)))
@@ -134,7 +137,7 @@ pub async fn create(
         }
         Err(e) => return Err(e.into()),
     };
-    let p = platform(&state)?;
+    let p = platform(&state);
     let service = service_info(&*p, &order.service_id).await;
     let decision = p
         .order(&PlatformOrder {
@@ -149,6 +152,7 @@ pub async fn create(
         Err(e) => {
             // Free the open-order slot so the user can try again later.
             state
+                .core
                 .store
                 .decide_order(
                     order.id,
@@ -228,6 +232,7 @@ async fn ask_confirmation(
     let now = now_ms();
     // A code distinct from those of the orderer's other open confirmations.
     let open = state
+        .core
         .store
         .confirmable_orders_of(order.orderer_id, now)
         .await?;
@@ -262,6 +267,7 @@ async fn ask_confirmation(
     {
         tracing::warn!(error = %e, order = order.id, "confirmation SMS failed");
         state
+            .core
             .store
             .decide_order(
                 order.id,
@@ -283,6 +289,7 @@ async fn ask_confirmation(
         service.name
     );
     state
+        .core
         .store
         .set_order_awaiting(
             order.id,
@@ -292,6 +299,7 @@ async fn ask_confirmation(
         )
         .await?;
     Ok(state
+        .core
         .store
         .order_by_id(order.id)
         .await?
@@ -301,13 +309,13 @@ async fn ask_confirmation(
 /// A delivery report said the confirmation SMS of `order_id` will not reach the orderer: the
 /// order cannot be confirmed, so it is refused now (and both people told) rather than expire.
 pub(crate) async fn confirmation_sms_failed(state: &AppState, order_id: i64) -> ApiResult<()> {
-    let Some(o) = state.store.order_by_id(order_id).await? else {
+    let Some(o) = state.core.store.order_by_id(order_id).await? else {
         return Ok(());
     };
     if o.state != "pending" {
         return Ok(());
     }
-    let service = service_info(&*platform(state)?, &o.service_id).await;
+    let service = service_info(&*platform(&state), &o.service_id).await;
     let msg = format!(
         "{} was not ordered: the confirmation SMS could not be delivered to your phone.",
         service.name
@@ -325,6 +333,7 @@ async fn finish(
     message: &str,
 ) -> ApiResult<Option<OrderRow>> {
     let Some(decided) = state
+        .core
         .store
         .decide_order(order.id, st, reason, message, now_ms())
         .await?
@@ -345,8 +354,8 @@ async fn finish(
 /// each lands in their conversation. A failed notice is logged; the order stands.
 async fn notify(state: &AppState, o: &OrderRow) {
     let users = (
-        state.store.user_by_id(o.orderer_id).await,
-        state.store.user_by_id(o.friend_id).await,
+        state.core.store.user_by_id(o.orderer_id).await,
+        state.core.store.user_by_id(o.friend_id).await,
     );
     let (Ok(Some(orderer)), Ok(Some(friend))) = users else {
         tracing::warn!(order = o.id, "order notice skipped: a party is gone");
@@ -403,7 +412,7 @@ async fn notify(state: &AppState, o: &OrderRow) {
 /// `GET /v1/services/orders`: the caller's newest orders.
 pub async fn list(State(state): State<AppState>, session: Session) -> ApiResult<Json<Orders>> {
     let mut orders = Vec::new();
-    for o in state.store.orders_of(session.user_id, 50).await? {
+    for o in state.core.store.orders_of(session.user_id, 50).await? {
         orders.push(view(&state, &o).await?);
     }
     Ok(Json(Orders { orders }))
@@ -419,7 +428,7 @@ pub async fn show(
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::bad_request("invalid_order_id", "an order id is a whole number"))?;
-    match state.store.order_by_id(id).await? {
+    match state.core.store.order_by_id(id).await? {
         Some(o) if o.orderer_id == session.user_id => Ok(Json(view(&state, &o).await?)),
         _ => Err(ApiError::not_found(
             "unknown_order",
@@ -455,11 +464,12 @@ pub async fn handle_mo_sms(
     from: &PhoneNumber,
     text: &str,
 ) -> ApiResult<Option<String>> {
-    let Some(user) = state.store.user_by_phone(from.as_str()).await? else {
+    let Some(user) = state.core.store.user_by_phone(from.as_str()).await? else {
         return Ok(None);
     };
     let now = now_ms();
     let orders = state
+        .core
         .store
         .confirmable_orders_of(user.id, now - REPEAT_WINDOW_MS)
         .await?;
@@ -474,7 +484,7 @@ pub async fn handle_mo_sms(
             })
         })
     });
-    let p = platform(state)?;
+    let p = platform(&state);
     match matched {
         Some(o) if o.state != "pending" => Ok(Some(match (o.state.as_str(), o.reason.as_deref()) {
             ("ordered", _) => format!("Ringbook: order #{} is already confirmed; nothing more was done.", o.id),
@@ -541,11 +551,11 @@ pub async fn handle_mo_sms(
 
 /// Refuses (and announces) pending orders whose confirmation window closed.
 pub async fn expire_overdue(state: &AppState) -> ApiResult<()> {
-    let overdue = state.store.expired_orders(now_ms(), 200).await?;
+    let overdue = state.core.store.expired_orders(now_ms(), 200).await?;
     if overdue.is_empty() {
         return Ok(());
     }
-    let p = platform(state)?;
+    let p = platform(&state);
     for o in overdue {
         let service = service_info(&*p, &o.service_id).await;
         if o.code_hash.is_some() {

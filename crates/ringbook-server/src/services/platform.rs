@@ -120,8 +120,10 @@ pub fn from_config(
     }
 }
 
-pub fn platform(state: &AppState) -> ApiResult<Box<dyn ServicePlatform>> {
-    Ok(from_config(&state.config.services, &state.store)?)
+/// The platform built at start-up (`App::build`), so a bad setting is a start-up error and the
+/// HTTP client is made once.
+pub fn platform(state: &AppState) -> &dyn ServicePlatform {
+    state.platform.as_ref()
 }
 
 fn kind_of(s: &str) -> ServiceKind {
@@ -265,7 +267,7 @@ impl ServicePlatform for ReferencePlatform {
 pub struct HttpPlatform {
     client: reqwest::Client,
     url: String,
-    token: Option<String>,
+    token: Option<crate::secret::Secret>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -284,7 +286,7 @@ impl HttpPlatform {
         req: reqwest::RequestBuilder,
     ) -> Result<T, PlatformError> {
         let req = match &self.token {
-            Some(t) => req.bearer_auth(t),
+            Some(t) => req.bearer_auth(t.expose()),
             None => req,
         };
         let resp = req
@@ -352,7 +354,7 @@ pub fn serve_routes() -> Router<AppState> {
 
 fn reference(state: &AppState) -> ReferencePlatform {
     ReferencePlatform {
-        store: state.store.clone(),
+        store: state.core.store.clone(),
     }
 }
 

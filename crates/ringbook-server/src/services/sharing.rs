@@ -17,7 +17,7 @@ pub async fn share(
     session: Session,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ShareState>> {
-    let subscribed = platform(&state)?
+    let subscribed = platform(&state)
         .subscriptions(session.phone.as_str())
         .await?
         .iter()
@@ -29,6 +29,7 @@ pub async fn share(
         ));
     }
     let changed = state
+        .core
         .store
         .share_service(session.user_id, &id, now_ms())
         .await?;
@@ -45,7 +46,11 @@ pub async fn unshare(
     session: Session,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ShareState>> {
-    let changed = state.store.unshare_service(session.user_id, &id).await?;
+    let changed = state
+        .core
+        .store
+        .unshare_service(session.user_id, &id)
+        .await?;
     Ok(Json(ShareState {
         service_id: id,
         shared: false,
@@ -64,12 +69,12 @@ fn friend_view(f: FriendRow, shared: Vec<ServiceInfo>) -> Friend {
 
 /// `GET /v1/services/friends`: the caller's matched friends and what each shares.
 pub async fn friends(State(state): State<AppState>, session: Session) -> ApiResult<Json<Friends>> {
-    let rows = state.store.friends_of(session.user_id).await?;
-    let shares = state.store.friends_shares(session.user_id).await?;
+    let rows = state.core.store.friends_of(session.user_id).await?;
+    let shares = state.core.store.friends_shares(session.user_id).await?;
     let catalogue = if shares.is_empty() {
         Vec::new()
     } else {
-        platform(&state)?.catalogue().await?
+        platform(&state).catalogue().await?
     };
     let info = |id: &str| {
         catalogue
@@ -99,7 +104,7 @@ pub async fn require_friend(
     raw_phone: &str,
 ) -> ApiResult<FriendRow> {
     let phone = crate::identity::parse_phone(state, raw_phone)?;
-    state.store.friend_by_phone(user_id, phone.as_str()).await?.ok_or_else(|| {
+    state.core.store.friend_by_phone(user_id, phone.as_str()).await?.ok_or_else(|| {
         ApiError::not_found(
             "not_a_friend",
             format!(
@@ -117,11 +122,11 @@ pub async fn friend(
     Path(phone): Path<String>,
 ) -> ApiResult<Json<Friend>> {
     let f = require_friend(&state, session.user_id, &phone).await?;
-    let ids = state.store.shares_of(f.user_id).await?;
+    let ids = state.core.store.shares_of(f.user_id).await?;
     let catalogue = if ids.is_empty() {
         Vec::new()
     } else {
-        platform(&state)?.catalogue().await?
+        platform(&state).catalogue().await?
     };
     let shared = ids
         .iter()

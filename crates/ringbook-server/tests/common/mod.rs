@@ -66,7 +66,7 @@ impl TestServer {
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = test_config(dir.path());
-        cfg.database_url = fresh_database_url(dir.path()).await;
+        cfg.database_url = fresh_database_url(dir.path()).await.map(Into::into);
         tweak(&mut cfg);
         Self::start_config(cfg, dir).await
     }

@@ -157,6 +157,7 @@ pub fn with_picture(body: &[u8], picture: &[u8]) -> Vec<u8> {
 /// Puts `phones` into `owner`'s server-side phone book.
 pub async fn add_to_book(state: &AppState, owner_phone: &str, phones: &[&str]) {
     let owner = state
+        .core
         .store
         .user_by_phone(owner_phone)
         .await
@@ -176,6 +177,7 @@ pub async fn add_to_book(state: &AppState, owner_phone: &str, phones: &[&str]) {
         })
         .collect();
     state
+        .core
         .store
         .upsert_contacts(owner.id, &rows, 1)
         .await
