@@ -229,7 +229,12 @@ mod tests {
     async fn only_web_pages_may_ask() {
         let agent = start_agent().await;
         let host = format!("127.0.0.1:{}", agent.port);
-        for origin in [None, Some("null"), Some("file://"), Some("chrome-extension://x")] {
+        for origin in [
+            None,
+            Some("null"),
+            Some("file://"),
+            Some("chrome-extension://x"),
+        ] {
             let mut headers = vec![("Host", host.as_str())];
             headers.extend(origin.map(|o| ("Origin", o)));
             let r = ask(agent.port, "GET", &headers).await;

@@ -430,10 +430,7 @@ async fn received(ctx: &Ctx) -> anyhow::Result<()> {
         return Ok(());
     }
     for c in &list {
-        let when = c
-            .received_at
-            .map(crate::time::local)
-            .unwrap_or_default();
+        let when = c.received_at.map(crate::time::local).unwrap_or_default();
         println!(
             "{}  {}  (received by MMS {when})",
             c.contact.mobile, c.contact.display_name

@@ -331,7 +331,12 @@ async fn inbox(ctx: &Ctx) -> anyhow::Result<()> {
         return Ok(());
     }
     for m in &new {
-        println!("{}  {}: {}", crate::time::utc(m.sent_at), sender_label(m), m.body);
+        println!(
+            "{}  {}: {}",
+            crate::time::utc(m.sent_at),
+            sender_label(m),
+            m.body
+        );
     }
     println!(
         "{} new message{}",

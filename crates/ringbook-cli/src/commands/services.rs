@@ -263,7 +263,8 @@ pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
             );
         }
         ServicesCmd::Grant { phone, service } => {
-            let m = ctx.admin_client()?
+            let m = ctx
+                .admin_client()?
                 .admin_grant_subscription(&phone, &service)
                 .await?;
             println!(

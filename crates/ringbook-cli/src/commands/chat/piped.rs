@@ -222,7 +222,12 @@ async fn show_incoming(
     if in_this_chat {
         // Own lines were printed when stored (a chat with oneself gets each one back).
         if m.from != me {
-            println!("{}  {}: {}", crate::time::local(m.sent_at), name(&m.from), clean(&m.body));
+            println!(
+                "{}  {}: {}",
+                crate::time::local(m.sent_at),
+                name(&m.from),
+                clean(&m.body)
+            );
         }
         link.read(ctx.store.take_unread(me, peer).await?);
     } else if m.from != me {
