@@ -1,9 +1,9 @@
 //! What every client command needs: the server URL, the home folder, the client store and an
 //! API client carrying the session token.
 
+use crate::terminal::clean;
 use anyhow::Context;
 use ringbook_client::{Client, ClientStore};
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 pub struct Global {
@@ -67,7 +67,7 @@ pub fn report_outbox(report: &ringbook_client::messaging::OutboxReport, skip: Op
                 "outbox: sent to {} (message {}): {}",
                 row.receiver,
                 ack.id,
-                crate::commands::chat::clean(&row.content)
+                clean(&row.content)
             );
         }
     }
@@ -76,7 +76,7 @@ pub fn report_outbox(report: &ringbook_client::messaging::OutboxReport, skip: Op
             eprintln!(
                 "outbox: not sent to {}: {} — refused: {} ({})",
                 row.receiver,
-                crate::commands::chat::clean(&row.content),
+                clean(&row.content),
                 e.message,
                 e.code
             );
@@ -121,20 +121,16 @@ impl Ctx {
         }
         Ok(&self.client)
     }
-}
 
-pub fn interactive() -> bool {
-    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
-}
-
-/// Asks a question on the terminal and reads one line.
-pub fn prompt(question: &str) -> anyhow::Result<String> {
-    use std::io::Write;
-    eprint!("{question}");
-    std::io::stderr().flush()?;
-    let mut line = String::new();
-    std::io::stdin().read_line(&mut line)?;
-    Ok(line.trim().to_string())
+    /// The operator's API client: the admin token from `RINGBOOK_ADMIN_TOKEN`, or none (the
+    /// server then accepts its own host), never this home's session.
+    pub fn admin_client(&self) -> anyhow::Result<Client> {
+        let client = Client::new(&self.server)?;
+        Ok(match std::env::var("RINGBOOK_ADMIN_TOKEN") {
+            Ok(token) => client.with_token(token),
+            Err(_) => client,
+        })
+    }
 }
 
 pub fn init_client_logging() {
@@ -144,15 +140,4 @@ pub fn init_client_logging() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
-}
-
-/// A Unix time in milliseconds as local date and time, for people.
-pub fn local_time(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| {
-            t.with_timezone(&chrono::Local)
-                .format("%Y-%m-%d %H:%M:%S")
-                .to_string()
-        })
-        .unwrap_or_else(|| ms.to_string())
 }

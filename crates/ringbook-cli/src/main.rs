@@ -1,8 +1,11 @@
 //! `ringbook`: one binary for the server (`ringbook serve`), the client commands and the tools.
 //! Each command family lives in `commands/`; this file parses arguments and dispatches.
 
+mod agent;
 mod commands;
 mod ctx;
+mod terminal;
+mod time;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

@@ -13,10 +13,7 @@ pub enum AdminCmd {
 
 pub async fn run(global: &Global, cmd: AdminCmd) -> anyhow::Result<()> {
     let ctx = global.ctx().await?;
-    let mut client = ringbook_client::Client::new(&ctx.server)?;
-    if let Ok(token) = std::env::var("RINGBOOK_ADMIN_TOKEN") {
-        client = client.with_token(token);
-    }
+    let client = ctx.admin_client()?;
     let (number, blocked) = match cmd {
         AdminCmd::Block { number } => (number, true),
         AdminCmd::Unblock { number } => (number, false),

@@ -1,7 +1,8 @@
 //! Login and account commands: `login`, `whoami`, `logout`, `sessions`, `rescue-password`,
 //! `secure-mode`.
 
-use crate::ctx::{interactive, prompt, Ctx, Global};
+use crate::ctx::{Ctx, Global};
+use crate::terminal::{interactive, prompt};
 use anyhow::{bail, Context};
 use ringbook_client::ClientError;
 use ringbook_proto::api::{LoginRequest, LoginResponse, MoState, Proof};

@@ -185,7 +185,7 @@ pub fn plural(n: usize, one: &str, many: &str) -> String {
 fn read_phonebook(path: &Path, region: &str, verbose: bool) -> anyhow::Result<PhoneBook> {
     let data = std::fs::read(path).with_context(|| format!("cannot import {}", path.display()))?;
     let bar = indicatif::ProgressBar::hidden();
-    let show = crate::ctx::interactive();
+    let show = crate::terminal::interactive();
     let mut progress = |done: usize, total: usize| {
         if done == 0 && total >= 200 && show {
             bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
@@ -430,10 +430,7 @@ async fn received(ctx: &Ctx) -> anyhow::Result<()> {
         return Ok(());
     }
     for c in &list {
-        let when = c
-            .received_at
-            .map(crate::ctx::local_time)
-            .unwrap_or_default();
+        let when = c.received_at.map(crate::time::local).unwrap_or_default();
         println!(
             "{}  {}  (received by MMS {when})",
             c.contact.mobile, c.contact.display_name

@@ -85,7 +85,7 @@ pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
                 println!("no blocked numbers");
             }
             for b in list {
-                println!("{}  since {}", b.phone, when(b.blocked_at));
+                println!("{}  since {}", b.phone, crate::time::utc(b.blocked_at));
             }
             Ok(())
         }
@@ -115,12 +115,6 @@ fn sender_label(m: &ringbook_proto::ws::ChatMessage) -> String {
     } else {
         m.from.clone()
     }
-}
-
-fn when(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_else(|| ms.to_string())
 }
 
 pub(crate) async fn connect(ctx: &Ctx) -> anyhow::Result<Connection> {
@@ -214,8 +208,8 @@ fn print_row(me: &str, names: &std::collections::HashMap<String, String>, r: &Ch
     };
     println!(
         "{}  {who}: {}{state}",
-        when(r.sent_at),
-        super::chat::clean(&r.content)
+        crate::time::utc(r.sent_at),
+        crate::terminal::clean(&r.content)
     );
 }
 
@@ -314,7 +308,7 @@ pub(crate) async fn sync_into_store(
 
 /// Waits until the server has handled every frame sent before (frames are handled in order).
 async fn flush(ws: &mut Connection) -> anyhow::Result<()> {
-    let nonce = rand_nonce();
+    let nonce = rand::random::<u64>();
     ws.send(&ClientFrame::Ping { nonce }).await?;
     loop {
         match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
@@ -327,13 +321,6 @@ async fn flush(ws: &mut Connection) -> anyhow::Result<()> {
     }
 }
 
-fn rand_nonce() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(1)
-}
-
 async fn inbox(ctx: &Ctx) -> anyhow::Result<()> {
     let mut ws = connect(ctx).await?;
     let new = sync_into_store(&ctx.store, &mut ws).await?;
@@ -344,7 +331,12 @@ async fn inbox(ctx: &Ctx) -> anyhow::Result<()> {
         return Ok(());
     }
     for m in &new {
-        println!("{}  {}: {}", when(m.sent_at), sender_label(m), m.body);
+        println!(
+            "{}  {}: {}",
+            crate::time::utc(m.sent_at),
+            sender_label(m),
+            m.body
+        );
     }
     println!(
         "{} new message{}",

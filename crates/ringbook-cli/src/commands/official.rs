@@ -150,7 +150,7 @@ async fn oa(global: &Global, cmd: OaCmd) -> anyhow::Result<()> {
                 };
                 println!(
                     "{}  {}: {kind}{}",
-                    crate::ctx::local_time(m.sent_at),
+                    crate::time::local(m.sent_at),
                     m.account,
                     m.body
                 );

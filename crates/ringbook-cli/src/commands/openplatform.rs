@@ -1,16 +1,12 @@
-//! Open platform commands (WV-1 … WV-6, X-1): the local agent websites ask, the visitor's
-//! consents and disclosure log, the operator's site registration, and the demo website.
+//! Open platform commands (WV-1 … WV-6, X-1): the visitor's consents and disclosure log, the
+//! operator's site registration, the demo website, and starting the local agent websites ask
+//! (the agent itself is [`crate::agent`]).
 
-use crate::ctx::{interactive, prompt, Global};
+use crate::agent::{self, WhenAsked};
+use crate::ctx::Global;
 use anyhow::Context;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
-use ringbook_client::Client;
-use ringbook_proto::openplatform::{Choice, RegisterSite, SetConsent, FIELDS};
+use ringbook_proto::openplatform::{Choice, RegisterSite, SetConsent};
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 #[derive(clap::Subcommand)]
 pub enum Cmd {
@@ -37,8 +33,8 @@ pub struct AgentArgs {
     listen: SocketAddr,
     /// What to do when your standing choice for a site is `ask`: ask at this terminal (`ask`),
     /// or answer without asking (`allow` saves allow for the site, `deny` answers none).
-    #[arg(long, default_value = "ask", value_parser = ["ask", "allow", "deny"])]
-    answer: String,
+    #[arg(long, value_enum, default_value = "ask")]
+    answer: WhenAsked,
     /// Fields to allow when you say yes.
     #[arg(
         long,
@@ -144,7 +140,7 @@ pub struct DemoArgs {
 
 pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
     match cmd {
-        Cmd::Agent(a) => agent(global, a).await,
+        Cmd::Agent(a) => run_agent(global, a).await,
         Cmd::Consent(c) => consent(global, c).await,
         Cmd::Privacy(PrivacyCmd::Log { limit }) => {
             let ctx = global.ctx().await?;
@@ -160,7 +156,7 @@ pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
                 };
                 println!(
                     "{}  {}  {}  {}  from {}",
-                    fmt_time(d.at),
+                    crate::time::utc_z(d.at),
                     d.site_name,
                     d.purpose,
                     fields,
@@ -172,32 +168,6 @@ pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
         Cmd::Site(s) => site(global, s).await,
         Cmd::DemoSite(d) => demo(global, d).await,
     }
-}
-
-fn fmt_time(ms: i64) -> String {
-    chrono_like(ms)
-}
-
-/// `YYYY-MM-DD HH:MM:SS` UTC without a date crate.
-fn chrono_like(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }
 
 async fn consent(global: &Global, cmd: ConsentCmd) -> anyhow::Result<()> {
@@ -320,10 +290,7 @@ async fn consent(global: &Global, cmd: ConsentCmd) -> anyhow::Result<()> {
 
 async fn site(global: &Global, cmd: SiteCmd) -> anyhow::Result<()> {
     let ctx = global.ctx().await?;
-    let mut client = Client::new(&ctx.server)?;
-    if let Ok(token) = std::env::var("RINGBOOK_ADMIN_TOKEN") {
-        client = client.with_token(token);
-    }
+    let client = ctx.admin_client()?;
     match cmd {
         SiteCmd::Register {
             name,
@@ -408,231 +375,10 @@ async fn demo(global: &Global, d: DemoArgs) -> anyhow::Result<()> {
     .await
 }
 
-// ---- the agent ----
-
-struct Agent {
-    client: Client,
-    port: u16,
-    answer: String,
-    fields: Vec<String>,
-    /// One terminal question at a time.
-    asking: tokio::sync::Mutex<()>,
-}
-
-async fn agent(global: &Global, a: AgentArgs) -> anyhow::Result<()> {
-    if !a.listen.ip().is_loopback() {
-        anyhow::bail!(
-            "the agent listens on loopback only (127.0.0.1 or ::1), not {}",
-            a.listen
-        );
-    }
-    for f in &a.fields {
-        if !FIELDS.contains(&f.as_str()) {
-            anyhow::bail!("--fields: '{f}' is not one of {}", FIELDS.join(", "));
-        }
-    }
+/// `ringbook agent`: the server itself is [`crate::agent`].
+async fn run_agent(global: &Global, a: AgentArgs) -> anyhow::Result<()> {
+    // Wrong arguments are told before the store is opened.
+    let settings = agent::Settings::new(a.listen, a.answer, a.fields)?;
     let ctx = global.ctx().await?;
-    let client = ctx.authed()?.clone();
-    client
-        .me()
-        .await
-        .context("the agent needs a working session")?;
-    let listener = tokio::net::TcpListener::bind(a.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", a.listen))?;
-    let port = listener.local_addr()?.port();
-    let state = Arc::new(Agent {
-        client,
-        port,
-        answer: a.answer,
-        fields: a.fields,
-        asking: Default::default(),
-    });
-    let app = axum::Router::new()
-        .route(
-            "/v1/visitor",
-            axum::routing::get(visitor).options(preflight),
-        )
-        .with_state(state);
-    println!(
-        "agent on http://{} (answer: websites ask here)",
-        listener.local_addr()?
-    );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
-    Ok(())
-}
-
-/// Only `Host: 127.0.0.1:PORT`, `localhost:PORT` or `[::1]:PORT`: a page on a rebound DNS name
-/// reaching this port sends its own name and is refused.
-fn host_ok(headers: &HeaderMap, port: u16) -> bool {
-    let Some(host) = headers.get("host").and_then(|h| h.to_str().ok()) else {
-        return false;
-    };
-    [
-        format!("127.0.0.1:{port}"),
-        format!("localhost:{port}"),
-        format!("[::1]:{port}"),
-    ]
-    .iter()
-    .any(|h| h.eq_ignore_ascii_case(host))
-}
-
-fn origin_of(headers: &HeaderMap) -> Option<String> {
-    let o = headers.get("origin")?.to_str().ok()?;
-    (o.starts_with("http://") || o.starts_with("https://")).then(|| o.to_string())
-}
-
-fn answer(origin: Option<&str>, status: StatusCode, body: serde_json::Value) -> Response {
-    let mut resp = (status, Json(body)).into_response();
-    let h = resp.headers_mut();
-    if let Some(o) = origin.and_then(|o| HeaderValue::from_str(o).ok()) {
-        h.insert("access-control-allow-origin", o);
-        h.insert("vary", HeaderValue::from_static("Origin"));
-    }
-    h.insert("cache-control", HeaderValue::from_static("no-store"));
-    resp
-}
-
-fn none(origin: Option<&str>) -> Response {
-    answer(
-        origin,
-        StatusCode::OK,
-        serde_json::json!({ "visitor": "none" }),
-    )
-}
-
-async fn preflight(State(s): State<Arc<Agent>>, headers: HeaderMap) -> Response {
-    if !host_ok(&headers, s.port) {
-        return StatusCode::FORBIDDEN.into_response();
-    }
-    let mut resp = answer(
-        origin_of(&headers).as_deref(),
-        StatusCode::NO_CONTENT,
-        serde_json::Value::Null,
-    );
-    *resp.body_mut() = axum::body::Body::empty();
-    let h = resp.headers_mut();
-    h.insert(
-        "access-control-allow-methods",
-        HeaderValue::from_static("GET"),
-    );
-    h.insert(
-        "access-control-allow-private-network",
-        HeaderValue::from_static("true"),
-    );
-    resp
-}
-
-async fn visitor(State(s): State<Arc<Agent>>, headers: HeaderMap) -> Response {
-    if !host_ok(&headers, s.port) {
-        return answer(
-            None,
-            StatusCode::FORBIDDEN,
-            serde_json::json!({ "error": "wrong_host", "message": "the agent only answers requests addressed to 127.0.0.1" }),
-        );
-    }
-    let Some(origin) = origin_of(&headers) else {
-        return answer(
-            None,
-            StatusCode::FORBIDDEN,
-            serde_json::json!({ "error": "no_origin", "message": "only web pages (with an Origin) may ask" }),
-        );
-    };
-    match decide(&s, &origin).await {
-        Ok(Some((site, token))) => answer(
-            Some(&origin),
-            StatusCode::OK,
-            serde_json::json!({ "visitor": "token", "token": token, "site": site }),
-        ),
-        Ok(None) => none(Some(&origin)),
-        Err(e) => {
-            eprintln!("agent: {origin}: {e}");
-            none(Some(&origin))
-        }
-    }
-}
-
-/// The token for this origin, or `None`, after applying the standing choice (asking if need be).
-async fn decide(s: &Agent, origin: &str) -> anyhow::Result<Option<(String, String)>> {
-    let first = match s.client.op_token(origin).await {
-        Ok(a) => a,
-        Err(e) if e.code() == Some("unknown_site") => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    match first.choice {
-        Choice::Allow => {
-            eprintln!(
-                "agent: {} ({origin}) recognised you (standing choice: allow)",
-                first.site_name
-            );
-            return Ok(first.token.map(|t| (first.site_name, t)));
-        }
-        Choice::Deny => {
-            eprintln!(
-                "agent: {} ({origin}) asked; answered none (standing choice: deny)",
-                first.site_name
-            );
-            return Ok(None);
-        }
-        Choice::Ask => {}
-    }
-    let reply = match s.answer.as_str() {
-        "allow" => "always".to_string(),
-        "deny" => "no".to_string(),
-        _ if interactive() => {
-            let _one = s.asking.lock().await;
-            let q = format!(
-                "\n{} ({origin}) asks who you are. Share {}? [y]es always / [n]o this time / n[e]ver: ",
-                first.site_name,
-                s.fields.join(", ")
-            );
-            tokio::task::spawn_blocking(move || prompt(&q))
-                .await??
-                .to_lowercase()
-        }
-        _ => "no".to_string(),
-    };
-    let site_ref = first.site_id.to_string();
-    match reply.as_str() {
-        "y" | "yes" | "always" => {
-            s.client
-                .op_set_consent(
-                    &site_ref,
-                    &SetConsent {
-                        choice: Choice::Allow,
-                        fields: s.fields.clone(),
-                        raw_id: false,
-                    },
-                )
-                .await?;
-            let again = s.client.op_token(origin).await?;
-            eprintln!(
-                "agent: {} ({origin}) may now recognise you",
-                again.site_name
-            );
-            Ok(again.token.map(|t| (again.site_name, t)))
-        }
-        "e" | "never" => {
-            s.client
-                .op_set_consent(
-                    &site_ref,
-                    &SetConsent {
-                        choice: Choice::Deny,
-                        fields: vec![],
-                        raw_id: false,
-                    },
-                )
-                .await?;
-            eprintln!("agent: {} will not be answered again", first.site_name);
-            Ok(None)
-        }
-        _ => {
-            eprintln!("agent: {} ({origin}) asked; answered none", first.site_name);
-            Ok(None)
-        }
-    }
+    agent::run(ctx.authed()?.clone(), settings).await
 }

@@ -61,7 +61,7 @@ fn describe(p: &PresenceInfo, names: &HashMap<String, String>) -> String {
     if let (ImStatus::Offline, Some(at)) = (p.im_status, p.last_seen_at) {
         line.push_str(&format!(
             " (last seen {})",
-            super::chat::when_short(at, chrono::Local::now())
+            crate::time::when_short(at, chrono::Local::now())
         ));
     }
     if let Some(t) = &p.self_status {

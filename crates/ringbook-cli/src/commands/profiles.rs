@@ -123,12 +123,6 @@ pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
     }
 }
 
-fn when(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
-        .unwrap_or_else(|| ms.to_string())
-}
-
 fn print_profile(p: &Profile) {
     if p.version == 0 {
         println!("{} (empty profile)", p.phone);
@@ -137,7 +131,7 @@ fn print_profile(p: &Profile) {
             "{} (version {}, updated {})",
             p.phone,
             p.version,
-            when(p.updated_at)
+            crate::time::utc_named(p.updated_at)
         );
     }
     let vis = |f: ProfileField| {

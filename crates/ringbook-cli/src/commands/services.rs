@@ -104,14 +104,6 @@ fn print_order(o: &OrderView) -> anyhow::Result<()> {
     }
 }
 
-fn admin_client(server: &str) -> anyhow::Result<ringbook_client::Client> {
-    let mut client = ringbook_client::Client::new(server)?;
-    if let Ok(token) = std::env::var("RINGBOOK_ADMIN_TOKEN") {
-        client = client.with_token(token);
-    }
-    Ok(client)
-}
-
 pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
     let Cmd::Services(cmd) = cmd;
     let ctx = global.ctx().await?;
@@ -179,7 +171,7 @@ pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
             }
         }
         ServicesCmd::Order { friend, service } => {
-            let key = format!("cli-{:016x}{:016x}", rand_u64(), rand_u64());
+            let key = format!("cli-{:032x}", rand::random::<u128>());
             let req = OrderRequest {
                 friend,
                 service_id: service,
@@ -240,7 +232,7 @@ pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
             println!("{added} added or changed, {removed} removed");
         }
         ServicesCmd::Rematch { status } => {
-            let admin = admin_client(&ctx.server)?;
+            let admin = ctx.admin_client()?;
             let mut s = if status {
                 admin.admin_rematch_status().await?
             } else {
@@ -271,7 +263,8 @@ pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
             );
         }
         ServicesCmd::Grant { phone, service } => {
-            let m = admin_client(&ctx.server)?
+            let m = ctx
+                .admin_client()?
                 .admin_grant_subscription(&phone, &service)
                 .await?;
             println!(
@@ -281,16 +274,4 @@ pub async fn run(global: &Global, cmd: Cmd) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-fn rand_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    h.finish()
 }

@@ -286,7 +286,7 @@ impl App {
         self.notice = Some(format!(
             "new message from {}: {}{more}  (/switch {from})",
             self.name_and_number(from),
-            super::clean(&preview)
+            crate::terminal::clean(&preview)
         ));
     }
 }

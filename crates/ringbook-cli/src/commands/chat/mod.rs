@@ -14,6 +14,8 @@ pub mod view;
 
 use super::messaging::{connect, me, normalize, sync_into_store};
 use crate::ctx::Ctx;
+use crate::terminal::clean;
+use crate::time::when_short;
 use chrono::{DateTime, Local};
 use ringbook_client::ClientStore;
 use ringbook_proto::presence::{ImStatus, PresenceInfo};
@@ -52,54 +54,6 @@ pub async fn names(store: &ClientStore) -> anyhow::Result<HashMap<String, String
         .filter(|c| !c.contact.display_name.trim().is_empty())
         .map(|c| (c.contact.mobile, c.contact.display_name))
         .collect())
-}
-
-/// Text from other people, made safe to print: control characters (escape sequences that
-/// could drive the terminal) become `�`, line breaks a visible `⏎`.
-pub fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '\n' => '⏎',
-            c if c.is_control() => '�',
-            c => c,
-        })
-        .collect()
-}
-
-fn local(ms: i64) -> Option<DateTime<Local>> {
-    DateTime::from_timestamp_millis(ms).map(|t| t.with_timezone(&Local))
-}
-
-/// Local hours and minutes.
-pub fn hm(ms: i64) -> String {
-    local(ms)
-        .map(|t| t.format("%H:%M").to_string())
-        .unwrap_or_default()
-}
-
-/// "Today", "Yesterday", else the date.
-pub fn day_label(ms: i64, now: DateTime<Local>) -> String {
-    let Some(t) = local(ms) else {
-        return "?".into();
-    };
-    let days = (now.date_naive() - t.date_naive()).num_days();
-    match days {
-        0 => "Today".into(),
-        1 => "Yesterday".into(),
-        _ if t.format("%Y").to_string() == now.format("%Y").to_string() => {
-            t.format("%a %-d %b").to_string()
-        }
-        _ => t.format("%a %-d %b %Y").to_string(),
-    }
-}
-
-/// A time relative to today: "14:02", "yesterday 14:02", "Mon 3 Mar 14:02".
-pub fn when_short(ms: i64, now: DateTime<Local>) -> String {
-    match day_label(ms, now).as_str() {
-        "Today" => hm(ms),
-        "Yesterday" => format!("yesterday {}", hm(ms)),
-        day => format!("{day} {}", hm(ms)),
-    }
 }
 
 /// A peer's presence in words: `online · "in a meeting" · [Zoom]`, `offline, last seen …`.

@@ -5,8 +5,9 @@
 
 use super::app::{parse_line, Line, HELP};
 use super::link::{Link, LinkEvent};
-use super::{clean, names, presence_text, view};
+use super::{names, presence_text, view};
 use crate::ctx::Ctx;
+use crate::terminal::clean;
 use chrono::Local;
 use ringbook_client::messaging::new_client_msg_id;
 use std::collections::{HashMap, HashSet};
@@ -16,16 +17,6 @@ use tokio::time::Instant;
 /// After stdin ended, how long lines may wait for an unreachable server before giving up
 /// (they stay in the outbox for the next command).
 const GIVE_UP: Duration = Duration::from_secs(30);
-
-fn when(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| {
-            t.with_timezone(&Local)
-                .format("%Y-%m-%d %H:%M:%S")
-                .to_string()
-        })
-        .unwrap_or_default()
-}
 
 pub async fn run(ctx: &Ctx, me: String, peer: String, linger: u64) -> anyhow::Result<()> {
     let names = names(&ctx.store).await?;
@@ -44,7 +35,7 @@ pub async fn run(ctx: &Ctx, me: String, peer: String, linger: u64) -> anyhow::Re
         };
         println!(
             "{}  {}: {}{mark}",
-            when(r.sent_at),
+            crate::time::local(r.sent_at),
             name(&r.sender),
             clean(&r.content)
         );
@@ -142,7 +133,7 @@ pub async fn run(ctx: &Ctx, me: String, peer: String, linger: u64) -> anyhow::Re
                             continue;
                         }
                         if let Some(text) = pending.remove(&client_msg_id) {
-                            println!("{}  me: {} [sent]", when(ringbook_client::store::now_ms()), clean(&text));
+                            println!("{}  me: {} [sent]", crate::time::local(ringbook_client::store::now_ms()), clean(&text));
                             sent.insert(id, text);
                         } else if let Some((to, text)) = earlier.get(&client_msg_id) {
                             eprintln!("outbox: sent to {}: {}", name(to), clean(text));
@@ -231,7 +222,12 @@ async fn show_incoming(
     if in_this_chat {
         // Own lines were printed when stored (a chat with oneself gets each one back).
         if m.from != me {
-            println!("{}  {}: {}", when(m.sent_at), name(&m.from), clean(&m.body));
+            println!(
+                "{}  {}: {}",
+                crate::time::local(m.sent_at),
+                name(&m.from),
+                clean(&m.body)
+            );
         }
         link.read(ctx.store.take_unread(me, peer).await?);
     } else if m.from != me {

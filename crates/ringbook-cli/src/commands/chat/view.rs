@@ -4,7 +4,9 @@
 //! being typed.
 
 use super::app::{App, LinkState, HELP};
-use super::{clean, day_label, hm, presence_text};
+use super::presence_text;
+use crate::terminal::clean;
+use crate::time::{day_label, hm};
 use chrono::{DateTime, Local};
 use ratatui::layout::{Constraint, Layout, Position};
 use ratatui::style::{Color, Modifier, Style};
