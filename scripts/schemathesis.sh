@@ -6,6 +6,7 @@
 #
 #   scripts/schemathesis.sh                     # needs `schemathesis` (pip install schemathesis)
 #   ST_EXAMPLES=50 scripts/schemathesis.sh      # more cases per operation (default 8)
+#   RINGBOOK_BIN=target/debug/ringbook scripts/schemathesis.sh   # test this binary, build nothing
 #
 # Reports (JUnit, and a pytest file reproducing each failure) land in $ST_REPORT_DIR
 # (default target/schemathesis).
@@ -19,7 +20,14 @@ export CARGO_TERM_COLOR=never
 command -v schemathesis >/dev/null 2>&1 || { echo "schemathesis missing: pip install schemathesis" >&2; exit 1; }
 
 start=$(date +%s)
-cargo build -q -p ringbook-cli --bin ringbook
+# CI passes the binary `cargo test --workspace` built: `cargo build -p ringbook-cli` would compile
+# dependencies again with another feature set.
+if [ -n "${RINGBOOK_BIN:-}" ]; then
+  bin=$RINGBOOK_BIN
+else
+  cargo build -q -p ringbook-cli --bin ringbook
+  bin="$target_dir/debug/ringbook"
+fi
 data=$(mktemp -d)
 log="$data/server.log"
 server=
@@ -30,7 +38,7 @@ cleanup() {
 trap cleanup EXIT
 
 # Port 0: the OS picks a free port; the server logs the address it got.
-RINGBOOK_LOG=info "$target_dir/debug/ringbook" serve --listen 127.0.0.1:0 --data-dir "$data/server" \
+RINGBOOK_LOG=info "$bin" serve --listen 127.0.0.1:0 --data-dir "$data/server" \
   --log-format json >"$log" 2>&1 &
 server=$!
 base=

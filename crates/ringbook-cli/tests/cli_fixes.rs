@@ -310,3 +310,45 @@ fn order_notices_are_marked_as_notices() {
     );
     assert!(!history.contains(&format!("{pa}: ")), "{history}");
 }
+
+/// An inconsistent configuration stops `serve` before it listens, with every problem on its own
+/// line naming the key, and no secret of the file in the output (issue 16).
+#[test]
+fn serve_refuses_an_inconsistent_config_with_one_line_per_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ringbook.toml");
+    std::fs::write(
+        &config,
+        r#"
+master_key = "hunter2-is-not-hex"
+[sms]
+provider = "kannel"
+password = "kannel-secret"
+[services]
+platform = "http"
+"#,
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .env_remove("RINGBOOK_DATABASE_URL")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(!err.contains("listening"), "{err}");
+    for key in ["master_key:", "sms.url:", "sms.username", "services.platform_url:"] {
+        let lines = err.lines().filter(|l| l.starts_with(key)).count();
+        assert_eq!(lines, 1, "{key} in:\n{err}");
+    }
+    assert!(err.contains("4 problem(s)"), "{err}");
+    assert!(
+        !err.contains("hunter2") && !err.contains("kannel-secret"),
+        "{err}"
+    );
+    // Nothing was created: the data folder is made only by a server that starts.
+    assert!(!dir.path().join("data").exists());
+}

@@ -352,9 +352,6 @@ impl Config {
         if id.header_enrichment && id.header_trusted_proxies.is_empty() {
             problem("identity.header_enrichment: on, but identity.header_trusted_proxies is empty, so no gateway may set the header".into());
         }
-        if id.code_ttl_secs == 0 {
-            problem("identity.code_ttl_secs: must be at least 1".into());
-        }
         if id.code_max_attempts < 1 {
             problem("identity.code_max_attempts: must be at least 1".into());
         }
