@@ -340,7 +340,12 @@ platform = "http"
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{err}");
     assert!(!err.contains("listening"), "{err}");
-    for key in ["master_key:", "sms.url:", "sms.username", "services.platform_url:"] {
+    for key in [
+        "master_key:",
+        "sms.url:",
+        "sms.username",
+        "services.platform_url:",
+    ] {
         let lines = err.lines().filter(|l| l.starts_with(key)).count();
         assert_eq!(lines, 1, "{key} in:\n{err}");
     }

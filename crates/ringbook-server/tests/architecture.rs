@@ -118,7 +118,10 @@ fn the_cycle_check_finds_a_cycle() {
     let mut graph = part_graph();
     graph.get_mut("identity").unwrap().insert("services");
     let cycle = find_cycle(&graph).expect("identity -> services -> identity");
-    assert!(cycle.contains(&"identity") && cycle.contains(&"services"), "{cycle:?}");
+    assert!(
+        cycle.contains(&"identity") && cycle.contains(&"services"),
+        "{cycle:?}"
+    );
 }
 
 #[test]
@@ -126,7 +129,13 @@ fn no_part_uses_the_composition_roots_entry_points() {
     for &part in PARTS {
         for file in sources(part) {
             let text = code(&std::fs::read_to_string(&file).unwrap());
-            for root in ["crate::router", "crate::run(", "App::build", "Core {", "Workers::default"] {
+            for root in [
+                "crate::router",
+                "crate::run(",
+                "App::build",
+                "Core {",
+                "Workers::default",
+            ] {
                 assert!(
                     !text.contains(root),
                     "{} uses {root}: only lib.rs builds and runs the server",

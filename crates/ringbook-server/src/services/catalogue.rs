@@ -24,7 +24,7 @@ pub async fn catalog(
 
 /// The caller's subscriptions with the catalogue entry and the share flag.
 pub async fn my_services(state: &AppState, user_id: i64, phone: &str) -> ApiResult<Vec<MyService>> {
-    let p = platform(&state);
+    let p = platform(state);
     let catalogue = p.catalogue().await?;
     let shared: HashSet<String> = state
         .core

@@ -138,7 +138,7 @@ pub async fn create(
         Err(e) => return Err(e.into()),
     };
     let p = platform(&state);
-    let service = service_info(&*p, &order.service_id).await;
+    let service = service_info(p, &order.service_id).await;
     let decision = p
         .order(&PlatformOrder {
             phone: session.phone.to_string(),
@@ -315,7 +315,7 @@ pub(crate) async fn confirmation_sms_failed(state: &AppState, order_id: i64) -> 
     if o.state != "pending" {
         return Ok(());
     }
-    let service = service_info(&*platform(&state), &o.service_id).await;
+    let service = service_info(platform(state), &o.service_id).await;
     let msg = format!(
         "{} was not ordered: the confirmation SMS could not be delivered to your phone.",
         service.name
@@ -484,7 +484,7 @@ pub async fn handle_mo_sms(
             })
         })
     });
-    let p = platform(&state);
+    let p = platform(state);
     match matched {
         Some(o) if o.state != "pending" => Ok(Some(match (o.state.as_str(), o.reason.as_deref()) {
             ("ordered", _) => format!("Ringbook: order #{} is already confirmed; nothing more was done.", o.id),
@@ -492,18 +492,18 @@ pub async fn handle_mo_sms(
             _ => format!("Ringbook: order #{} was already cancelled; nothing was done.", o.id),
         })),
         Some(o) if o.expires_at.is_some_and(|e| now > e) => {
-            let service = service_info(&*p, &o.service_id).await;
+            let service = service_info(p, &o.service_id).await;
             let msg = format!("{} was not ordered: the confirmation came after it expired.", service.name);
             finish(state, o, "refused", Some("expired"), &msg).await?;
             Ok(Some(format!("Ringbook: your reply came too late; {} was not ordered. Order again in the app.", service.name)))
         }
         Some(o) if !reply.yes => {
-            let service = service_info(&*p, &o.service_id).await;
+            let service = service_info(p, &o.service_id).await;
             finish(state, o, "refused", Some("declined"), &format!("{} was not ordered: you declined.", service.name)).await?;
             Ok(Some(format!("Ringbook: cancelled; {} was not ordered.", service.name)))
         }
         Some(o) => {
-            let service = service_info(&*p, &o.service_id).await;
+            let service = service_info(p, &o.service_id).await;
             let order = PlatformOrder {
                 phone: from.to_string(),
                 service_id: o.service_id.clone(),
@@ -535,7 +535,7 @@ pub async fn handle_mo_sms(
             }
             let mut names = Vec::new();
             for o in pending {
-                let service = service_info(&*p, &o.service_id).await;
+                let service = service_info(p, &o.service_id).await;
                 let msg = format!("{} was not ordered: the reply did not match the confirmation.", service.name);
                 if finish(state, o, "refused", Some("wrong_reply"), &msg).await?.is_some() {
                     names.push(service.name);
@@ -555,9 +555,9 @@ pub async fn expire_overdue(state: &AppState) -> ApiResult<()> {
     if overdue.is_empty() {
         return Ok(());
     }
-    let p = platform(&state);
+    let p = platform(state);
     for o in overdue {
-        let service = service_info(&*p, &o.service_id).await;
+        let service = service_info(p, &o.service_id).await;
         if o.code_hash.is_some() {
             let msg = format!(
                 "{} was not ordered: no confirmation arrived in time.",
