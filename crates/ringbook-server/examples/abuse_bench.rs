@@ -8,6 +8,8 @@
 //!   server closes them.
 //! - `receipts`: `--clients` (default 8) users each flooding `read` frames of 1,000 IDs.
 //! - `syncs`: `--clients` users with 2,000 messages each flooding `sync {after_seq: 0}`.
+//! - `passwords`: `--clients` users each keeping 40 `PUT /v1/me/rescue-password` in flight (an
+//!   argon2 hash at 19 MiB each, unless refused as busy or rate-limited first).
 //! - `avatars`: `--clients` users uploading a 6300×6300 16-bit PNG (under the pixel limit) in
 //!   a loop, plus one user uploading a 12 MP photo.
 //!
@@ -168,6 +170,7 @@ async fn drive() -> anyhow::Result<()> {
                 "receipts" => attack_receipts(&url, addr, clients, running, counter).await,
                 "syncs" => attack_syncs(&url, addr, clients, running, counter).await,
                 "avatars" => attack_avatars(&url, clients, running, counter).await,
+                "passwords" => attack_passwords(&url, clients, running, counter).await,
                 _ => Ok(()),
             }
         })
@@ -334,6 +337,42 @@ async fn flood(
         }
         reader.abort();
     }
+}
+
+async fn attack_passwords(
+    url: &str,
+    clients: u32,
+    running: Arc<AtomicBool>,
+    sent: Arc<AtomicU64>,
+) -> anyhow::Result<()> {
+    let http = reqwest::Client::new();
+    let mut tasks = Vec::new();
+    for i in 0..clients {
+        let (_, token) = login(url, 300 + i).await?;
+        for _ in 0..40 {
+            let (http, token, running, sent) =
+                (http.clone(), token.clone(), running.clone(), sent.clone());
+            let endpoint = format!("{url}/v1/me/rescue-password");
+            tasks.push(tokio::spawn(async move {
+                while running.load(Ordering::Relaxed) {
+                    let _ = http
+                        .put(&endpoint)
+                        .bearer_auth(&token)
+                        .json(&serde_json::json!({
+                            "password": "correct horse battery staple",
+                            "current_password": "correct horse battery staple",
+                        }))
+                        .send()
+                        .await;
+                    sent.fetch_add(1, Ordering::Relaxed);
+                }
+            }));
+        }
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    Ok(())
 }
 
 async fn attack_receipts(
