@@ -15,6 +15,8 @@ fuzz_target!(|data: &[u8]| {
         square_crop: data.len() % 2 == 0,
         max_input_pixels: 128 * 128,
         max_input_bytes: 256 * 1024,
+        // RGBA at the pixel cap: a 16-bit picture (8 bytes a pixel) meets the decoded-size check.
+        max_decoded_bytes: 128 * 128 * 4,
         jpeg_quality: 85,
     };
     if let Ok(avatar) = normalize(data, &standard) {
